@@ -1,0 +1,161 @@
+// Package servicekit is the runtime the three REST services share: their
+// common settings, the middleware stack, health and readiness probes, the
+// OpenAPI document route and the run loop.
+package servicekit
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/envconfig"
+	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/middleware"
+	"github.com/acme/bff-gateway/internal/seed"
+)
+
+// Default ports and URLs of the stack.
+const (
+	DefaultUserURL    = "http://127.0.0.1:9001"
+	DefaultOrderURL   = "http://127.0.0.1:9002"
+	DefaultProductURL = "http://127.0.0.1:9003"
+	// DevServiceToken is the development default of SERVICE_TOKEN, the
+	// order service's credential at the product service. Production
+	// refuses it.
+	DevServiceToken = "dev-service-token-change-me"
+)
+
+// Common are the settings every service takes.
+type Common struct {
+	ListenAddr   string
+	DataDir      string
+	Latency      string
+	Env          string
+	UserURL      string
+	OrderURL     string
+	ProductURL   string
+	ServiceToken string
+	Issuer       string
+	Audience     string
+	Seed         seed.Sizes
+}
+
+// Bind registers the common settings on set with their env overrides.
+func (c *Common) Bind(set *envconfig.Set, defaultListen string) {
+	set.String(&c.ListenAddr, "listen", "LISTEN_ADDR", defaultListen, "address to listen on")
+	set.String(&c.DataDir, "data-dir", "DATA_DIR", "./var", "directory of the database files")
+	set.String(&c.Latency, "latency", "SERVICE_LATENCY", "", `artificial latency per request, e.g. "2ms" or "1ms-5ms"`)
+	set.String(&c.Env, "env", "ENV", "development", `"development" or "production"`)
+	set.String(&c.UserURL, "user-service-url", "USER_SERVICE_URL", DefaultUserURL, "base URL of the user service")
+	set.String(&c.OrderURL, "order-service-url", "ORDER_SERVICE_URL", DefaultOrderURL, "base URL of the order service")
+	set.String(&c.ProductURL, "product-service-url", "PRODUCT_SERVICE_URL", DefaultProductURL, "base URL of the product service")
+	set.String(&c.ServiceToken, "service-token", "SERVICE_TOKEN", DevServiceToken, "credential of the order service at the product service")
+	set.String(&c.Issuer, "token-issuer", "TOKEN_ISSUER", auth.DefaultIssuer, "iss of access tokens")
+	set.String(&c.Audience, "token-audience", "TOKEN_AUDIENCE", auth.DefaultAudience, "aud of access tokens")
+	set.Int(&c.Seed.Users, "seed-users", "SEED_USERS", seed.DefaultSizes.Users, "users seeded on first start")
+	set.Int(&c.Seed.Products, "seed-products", "SEED_PRODUCTS", seed.DefaultSizes.Products, "products seeded on first start")
+	set.Int(&c.Seed.Orders, "seed-orders", "SEED_ORDERS", seed.DefaultSizes.Orders, "orders seeded on first start")
+}
+
+// Validate reports every problem with the common settings at once.
+func (c *Common) Validate() error {
+	var errs []error
+	if _, err := middleware.ParseLatency(c.Latency); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Seed.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Env != "development" && c.Env != "production" {
+		errs = append(errs, fmt.Errorf("ENV must be development or production, not %q", c.Env))
+	}
+	if c.Env == "production" && (c.ServiceToken == DevServiceToken || len(c.ServiceToken) < 16) {
+		errs = append(errs, fmt.Errorf("SERVICE_TOKEN must be set to a secret of at least 16 characters in production"))
+	}
+	return joinErrs(errs)
+}
+
+// DBPath returns the path of the named database in the data directory.
+func (c *Common) DBPath(name string) string { return filepath.Join(c.DataDir, name) }
+
+// Verifier returns a token verifier backed by the user service's JWKS.
+func (c *Common) Verifier() *auth.Verifier {
+	keys := auth.NewRemoteKeys(auth.RemoteKeysConfig{URL: c.UserURL + auth.JWKSPath})
+	return auth.NewVerifier(keys, c.Issuer, c.Audience)
+}
+
+// NewLogger returns the JSON logger of a service.
+func NewLogger(w io.Writer, service string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, nil)).With("service", service)
+}
+
+// Handler wraps the service's routes in the shared middleware: request id,
+// access log, panic recovery and the artificial latency. It adds /healthz,
+// /readyz (the database answers) and /openapi.yaml, and answers unknown
+// routes with problem documents.
+func Handler(logger *slog.Logger, latency string, db *sql.DB, openapi []byte, routes *http.ServeMux) http.Handler {
+	lat, _ := middleware.ParseLatency(latency)
+	routes.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	routes.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.PingContext(r.Context()); err != nil {
+			httpapi.WriteError(w, r, apperr.Wrap(apperr.Unavailable, "database unavailable", err))
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	routes.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(openapi)
+	})
+	return middleware.Chain(problemRoutes(routes),
+		middleware.RequestID,
+		middleware.AccessLog(logger),
+		middleware.Recover,
+		middleware.Delay(lat),
+	)
+}
+
+// problemRoutes answers the mux's own 404 and 405 with problem documents.
+func problemRoutes(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern == "" {
+			rec := &probe{header: http.Header{}}
+			h.ServeHTTP(rec, r)
+			switch rec.status {
+			case http.StatusMethodNotAllowed:
+				w.Header().Set("Allow", rec.header.Get("Allow"))
+				httpapi.WriteError(w, r, apperr.New(apperr.MethodNotAllowed, "method not allowed"))
+			default:
+				httpapi.WriteError(w, r, apperr.New(apperr.NotFound, "no such resource"))
+			}
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// probe captures what the mux's fallback handler would answer.
+type probe struct {
+	header http.Header
+	status int
+}
+
+func (p *probe) Header() http.Header         { return p.header }
+func (p *probe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *probe) WriteHeader(s int)           { p.status = s }
+
+func joinErrs(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+}
