@@ -145,7 +145,7 @@ func TestVerifierRejectsForgedAndInvalidTokens(t *testing.T) {
 
 	// Within the 30 s leeway, exp and nbf still pass.
 	for name, claims := range map[string]jwt.MapClaims{
-		"exp just past": with("exp", now.Add(-10*time.Second).Unix()),
+		"exp just past":  with("exp", now.Add(-10*time.Second).Unix()),
 		"nbf just ahead": with("nbf", now.Add(10*time.Second).Unix()),
 	} {
 		if _, err := v.Verify(t.Context(), sign(jwt.SigningMethodRS256, priv, claims, kid)); err != nil {
@@ -303,5 +303,30 @@ func TestRequireServiceToken(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("%q: status %d, want %d", header, rec.Code, want)
 		}
+	}
+}
+
+func TestRemoteKeysColdStartUnderConcurrency(t *testing.T) {
+	ks := newKeySet(t)
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		time.Sleep(50 * time.Millisecond) // a slow first fetch
+		_ = json.NewEncoder(w).Encode(ks.PublicJWKS())
+	}))
+	defer srv.Close()
+	v := auth.NewVerifier(auth.NewRemoteKeys(auth.RemoteKeysConfig{URL: srv.URL}), iss, aud)
+	tok, _, _ := (&auth.Issuer{Keys: ks, Issuer: iss, Audience: aud, TTL: time.Minute}).Issue(userID, "customer")
+	errs := make(chan error, 30)
+	for range 30 {
+		go func() { _, err := v.Verify(t.Context(), tok); errs <- err }()
+	}
+	for range 30 {
+		if err := <-errs; err != nil {
+			t.Errorf("a request arriving during the first fetch was refused: %v", err)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("%d fetches, want 1 shared", n)
 	}
 }

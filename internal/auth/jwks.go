@@ -73,10 +73,11 @@ func (r *RemoteKeys) VerificationKey(ctx context.Context, kid string) (jose.JSON
 	r.mu.RLock()
 	key, known := r.keys[kid]
 	stale := time.Since(r.fetchedAt) > r.cfg.RefreshInterval
-	mayRetry := time.Since(r.lastAttempt) >= r.cfg.MinRefreshGap
 	r.mu.RUnlock()
 
-	if (stale || !known) && mayRetry {
+	// refresh shares one fetch among concurrent callers (who all wait for
+	// it) and skips fetching within MinRefreshGap of the last attempt.
+	if stale || !known {
 		if err := r.refresh(ctx); err != nil && !known {
 			return jose.JSONWebKey{}, err
 		}

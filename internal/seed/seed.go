@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/acme/bff-gateway/internal/api"
@@ -157,7 +158,7 @@ func Products(n int, anchor time.Time) []api.Product {
 			ID:          id,
 			SKU:         fmt.Sprintf("%s-%04d", c.code, i+1),
 			Name:        fmt.Sprintf("%s %s", adj, noun),
-			Description: fmt.Sprintf("A %s %s from our %s range.", lower(adj), lower(noun), c.name),
+			Description: fmt.Sprintf("%s %s %s from our %s range.", article(adj), lower(adj), lower(noun), c.name),
 			Category:    c.name,
 			PriceCents:  int64(100*(1+rng.IntN(300)) - 1),
 			Currency:    api.Currency,
@@ -168,6 +169,13 @@ func Products(n int, anchor time.Time) []api.Product {
 		})
 	}
 	return products
+}
+
+func article(word string) string {
+	if strings.ContainsRune("AEIOU", rune(word[0])) {
+		return "An"
+	}
+	return "A"
 }
 
 func lower(s string) string {

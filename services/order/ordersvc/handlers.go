@@ -1,0 +1,230 @@
+package ordersvc
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/ids"
+	"github.com/acme/bff-gateway/internal/pagecursor"
+	"github.com/acme/bff-gateway/internal/requestctx"
+)
+
+// stockReserver is the product service's stock reservation API.
+type stockReserver interface {
+	Reserve(ctx context.Context, reservationID string, items []api.ReservationItem) (api.Reservation, error)
+	Release(ctx context.Context, reservationID string, items []api.ReservationItem, restock bool) error
+}
+
+// handlers serves the order service's API.
+type handlers struct {
+	store *store
+	stock stockReserver
+	now   func() time.Time
+}
+
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+func (h *handlers) routes(verifier *auth.Verifier) *http.ServeMux {
+	mux := http.NewServeMux()
+	authed := auth.Authenticate(verifier)
+	mux.Handle("GET /v1/orders/{id}", authed(http.HandlerFunc(h.getOrder)))
+	mux.Handle("GET /v1/orders", authed(http.HandlerFunc(h.listOrders)))
+	mux.Handle("GET /v1/orders/recent", authed(http.HandlerFunc(h.recentOrders)))
+	mux.Handle("GET /v1/orders/stats", authed(http.HandlerFunc(h.orderStats)))
+	mux.Handle("POST /v1/orders", authed(http.HandlerFunc(h.placeOrder)))
+	mux.Handle("POST /v1/orders/{id}/cancel", authed(http.HandlerFunc(h.cancelOrder)))
+	return mux
+}
+
+// canSee reports whether p may see the orders of userID: an admin every
+// user's, a customer only their own.
+func canSee(p requestctx.Principal, userID string) bool {
+	return p.IsAdmin() || p.Subject == userID
+}
+
+// getOrder returns one order: a customer only their own (anyone else's is
+// not_found), an admin any. Errors: invalid_argument, unauthenticated,
+// not_found.
+func (h *handlers) getOrder(w http.ResponseWriter, r *http.Request) {
+	p, err := auth.RequirePrincipal(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	id, err := httpapi.PathID(r, "id", ids.ValidOrder)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	o, err := h.store.byID(r.Context(), id)
+	if err == nil && !canSee(p, o.UserID) {
+		err = apperr.New(apperr.NotFound, "order not found")
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, o)
+}
+
+// listOrders answers a batch read when ?ids= is given, else one page of a
+// user's orders (or of everyone's, for an admin) newest first.
+// Errors: invalid_argument, unauthenticated, not_found.
+func (h *handlers) listOrders(w http.ResponseWriter, r *http.Request) {
+	p, err := auth.RequirePrincipal(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if r.URL.Query().Has("ids") {
+		h.batchOrders(w, r, p)
+		return
+	}
+	h.pageOrders(w, r, p)
+}
+
+// batchOrders returns the orders asked for by ?ids= in the order asked,
+// with the ids not found (or not visible to a customer) in missing.
+func (h *handlers) batchOrders(w http.ResponseWriter, r *http.Request, p requestctx.Principal) {
+	for _, param := range []string{"user_id", "limit", "cursor"} {
+		if r.URL.Query().Has(param) {
+			httpapi.WriteError(w, r, apperr.InvalidParam(param, "%s cannot be combined with ids", param))
+			return
+		}
+	}
+	want, err := httpapi.IDsParam(r, "ids", ids.ValidOrder)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	found, err := h.store.byIDs(r.Context(), want)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	out := api.OrderBatch{Orders: make([]api.Order, 0, len(want)), Missing: []string{}}
+	for _, id := range want {
+		if o, ok := found[id]; ok && canSee(p, o.UserID) {
+			out.Orders = append(out.Orders, o)
+		} else {
+			out.Missing = append(out.Missing, id)
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// pageOrders returns one page of orders newest first. A customer lists
+// their own (another user's are not_found); an admin any user's, or
+// everyone's without user_id.
+func (h *handlers) pageOrders(w http.ResponseWriter, r *http.Request, p requestctx.Principal) {
+	userID, err := userIDParam(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if !p.IsAdmin() {
+		if userID != "" && userID != p.Subject {
+			httpapi.WriteError(w, r, apperr.New(apperr.NotFound, "user not found"))
+			return
+		}
+		userID = p.Subject
+	}
+	limit, err := httpapi.IntParam(r, "limit", defaultPageSize, 1, maxPageSize)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	after, err := cursorParam(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	orders, more, err := h.store.page(r.Context(), userID, after, limit)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	total, err := h.store.count(r.Context(), userID)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	out := api.OrderPage{Orders: orders, TotalCount: total}
+	if more {
+		next := orderCursor(orders[len(orders)-1])
+		out.NextCursor = &next
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// recentOrders returns the newest orders of everyone. Admin only.
+// Errors: invalid_argument, unauthenticated, forbidden.
+func (h *handlers) recentOrders(w http.ResponseWriter, r *http.Request) {
+	if _, err := auth.RequireAdmin(r.Context()); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	limit, err := httpapi.IntParam(r, "limit", defaultPageSize, 1, maxPageSize)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	orders, _, err := h.store.page(r.Context(), "", nil, limit)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, api.OrderList{Orders: orders})
+}
+
+// orderStats returns the shop's order totals. Admin only.
+// Errors: unauthenticated, forbidden.
+func (h *handlers) orderStats(w http.ResponseWriter, r *http.Request) {
+	if _, err := auth.RequireAdmin(r.Context()); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	stats, err := h.store.stats(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, stats)
+}
+
+// userIDParam returns the user_id query parameter, "" when absent, or
+// Invalid naming it when malformed.
+func userIDParam(r *http.Request) (string, error) {
+	if !r.URL.Query().Has("user_id") {
+		return "", nil
+	}
+	id := r.URL.Query().Get("user_id")
+	if !ids.ValidUser(id) {
+		return "", apperr.InvalidParam("user_id", "malformed user_id")
+	}
+	return id, nil
+}
+
+// cursorParam returns the decoded cursor query parameter, nil when absent,
+// or Invalid naming it when it is not a cursor of this listing.
+func cursorParam(r *http.Request) (*pagecursor.Cursor, error) {
+	if !r.URL.Query().Has("cursor") {
+		return nil, nil
+	}
+	c, err := pagecursor.Decode(r.URL.Query().Get("cursor"))
+	if err != nil || !ids.ValidOrder(c.ID) {
+		return nil, apperr.InvalidParam("cursor", "malformed cursor")
+	}
+	if _, err := time.Parse(dbTimeLayout, c.Key); err != nil {
+		return nil, apperr.InvalidParam("cursor", "malformed cursor")
+	}
+	return &c, nil
+}

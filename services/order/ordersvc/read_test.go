@@ -1,0 +1,341 @@
+package ordersvc_test
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/seed"
+	"github.com/acme/bff-gateway/internal/testutil"
+	"github.com/acme/bff-gateway/services/order/ordersvc"
+)
+
+func TestGetOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	orders := seededOrders()
+	adaFirst, graceFirst := orders[0], orders[seed.OrdersPerFixedCustomer]
+	if adaFirst.UserID != adaID || graceFirst.UserID != graceID {
+		t.Fatalf("seed: want ada's then grace's orders first")
+	}
+	cases := []struct {
+		name   string
+		token  string
+		id     string
+		status int
+		code   string
+		param  string
+		want   api.Order
+	}{
+		{name: "customer own", token: e.ada, id: adaFirst.ID, status: http.StatusOK, want: adaFirst},
+		{name: "customer other's", token: e.ada, id: graceFirst.ID, status: http.StatusNotFound, code: "not_found"},
+		{name: "admin any", token: e.admin, id: graceFirst.ID, status: http.StatusOK, want: graceFirst},
+		{name: "unknown", token: e.admin, id: "ord_doesnotexist", status: http.StatusNotFound, code: "not_found"},
+		{name: "malformed id", token: e.admin, id: "order-1", status: http.StatusBadRequest, code: "invalid_argument", param: "id"},
+		{name: "anonymous", token: "", id: adaFirst.ID, status: http.StatusUnauthorized, code: "unauthenticated"},
+		{name: "bad token", token: "not.a.token", id: adaFirst.ID, status: http.StatusUnauthorized, code: "unauthenticated"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := e.call(t, http.MethodGet, "/v1/orders/"+tc.id, tc.token, nil, nil)
+			if tc.status != http.StatusOK {
+				wantProblem(t, a, tc.status, tc.code, tc.param)
+				return
+			}
+			if a.status != http.StatusOK {
+				t.Fatalf("status %d: %s", a.status, a.body)
+			}
+			got := testutil.MustJSON[api.Order](t, a.body)
+			wantSameOrder(t, got, tc.want)
+			if got.TotalCents != itemsTotal(got.Items) || len(got.Items) == 0 {
+				t.Errorf("total %d for items %v", got.TotalCents, got.Items)
+			}
+		})
+	}
+}
+
+func TestBatchOrders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ada1, ada2, grace1 := seed.OrderID(3), seed.OrderID(1), seed.OrderID(seed.OrdersPerFixedCustomer)
+	const unknown = "ord_unknown"
+
+	t.Run("admin in the order asked", func(t *testing.T) {
+		got := get[api.OrderBatch](t, e, "/v1/orders?ids="+strings.Join([]string{grace1, unknown, ada1, ada2, ada1}, ","), e.admin)
+		if ids := orderIDs(got.Orders); !slices.Equal(ids, []string{grace1, ada1, ada2}) {
+			t.Errorf("orders %v, want %v", ids, []string{grace1, ada1, ada2})
+		}
+		if !slices.Equal(got.Missing, []string{unknown}) {
+			t.Errorf("missing %v, want [%s]", got.Missing, unknown)
+		}
+		for _, o := range got.Orders {
+			if len(o.Items) == 0 {
+				t.Errorf("order %s without items", o.ID)
+			}
+		}
+	})
+	t.Run("customer sees others' as missing", func(t *testing.T) {
+		got := get[api.OrderBatch](t, e, "/v1/orders?ids="+strings.Join([]string{ada1, grace1, ada2}, ","), e.ada)
+		if ids := orderIDs(got.Orders); !slices.Equal(ids, []string{ada1, ada2}) {
+			t.Errorf("orders %v, want [%s %s]", ids, ada1, ada2)
+		}
+		if !slices.Equal(got.Missing, []string{grace1}) {
+			t.Errorf("missing %v, want [%s]", got.Missing, grace1)
+		}
+	})
+
+	tooMany := make([]string, 101)
+	for i := range tooMany {
+		tooMany[i] = seed.OrderID(i)
+	}
+	bad := []struct {
+		name, query, param string
+	}{
+		{"with user_id", "ids=" + ada1 + "&user_id=" + adaID, "user_id"},
+		{"with limit", "ids=" + ada1 + "&limit=5", "limit"},
+		{"with cursor", "ids=" + ada1 + "&cursor=abc", "cursor"},
+		{"empty", "ids=", "ids"},
+		{"malformed id", "ids=" + ada1 + ",nope", "ids"},
+		{"too many", "ids=" + strings.Join(tooMany, ","), "ids"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			wantProblem(t, e.call(t, http.MethodGet, "/v1/orders?"+tc.query, e.admin, nil, nil),
+				http.StatusBadRequest, "invalid_argument", tc.param)
+		})
+	}
+}
+
+func TestListOrders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	seeded := seededOrders()
+	countOf := func(userID string) int {
+		n := 0
+		for _, o := range seeded {
+			if userID == "" || o.UserID == userID {
+				n++
+			}
+		}
+		return n
+	}
+
+	walks := []struct {
+		name, token, query, user string
+		limit                    int
+	}{
+		{name: "admin everyone", token: e.admin, query: "limit=7", limit: 7},
+		{name: "admin one user", token: e.admin, query: "limit=5&user_id=" + graceID, user: graceID, limit: 5},
+		{name: "customer defaults to self", token: e.ada, query: "limit=4", user: adaID, limit: 4},
+		{name: "customer names self", token: e.ada, query: "user_id=" + adaID, user: adaID, limit: 20},
+	}
+	for _, tc := range walks {
+		t.Run(tc.name, func(t *testing.T) {
+			all := walkOrders(t, e, tc.token, tc.query, tc.limit, countOf(tc.user))
+			seen := map[string]bool{}
+			for i, o := range all {
+				if seen[o.ID] {
+					t.Fatalf("order %s listed twice", o.ID)
+				}
+				seen[o.ID] = true
+				if tc.user != "" && o.UserID != tc.user {
+					t.Errorf("order %s of %s in a listing of %s", o.ID, o.UserID, tc.user)
+				}
+				if len(o.Items) == 0 || o.TotalCents != itemsTotal(o.Items) {
+					t.Errorf("order %s: total %d, items %v", o.ID, o.TotalCents, o.Items)
+				}
+				if i > 0 && !newerFirst(all[i-1], o) {
+					t.Errorf("order %s (%s) listed after %s (%s)", o.ID, o.CreatedAt, all[i-1].ID, all[i-1].CreatedAt)
+				}
+			}
+			if len(all) != countOf(tc.user) {
+				t.Errorf("listed %d orders, want %d", len(all), countOf(tc.user))
+			}
+		})
+	}
+
+	t.Run("default limit", func(t *testing.T) {
+		page := get[api.OrderPage](t, e, "/v1/orders", e.admin)
+		if len(page.Orders) != 20 || page.NextCursor == nil || page.TotalCount != len(seeded) {
+			t.Errorf("got %d orders, next %v, total %d; want 20, a cursor, %d", len(page.Orders), page.NextCursor, page.TotalCount, len(seeded))
+		}
+	})
+	t.Run("customer listing another user", func(t *testing.T) {
+		wantProblem(t, e.call(t, http.MethodGet, "/v1/orders?user_id="+graceID, e.ada, nil, nil),
+			http.StatusNotFound, "not_found", "")
+	})
+	t.Run("anonymous", func(t *testing.T) {
+		wantProblem(t, e.call(t, http.MethodGet, "/v1/orders", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
+	})
+	bad := []struct{ query, param string }{
+		{"limit=0", "limit"},
+		{"limit=101", "limit"},
+		{"limit=ten", "limit"},
+		{"cursor=not-a-cursor", "cursor"},
+		{"cursor=" + url.QueryEscape("YzEAeAB4"), "cursor"},
+		{"user_id=bob", "user_id"},
+		{"user_id=", "user_id"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.query, func(t *testing.T) {
+			wantProblem(t, e.call(t, http.MethodGet, "/v1/orders?"+tc.query, e.admin, nil, nil),
+				http.StatusBadRequest, "invalid_argument", tc.param)
+		})
+	}
+}
+
+// walkOrders follows next_cursor from the first page of a listing to the
+// last, checking the page sizes and total_count, and returns every order.
+func walkOrders(t *testing.T, e *env, token, query string, limit, total int) []api.Order {
+	t.Helper()
+	var all []api.Order
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > total/limit+1 {
+			t.Fatalf("more pages than %d orders fill", total)
+		}
+		q := query
+		if cursor != "" {
+			q += "&cursor=" + url.QueryEscape(cursor)
+		}
+		page := get[api.OrderPage](t, e, "/v1/orders?"+q, token)
+		if page.TotalCount != total {
+			t.Errorf("total_count %d, want %d", page.TotalCount, total)
+		}
+		all = append(all, page.Orders...)
+		if page.NextCursor == nil {
+			if len(page.Orders) > limit {
+				t.Errorf("last page holds %d orders, limit %d", len(page.Orders), limit)
+			}
+			return all
+		}
+		if len(page.Orders) != limit {
+			t.Errorf("page holds %d orders, want %d", len(page.Orders), limit)
+		}
+		cursor = *page.NextCursor
+	}
+}
+
+// newerFirst reports whether a comes before b newest first: by created_at,
+// then id, descending.
+func newerFirst(a, b api.Order) bool {
+	if !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.After(b.CreatedAt)
+	}
+	return a.ID > b.ID
+}
+
+func orderIDs(orders []api.Order) []string {
+	out := make([]string, len(orders))
+	for i, o := range orders {
+		out[i] = o.ID
+	}
+	return out
+}
+
+func TestRecentOrders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	seeded := seededOrders()
+	newest := slices.Clone(seeded)
+	slices.SortFunc(newest, func(a, b api.Order) int {
+		if newerFirst(a, b) {
+			return -1
+		}
+		return 1
+	})
+
+	got := get[api.OrderList](t, e, "/v1/orders/recent?limit=5", e.admin)
+	if ids, want := orderIDs(got.Orders), orderIDs(newest[:5]); !slices.Equal(ids, want) {
+		t.Errorf("recent %v, want %v", ids, want)
+	}
+	if def := get[api.OrderList](t, e, "/v1/orders/recent", e.admin); len(def.Orders) != 20 {
+		t.Errorf("default recent holds %d orders, want 20", len(def.Orders))
+	}
+
+	placed := e.mustPlace(t, e.ada, api.PlaceOrderRequest{UserID: adaID,
+		Items: []api.ReservationItem{{ProductID: e.productsWithStock(t, 1, 1)[0].ID, Quantity: 1}}})
+	if got := get[api.OrderList](t, e, "/v1/orders/recent?limit=1", e.admin); len(got.Orders) != 1 || got.Orders[0].ID != placed.ID {
+		t.Errorf("newest order %v, want the one just placed %s", orderIDs(got.Orders), placed.ID)
+	}
+
+	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent", e.ada, nil, nil), http.StatusForbidden, "forbidden", "")
+	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
+	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent?limit=0", e.admin, nil, nil), http.StatusBadRequest, "invalid_argument", "limit")
+	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent?limit=101", e.admin, nil, nil), http.StatusBadRequest, "invalid_argument", "limit")
+}
+
+func TestOrderStats(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	seeded := seededOrders()
+	want := api.OrderStats{Currency: api.Currency, ByStatus: map[string]int{}}
+	for _, s := range api.OrderStatuses {
+		want.ByStatus[s] = 0
+	}
+	for _, o := range seeded {
+		want.Count++
+		want.ByStatus[o.Status]++
+		if o.Status != api.StatusCancelled {
+			want.RevenueCents += o.TotalCents
+		}
+	}
+
+	got := get[api.OrderStats](t, e, "/v1/orders/stats", e.admin)
+	wantStats(t, got, want)
+
+	// Cancelling a pending order moves it to cancelled and out of revenue.
+	pending := seeded[0]
+	if pending.Status != api.StatusPending {
+		t.Fatalf("seed: order 0 is %s, want pending", pending.Status)
+	}
+	if a := e.call(t, http.MethodPost, "/v1/orders/"+pending.ID+"/cancel", e.ada, nil, nil); a.status != http.StatusOK {
+		t.Fatalf("cancel: status %d: %s", a.status, a.body)
+	}
+	want.ByStatus[api.StatusPending]--
+	want.ByStatus[api.StatusCancelled]++
+	want.RevenueCents -= pending.TotalCents
+	wantStats(t, get[api.OrderStats](t, e, "/v1/orders/stats", e.admin), want)
+
+	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/stats", e.ada, nil, nil), http.StatusForbidden, "forbidden", "")
+	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/stats", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
+}
+
+func wantStats(t *testing.T, got, want api.OrderStats) {
+	t.Helper()
+	if got.Count != want.Count || got.RevenueCents != want.RevenueCents || got.Currency != want.Currency {
+		t.Errorf("stats count %d revenue %d %s, want %d %d %s", got.Count, got.RevenueCents, got.Currency,
+			want.Count, want.RevenueCents, want.Currency)
+	}
+	sum := 0
+	for _, s := range api.OrderStatuses {
+		n, ok := got.ByStatus[s]
+		if !ok || n != want.ByStatus[s] {
+			t.Errorf("by_status[%s] = %d (present %v), want %d", s, n, ok, want.ByStatus[s])
+		}
+		sum += n
+	}
+	if sum != got.Count || len(got.ByStatus) != len(api.OrderStatuses) {
+		t.Errorf("by_status %v does not add up to count %d", got.ByStatus, got.Count)
+	}
+}
+
+func TestProbesAndDocument(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready"} {
+		if got := get[map[string]string](t, e, path, ""); got["status"] != want {
+			t.Errorf("GET %s: status %q, want %q", path, got["status"], want)
+		}
+	}
+	a := e.call(t, http.MethodGet, "/openapi.yaml", "", nil, nil)
+	if a.status != http.StatusOK || !slices.Equal(a.body, ordersvc.OpenAPI) {
+		t.Errorf("GET /openapi.yaml: status %d, %d bytes; want 200 and the embedded document", a.status, len(a.body))
+	}
+	wantProblem(t, e.call(t, http.MethodGet, "/v1/nothing", e.admin, nil, nil), http.StatusNotFound, "not_found", "")
+	wantProblem(t, e.call(t, http.MethodDelete, "/v1/orders/"+seed.OrderID(0), e.admin, nil, nil),
+		http.StatusMethodNotAllowed, "method_not_allowed", "")
+}

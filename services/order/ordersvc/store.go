@@ -1,0 +1,287 @@
+package ordersvc
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/pagecursor"
+)
+
+// store keeps orders, their items, idempotency records and owed stock
+// releases in SQLite.
+type store struct {
+	db *sql.DB
+}
+
+// dbTimeLayout is how timestamps are stored: UTC with a fixed width, so
+// that text order is time order (the keyset pagination relies on it).
+const dbTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(dbTimeLayout) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+// orderCursor returns the position just after o in the newest-first order.
+func orderCursor(o api.Order) string {
+	return pagecursor.Encode(pagecursor.Cursor{Key: formatTime(o.CreatedAt), ID: o.ID})
+}
+
+const orderColumns = `id, user_id, status, total_cents, currency, created_at`
+
+func scanOrder(row interface{ Scan(...any) error }) (api.Order, error) {
+	var o api.Order
+	var created string
+	if err := row.Scan(&o.ID, &o.UserID, &o.Status, &o.TotalCents, &o.Currency, &created); err != nil {
+		return api.Order{}, err
+	}
+	t, err := parseTime(created)
+	if err != nil {
+		return api.Order{}, fmt.Errorf("parse created_at of %s: %w", o.ID, err)
+	}
+	o.CreatedAt = t
+	o.Items = []api.OrderItem{}
+	return o, nil
+}
+
+// querier is what reads need: the database or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// byID returns one order with its items, or NotFound.
+func (s *store) byID(ctx context.Context, id string) (api.Order, error) {
+	return orderByID(ctx, s.db, id)
+}
+
+func orderByID(ctx context.Context, q querier, id string) (api.Order, error) {
+	o, err := scanOrder(q.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return api.Order{}, apperr.New(apperr.NotFound, "order not found")
+	}
+	if err != nil {
+		return api.Order{}, fmt.Errorf("read order: %w", err)
+	}
+	orders := []api.Order{o}
+	if err := withItems(ctx, q, orders); err != nil {
+		return api.Order{}, err
+	}
+	return orders[0], nil
+}
+
+// byIDs returns the orders found with their items, keyed by id.
+func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.Order, error) {
+	q := `SELECT ` + orderColumns + ` FROM orders WHERE id IN (` + placeholders(len(ids)) + `)`
+	orders, err := s.queryOrders(ctx, q, anys(ids)...)
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[string]api.Order, len(orders))
+	for _, o := range orders {
+		found[o.ID] = o
+	}
+	return found, nil
+}
+
+// page returns up to limit orders newest first (of one user, or of
+// everyone when userID is ""), after the cursor when one is given, and
+// whether more follow.
+func (s *store) page(ctx context.Context, userID string, after *pagecursor.Cursor, limit int) ([]api.Order, bool, error) {
+	var where []string
+	var args []any
+	if userID != "" {
+		where = append(where, `user_id = ?`)
+		args = append(args, userID)
+	}
+	if after != nil {
+		where = append(where, `(created_at, id) < (?, ?)`)
+		args = append(args, after.Key, after.ID)
+	}
+	q := `SELECT ` + orderColumns + ` FROM orders`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+	orders, err := s.queryOrders(ctx, q, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(orders) > limit {
+		return orders[:limit], true, nil
+	}
+	return orders, false, nil
+}
+
+// count returns the number of orders of one user, or of everyone when
+// userID is "".
+func (s *store) count(ctx context.Context, userID string) (int, error) {
+	q, args := `SELECT count(*) FROM orders`, []any(nil)
+	if userID != "" {
+		q, args = q+` WHERE user_id = ?`, []any{userID}
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count orders: %w", err)
+	}
+	return n, nil
+}
+
+// stats returns the shop's order totals; revenue leaves cancelled orders
+// out.
+func (s *store) stats(ctx context.Context) (api.OrderStats, error) {
+	out := api.OrderStats{Currency: api.Currency, ByStatus: make(map[string]int, len(api.OrderStatuses))}
+	for _, st := range api.OrderStatuses {
+		out.ByStatus[st] = 0
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*), coalesce(sum(total_cents), 0) FROM orders GROUP BY status`)
+	if err != nil {
+		return api.OrderStats{}, fmt.Errorf("order stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n int
+		var sum int64
+		if err := rows.Scan(&status, &n, &sum); err != nil {
+			return api.OrderStats{}, fmt.Errorf("order stats: %w", err)
+		}
+		out.ByStatus[status] = n
+		out.Count += n
+		if status != api.StatusCancelled {
+			out.RevenueCents += sum
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return api.OrderStats{}, fmt.Errorf("order stats: %w", err)
+	}
+	return out, nil
+}
+
+// queryOrders runs an order query and loads the items of every order found
+// with one more query.
+func (s *store) queryOrders(ctx context.Context, q string, args ...any) ([]api.Order, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read orders: %w", err)
+	}
+	defer rows.Close()
+	orders := []api.Order{}
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read orders: %w", err)
+		}
+		orders = append(orders, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read orders: %w", err)
+	}
+	rows.Close()
+	if err := withItems(ctx, s.db, orders); err != nil {
+		return nil, err
+	}
+	return orders, nil
+}
+
+// withItems fills in the items of orders with a single query.
+func withItems(ctx context.Context, q querier, orders []api.Order) error {
+	if len(orders) == 0 {
+		return nil
+	}
+	index := make(map[string]int, len(orders))
+	ids := make([]string, len(orders))
+	for i, o := range orders {
+		index[o.ID] = i
+		ids[i] = o.ID
+	}
+	rows, err := q.QueryContext(ctx, `SELECT order_id, product_id, quantity, unit_price_cents FROM order_items
+		WHERE order_id IN (`+placeholders(len(ids))+`) ORDER BY order_id, line`, anys(ids)...)
+	if err != nil {
+		return fmt.Errorf("read order items: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var orderID string
+		var it api.OrderItem
+		if err := rows.Scan(&orderID, &it.ProductID, &it.Quantity, &it.UnitPriceCents); err != nil {
+			return fmt.Errorf("read order items: %w", err)
+		}
+		i := index[orderID]
+		orders[i].Items = append(orders[i].Items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read order items: %w", err)
+	}
+	return nil
+}
+
+// execer is what writes need: a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insertOrder writes an order and its items.
+func insertOrder(ctx context.Context, tx execer, o api.Order) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, user_id, status, total_cents, currency, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		o.ID, o.UserID, o.Status, o.TotalCents, o.Currency, formatTime(o.CreatedAt)); err != nil {
+		return fmt.Errorf("insert order %s: %w", o.ID, err)
+	}
+	for line, it := range o.Items {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_items (order_id, line, product_id, quantity, unit_price_cents) VALUES (?, ?, ?, ?, ?)`,
+			o.ID, line, it.ProductID, it.Quantity, it.UnitPriceCents); err != nil {
+			return fmt.Errorf("insert item of order %s: %w", o.ID, err)
+		}
+	}
+	return nil
+}
+
+// seedIfEmpty inserts the seed orders in one transaction when the table is
+// empty.
+func (s *store) seedIfEmpty(ctx context.Context, orders []api.Order) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("seed orders: %w", err)
+	}
+	defer tx.Rollback()
+	var existing int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM orders`).Scan(&existing); err != nil {
+		return false, fmt.Errorf("seed orders: %w", err)
+	}
+	if existing > 0 {
+		return false, nil
+	}
+	for _, o := range orders {
+		if err := insertOrder(ctx, tx, o); err != nil {
+			return false, fmt.Errorf("seed orders: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("seed orders: %w", err)
+	}
+	return true, nil
+}
+
+func placeholders(n int) string {
+	return "?" + strings.Repeat(",?", n-1)
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

@@ -1,0 +1,169 @@
+package productsvc
+
+import (
+	"net/http"
+
+	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/ids"
+	"github.com/acme/bff-gateway/internal/pagecursor"
+)
+
+// handlers serves the product service's API.
+type handlers struct {
+	store *store
+}
+
+const (
+	defaultPageSize     = 20
+	maxPageSize         = 100
+	defaultFeaturedSize = 8
+	maxSearchLen        = 200
+	maxCategoryLen      = 100
+)
+
+// listingParams are the query parameters of a listing, none of which may
+// be combined with ids.
+var listingParams = []string{"search", "category", "limit", "cursor"}
+
+func (h *handlers) routes(verifier *auth.Verifier, serviceToken string) *http.ServeMux {
+	mux := http.NewServeMux()
+	authed := auth.Authenticate(verifier)
+	internal := auth.RequireServiceToken(serviceToken)
+	mux.Handle("GET /v1/products/{id}", authed(http.HandlerFunc(h.getProduct)))
+	mux.Handle("GET /v1/products", authed(http.HandlerFunc(h.listProducts)))
+	mux.Handle("GET /v1/products/featured", authed(http.HandlerFunc(h.featuredProducts)))
+	mux.Handle("GET /v1/products/count", authed(http.HandlerFunc(h.countProducts)))
+	mux.Handle("POST /internal/v1/reservations", internal(http.HandlerFunc(h.reserve)))
+	mux.Handle("POST /internal/v1/reservations/{id}/release", internal(http.HandlerFunc(h.release)))
+	return mux
+}
+
+// getProduct returns one product. Errors: invalid_argument,
+// unauthenticated (a bad token), not_found.
+func (h *handlers) getProduct(w http.ResponseWriter, r *http.Request) {
+	id, err := httpapi.PathID(r, "id", ids.ValidProduct)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	p, err := h.store.byID(r.Context(), id)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, p)
+}
+
+// listProducts answers a batch read when ?ids= is given and a page of the
+// catalogue otherwise. Errors: invalid_argument, unauthenticated (a bad
+// token).
+func (h *handlers) listProducts(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("ids") {
+		h.batchProducts(w, r)
+		return
+	}
+	q, err := parseListQuery(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	list, next, total, err := h.store.list(r.Context(), q)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	page := api.ProductPage{Products: list, TotalCount: total}
+	if next != nil {
+		c := pagecursor.Encode(*next)
+		page.NextCursor = &c
+	}
+	httpapi.WriteJSON(w, http.StatusOK, page)
+}
+
+func parseListQuery(r *http.Request) (listQuery, error) {
+	var q listQuery
+	var err error
+	if q.Search, err = httpapi.StringParam(r, "search", maxSearchLen); err != nil {
+		return q, err
+	}
+	if q.Category, err = httpapi.StringParam(r, "category", maxCategoryLen); err != nil {
+		return q, err
+	}
+	if q.Limit, err = httpapi.IntParam(r, "limit", defaultPageSize, 1, maxPageSize); err != nil {
+		return q, err
+	}
+	if raw := r.URL.Query().Get("cursor"); raw != "" {
+		c, err := pagecursor.Decode(raw)
+		if err != nil {
+			return q, apperr.InvalidParam("cursor", "malformed cursor")
+		}
+		q.After = &c
+	}
+	return q, nil
+}
+
+// batchProducts returns the products asked for by ?ids= in the order
+// asked (repeats dropped), with the ids not found in missing.
+// Errors: invalid_argument.
+func (h *handlers) batchProducts(w http.ResponseWriter, r *http.Request) {
+	query := r.URL.Query()
+	for _, name := range listingParams {
+		if query.Has(name) {
+			httpapi.WriteError(w, r, apperr.InvalidParam(name, "%s cannot be combined with ids", name))
+			return
+		}
+	}
+	want, err := httpapi.IDsParam(r, "ids", ids.ValidProduct)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	found, err := h.store.byIDs(r.Context(), want)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	out := api.ProductBatch{Products: make([]api.Product, 0, len(want)), Missing: []string{}}
+	for _, id := range want {
+		if p, ok := found[id]; ok {
+			out.Products = append(out.Products, p)
+		} else {
+			out.Missing = append(out.Missing, id)
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// featuredProducts returns the featured products ordered by name.
+// Errors: invalid_argument, unauthenticated (a bad token).
+func (h *handlers) featuredProducts(w http.ResponseWriter, r *http.Request) {
+	limit, err := httpapi.IntParam(r, "limit", defaultFeaturedSize, 1, maxPageSize)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	list, err := h.store.featured(r.Context(), limit)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, api.ProductList{Products: list})
+}
+
+// countProducts returns the number of products. Admin only.
+// Errors: unauthenticated, forbidden.
+func (h *handlers) countProducts(w http.ResponseWriter, r *http.Request) {
+	if _, err := auth.RequireAdmin(r.Context()); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	n, err := h.store.count(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, api.Count{Count: n})
+}

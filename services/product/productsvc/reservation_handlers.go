@@ -1,0 +1,109 @@
+package productsvc
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/ids"
+)
+
+const (
+	maxReservationItems = 100
+	maxItemQuantity     = 1000
+)
+
+// reserve takes stock for an order, all or nothing: 201 with the new
+// reservation, 200 when the same reservation is asked again.
+// Errors: invalid_argument, conflict, not_found, insufficient_stock,
+// unavailable.
+func (h *handlers) reserve(w http.ResponseWriter, r *http.Request) {
+	var req api.ReserveRequest
+	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if !ids.ValidOrder(req.ReservationID) {
+		httpapi.WriteError(w, r, apperr.InvalidParam("reservation_id", "reservation_id must be an order id"))
+		return
+	}
+	if len(req.Items) == 0 {
+		httpapi.WriteError(w, r, apperr.InvalidParam("items", "items must list 1 to %d products", maxReservationItems))
+		return
+	}
+	items, err := mergeItems(req.Items)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	res, created, err := h.store.reserve(r.Context(), req.ReservationID, items)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	httpapi.WriteJSON(w, status, res)
+}
+
+// release gives the stock of a reservation back; it is idempotent. An
+// empty body is taken as {}.
+// Errors: invalid_argument, unavailable.
+func (h *handlers) release(w http.ResponseWriter, r *http.Request) {
+	id, err := httpapi.PathID(r, "id", ids.ValidOrder)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	var req api.ReleaseRequest
+	if r.ContentLength != 0 {
+		if err := httpapi.DecodeJSON(w, r, &req); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+	}
+	var items []api.ReservationItem
+	if len(req.Items) > 0 {
+		if items, err = mergeItems(req.Items); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+	}
+	res, err := h.store.release(r.Context(), id, items, req.Restock)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, res)
+}
+
+// mergeItems checks up to maxReservationItems lines and sums the
+// quantities of a product listed more than once, keeping the order in
+// which products first appear.
+func mergeItems(lines []api.ReservationItem) ([]api.ReservationItem, error) {
+	if len(lines) > maxReservationItems {
+		return nil, apperr.InvalidParam("items", "items must list 1 to %d products", maxReservationItems)
+	}
+	index := make(map[string]int, len(lines))
+	out := make([]api.ReservationItem, 0, len(lines))
+	for i, it := range lines {
+		if !ids.ValidProduct(it.ProductID) {
+			return nil, apperr.InvalidParam(fmt.Sprintf("items[%d].product_id", i), "malformed product id")
+		}
+		if it.Quantity < 1 || it.Quantity > maxItemQuantity {
+			return nil, apperr.InvalidParam(fmt.Sprintf("items[%d].quantity", i),
+				"quantity must be from 1 to %d", maxItemQuantity)
+		}
+		if j, ok := index[it.ProductID]; ok {
+			out[j].Quantity += it.Quantity
+			continue
+		}
+		index[it.ProductID] = len(out)
+		out = append(out, it)
+	}
+	return out, nil
+}

@@ -1,0 +1,114 @@
+// Package productsvc is the product service: the catalogue (lookups,
+// search, featured products) and the internal stock reservations the order
+// service takes and releases, over its own SQLite database.
+package productsvc
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/acme/bff-gateway/internal/envconfig"
+	"github.com/acme/bff-gateway/internal/httpserver"
+	"github.com/acme/bff-gateway/internal/servicekit"
+	"github.com/acme/bff-gateway/internal/sqlitedb"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// OpenAPI is the service's OpenAPI 3 description, served at /openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// DefaultListenAddr is where the product service listens by default.
+const DefaultListenAddr = "127.0.0.1:9003"
+
+// Config is the product service's configuration.
+type Config struct {
+	servicekit.Common
+}
+
+// ParseConfig reads the configuration from flags and the environment.
+func ParseConfig(args []string, getenv func(string) string) (Config, error) {
+	var cfg Config
+	set := envconfig.New("product-service", getenv)
+	cfg.Common.Bind(set, DefaultListenAddr)
+	// Report flag, environment and range errors all at once.
+	return cfg, errors.Join(set.Parse(args), cfg.Validate())
+}
+
+// Validate reports every configuration problem at once.
+func (c Config) Validate() error {
+	return c.Common.Validate()
+}
+
+// Service is a running product service.
+type Service struct {
+	db     *sql.DB
+	server *httpserver.Server
+}
+
+// Start opens the database (seeding it on first start) and listens. It
+// does not serve until Serve is called.
+func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error) {
+	migrations, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	db, err := sqlitedb.Open(ctx, cfg.DBPath("products.db"), migrations)
+	if err != nil {
+		return nil, err
+	}
+	st := &store{db: db, now: time.Now}
+	seeded, err := st.seedIfEmpty(ctx, cfg.Seed.Products, time.Now().UTC().Truncate(time.Hour))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if seeded {
+		logger.InfoContext(ctx, "seeded products", "count", cfg.Seed.Products)
+	}
+	h := &handlers{store: st}
+	routes := h.routes(cfg.Verifier(), cfg.ServiceToken)
+	handler := servicekit.Handler(logger, cfg.Latency, db, OpenAPI, routes)
+	server, err := httpserver.Listen(cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Service{db: db, server: server}, nil
+}
+
+// URL returns the service's base URL.
+func (s *Service) URL() string { return s.server.URL() }
+
+// Serve answers requests until ctx ends, then shuts down and closes the
+// database.
+func (s *Service) Serve(ctx context.Context) error {
+	err := s.server.Serve(ctx)
+	return errors.Join(err, s.db.Close())
+}
+
+// Run is the product service's main: it parses the configuration, starts
+// the service and serves until ctx ends.
+func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := ParseConfig(args, getenv)
+	if err != nil {
+		return err
+	}
+	logger := servicekit.NewLogger(stderr, "product")
+	svc, err := Start(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	logger.InfoContext(ctx, "listening", "url", svc.URL())
+	return svc.Serve(ctx)
+}

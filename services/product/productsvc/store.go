@@ -1,0 +1,243 @@
+package productsvc
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/pagecursor"
+	"github.com/acme/bff-gateway/internal/seed"
+)
+
+// store keeps the catalogue and the stock reservations in SQLite.
+type store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+const productColumns = `id, sku, name, description, category, price_cents, currency, image_url, stock, featured, created_at`
+
+func scanProduct(row interface{ Scan(...any) error }) (api.Product, error) {
+	var p api.Product
+	var created string
+	if err := row.Scan(&p.ID, &p.SKU, &p.Name, &p.Description, &p.Category, &p.PriceCents,
+		&p.Currency, &p.ImageURL, &p.Stock, &p.Featured, &created); err != nil {
+		return api.Product{}, err
+	}
+	t, err := time.Parse(time.RFC3339, created)
+	if err != nil {
+		return api.Product{}, fmt.Errorf("parse created_at of %s: %w", p.ID, err)
+	}
+	p.CreatedAt = t.UTC()
+	return p, nil
+}
+
+// queryer is what product reads run on: the database or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func queryProducts(ctx context.Context, q queryer, query string, args ...any) ([]api.Product, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []api.Product{}
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// byID returns one product, or NotFound.
+func (s *store) byID(ctx context.Context, id string) (api.Product, error) {
+	p, err := scanProduct(s.db.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return api.Product{}, apperr.New(apperr.NotFound, "product not found")
+	}
+	if err != nil {
+		return api.Product{}, dbError("read product", err)
+	}
+	return p, nil
+}
+
+// byIDs returns the products found, keyed by id.
+func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.Product, error) {
+	q := `SELECT ` + productColumns + ` FROM products WHERE id IN (` + placeholders(len(ids)) + `)`
+	list, err := queryProducts(ctx, s.db, q, anySlice(ids)...)
+	if err != nil {
+		return nil, dbError("read products", err)
+	}
+	found := make(map[string]api.Product, len(list))
+	for _, p := range list {
+		found[p.ID] = p
+	}
+	return found, nil
+}
+
+// listQuery selects a page of the catalogue.
+type listQuery struct {
+	// Search matches a substring of the name or the SKU, ignoring case.
+	Search string
+	// Category matches the category exactly, ignoring case.
+	Category string
+	// After is the position to continue after, or nil for the first page.
+	After *pagecursor.Cursor
+	// Limit is the page size.
+	Limit int
+}
+
+// list returns one page of the products matching q ordered by name then
+// id, the cursor of the next page (nil on the last) and the number of all
+// the matches. Both reads see the same snapshot.
+func (s *store) list(ctx context.Context, q listQuery) ([]api.Product, *pagecursor.Cursor, int, error) {
+	var where []string
+	var args []any
+	if q.Search != "" {
+		pattern := likePattern(q.Search)
+		where = append(where, `(name LIKE ? ESCAPE '\' OR sku LIKE ? ESCAPE '\')`)
+		args = append(args, pattern, pattern)
+	}
+	if q.Category != "" {
+		where = append(where, `category = ? COLLATE NOCASE`)
+		args = append(args, q.Category)
+	}
+	filter := ""
+	if len(where) > 0 {
+		filter = ` WHERE ` + strings.Join(where, ` AND `)
+	}
+
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, 0, dbError("list products", err)
+	}
+	defer tx.Rollback()
+
+	var total int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM products`+filter, args...).Scan(&total); err != nil {
+		return nil, nil, 0, dbError("count products", err)
+	}
+	pageWhere, pageArgs := where, args
+	if q.After != nil {
+		pageWhere = append(append([]string{}, where...), `(name > ? OR (name = ? AND id > ?))`)
+		pageArgs = append(append([]any{}, args...), q.After.Key, q.After.Key, q.After.ID)
+	}
+	query := `SELECT ` + productColumns + ` FROM products`
+	if len(pageWhere) > 0 {
+		query += ` WHERE ` + strings.Join(pageWhere, ` AND `)
+	}
+	query += ` ORDER BY name, id LIMIT ?`
+	list, err := queryProducts(ctx, tx, query, append(pageArgs, q.Limit+1)...)
+	if err != nil {
+		return nil, nil, 0, dbError("list products", err)
+	}
+	var next *pagecursor.Cursor
+	if len(list) > q.Limit {
+		list = list[:q.Limit]
+		last := list[len(list)-1]
+		next = &pagecursor.Cursor{Key: last.Name, ID: last.ID}
+	}
+	return list, next, total, nil
+}
+
+// featured returns up to limit featured products ordered by name then id.
+func (s *store) featured(ctx context.Context, limit int) ([]api.Product, error) {
+	list, err := queryProducts(ctx, s.db,
+		`SELECT `+productColumns+` FROM products WHERE featured = 1 ORDER BY name, id LIMIT ?`, limit)
+	if err != nil {
+		return nil, dbError("list featured products", err)
+	}
+	return list, nil
+}
+
+// count returns the number of products.
+func (s *store) count(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM products`).Scan(&n); err != nil {
+		return 0, dbError("count products", err)
+	}
+	return n, nil
+}
+
+// seedIfEmpty inserts the seed products in one transaction when the table
+// is empty.
+func (s *store) seedIfEmpty(ctx context.Context, n int, anchor time.Time) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("seed products: %w", err)
+	}
+	defer tx.Rollback()
+	var existing int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM products`).Scan(&existing); err != nil {
+		return false, fmt.Errorf("seed products: %w", err)
+	}
+	if existing > 0 {
+		return false, nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO products (`+productColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return false, fmt.Errorf("seed products: %w", err)
+	}
+	defer stmt.Close()
+	for _, p := range seed.Products(n, anchor) {
+		if _, err := stmt.ExecContext(ctx, p.ID, p.SKU, p.Name, p.Description, p.Category, p.PriceCents,
+			p.Currency, p.ImageURL, p.Stock, p.Featured, p.CreatedAt.Format(time.RFC3339)); err != nil {
+			return false, fmt.Errorf("seed product %s: %w", p.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("seed products: %w", err)
+	}
+	return true, nil
+}
+
+// likeEscaper escapes LIKE's wildcards and its escape character, so that
+// they match themselves.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// likePattern returns a LIKE pattern (with ESCAPE '\') matching s anywhere.
+// SQLite's LIKE ignores the case of ASCII letters.
+func likePattern(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
+
+func placeholders(n int) string { return "?" + strings.Repeat(",?", n-1) }
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// sqliteCoder is the interface of the SQLite driver's errors.
+type sqliteCoder interface{ Code() int }
+
+// SQLite's primary result codes for a lock held elsewhere.
+const (
+	sqliteBusy   = 5
+	sqliteLocked = 6
+)
+
+// dbError wraps a database failure with op. A lock that stayed busy past
+// the busy timeout becomes Unavailable (503, worth a retry) rather than an
+// internal error.
+func dbError(op string, err error) error {
+	var c sqliteCoder
+	if errors.As(err, &c) {
+		if code := c.Code() & 0xff; code == sqliteBusy || code == sqliteLocked {
+			return apperr.Wrap(apperr.Unavailable, "the database is busy, retry later", fmt.Errorf("%s: %w", op, err))
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -1,0 +1,170 @@
+package usersvc
+
+import (
+	"net/http"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/ids"
+)
+
+// handlers serves the user service's API.
+type handlers struct {
+	store  *store
+	keys   *auth.KeySet
+	issuer *auth.Issuer
+	// dummyHash is compared against when an email is unknown, so that the
+	// answer takes as long as for a wrong password.
+	dummyHash []byte
+}
+
+const (
+	maxEmailLen    = 254
+	maxPasswordLen = 72 // bcrypt's limit
+)
+
+func (h *handlers) routes(verifier *auth.Verifier) *http.ServeMux {
+	mux := http.NewServeMux()
+	authed := auth.Authenticate(verifier)
+	mux.HandleFunc("POST /v1/auth/token", h.issueToken)
+	mux.HandleFunc("GET "+auth.JWKSPath, h.jwks)
+	mux.Handle("GET /v1/users/{id}", authed(http.HandlerFunc(h.getUser)))
+	mux.Handle("GET /v1/users", authed(http.HandlerFunc(h.batchUsers)))
+	mux.Handle("GET /v1/users/count", authed(http.HandlerFunc(h.countUsers)))
+	return mux
+}
+
+// issueToken exchanges an email and password for an access token.
+// Errors: invalid_argument, unauthenticated.
+func (h *handlers) issueToken(w http.ResponseWriter, r *http.Request) {
+	var req api.TokenRequest
+	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	switch {
+	case req.Email == "" || len(req.Email) > maxEmailLen:
+		httpapi.WriteError(w, r, apperr.InvalidParam("email", "email must be 1 to %d characters", maxEmailLen))
+		return
+	case req.Password == "" || len(req.Password) > maxPasswordLen:
+		httpapi.WriteError(w, r, apperr.InvalidParam("password", "password must be 1 to %d bytes", maxPasswordLen))
+		return
+	}
+	user, hash, err := h.store.byEmail(r.Context(), req.Email)
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if err != nil {
+		_ = bcrypt.CompareHashAndPassword(h.dummyHash, []byte(req.Password))
+		httpapi.WriteError(w, r, apperr.New(apperr.Unauthenticated, "invalid email or password"))
+		return
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(req.Password)) != nil {
+		httpapi.WriteError(w, r, apperr.New(apperr.Unauthenticated, "invalid email or password"))
+		return
+	}
+	token, _, err := h.issuer.Issue(user.ID, user.Role)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, http.StatusOK, api.TokenResponse{
+		AccessToken: token,
+		TokenType:   "Bearer",
+		ExpiresIn:   int(h.issuer.TTL.Seconds()),
+	})
+}
+
+// jwks publishes the public signing keys.
+func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	httpapi.WriteJSON(w, http.StatusOK, h.keys.PublicJWKS())
+}
+
+// getUser returns one user: a customer only themselves (anyone else is
+// not_found), an admin anyone. Errors: invalid_argument, unauthenticated,
+// not_found.
+func (h *handlers) getUser(w http.ResponseWriter, r *http.Request) {
+	p, err := auth.RequirePrincipal(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	id, err := httpapi.PathID(r, "id", ids.ValidUser)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if !p.IsAdmin() && id != p.Subject {
+		httpapi.WriteError(w, r, apperr.New(apperr.NotFound, "user not found"))
+		return
+	}
+	u, err := h.store.byID(r.Context(), id)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, u)
+}
+
+// batchUsers returns the users asked for by ?ids= in the order asked, with
+// the ids not found (or not visible to a customer) in missing.
+// Errors: invalid_argument, unauthenticated.
+func (h *handlers) batchUsers(w http.ResponseWriter, r *http.Request) {
+	p, err := auth.RequirePrincipal(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	want, err := httpapi.IDsParam(r, "ids", ids.ValidUser)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	visible := want
+	if !p.IsAdmin() {
+		visible = nil
+		for _, id := range want {
+			if id == p.Subject {
+				visible = append(visible, id)
+			}
+		}
+	}
+	found := map[string]api.User{}
+	if len(visible) > 0 {
+		if found, err = h.store.byIDs(r.Context(), visible); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+	}
+	out := api.UserBatch{Users: make([]api.User, 0, len(want)), Missing: []string{}}
+	for _, id := range want {
+		if u, ok := found[id]; ok {
+			out.Users = append(out.Users, u)
+		} else {
+			out.Missing = append(out.Missing, id)
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// countUsers returns the number of users. Admin only.
+// Errors: unauthenticated, forbidden.
+func (h *handlers) countUsers(w http.ResponseWriter, r *http.Request) {
+	if _, err := auth.RequireAdmin(r.Context()); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	n, err := h.store.count(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, api.Count{Count: n})
+}

@@ -1,0 +1,149 @@
+package usersvc
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/seed"
+)
+
+// store keeps users in SQLite.
+type store struct {
+	db *sql.DB
+}
+
+type userRow struct {
+	api.User
+	PasswordHash string
+}
+
+const userColumns = `id, email, name, first_name, role, avatar_url, created_at`
+
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (api.User, error) {
+	var u api.User
+	var created string
+	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.FirstName, &u.Role, &u.AvatarURL, &created}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return api.User{}, err
+	}
+	t, err := time.Parse(time.RFC3339, created)
+	if err != nil {
+		return api.User{}, fmt.Errorf("parse created_at of %s: %w", u.ID, err)
+	}
+	u.CreatedAt = t.UTC()
+	return u, nil
+}
+
+// byID returns one user, or NotFound.
+func (s *store) byID(ctx context.Context, id string) (api.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return api.User{}, apperr.New(apperr.NotFound, "user not found")
+	}
+	if err != nil {
+		return api.User{}, fmt.Errorf("read user: %w", err)
+	}
+	return u, nil
+}
+
+// byIDs returns the users found, keyed by id.
+func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.User, error) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	q := `SELECT ` + userColumns + ` FROM users WHERE id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	defer rows.Close()
+	found := make(map[string]api.User, len(ids))
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read users: %w", err)
+		}
+		found[u.ID] = u
+	}
+	return found, rows.Err()
+}
+
+// byEmail returns a user with its password hash, or NotFound.
+func (s *store) byEmail(ctx context.Context, email string) (api.User, string, error) {
+	var hash string
+	u, err := scanUser(s.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`, email), &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return api.User{}, "", apperr.New(apperr.NotFound, "user not found")
+	}
+	if err != nil {
+		return api.User{}, "", fmt.Errorf("read user: %w", err)
+	}
+	return u, hash, nil
+}
+
+// count returns the number of users.
+func (s *store) count(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
+// seedIfEmpty inserts the seed users in one transaction when the table is
+// empty. Fixed accounts are hashed each; generated users share one hash of
+// their common password, so that seeding stays fast.
+func (s *store) seedIfEmpty(ctx context.Context, n, cost int, anchor time.Time) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("seed users: %w", err)
+	}
+	defer tx.Rollback()
+	var existing int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&existing); err != nil {
+		return false, fmt.Errorf("seed users: %w", err)
+	}
+	if existing > 0 {
+		return false, nil
+	}
+	hashes := map[string]string{}
+	hashOf := func(pw string) (string, error) {
+		if h, ok := hashes[pw]; ok {
+			return h, nil
+		}
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
+		if err != nil {
+			return "", fmt.Errorf("hash password: %w", err)
+		}
+		hashes[pw] = string(h)
+		return string(h), nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO users (id, email, name, first_name, role, avatar_url, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return false, fmt.Errorf("seed users: %w", err)
+	}
+	defer stmt.Close()
+	for _, u := range seed.Users(n, anchor) {
+		h, err := hashOf(u.Password)
+		if err != nil {
+			return false, err
+		}
+		if _, err := stmt.ExecContext(ctx, u.ID, u.Email, u.Name, u.FirstName, u.Role, u.AvatarURL, h, u.CreatedAt.Format(time.RFC3339)); err != nil {
+			return false, fmt.Errorf("seed user %s: %w", u.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("seed users: %w", err)
+	}
+	return true, nil
+}

@@ -1,0 +1,276 @@
+package usersvc_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/seed"
+	"github.com/acme/bff-gateway/internal/testutil"
+	"github.com/acme/bff-gateway/services/user/usersvc"
+)
+
+var (
+	adminID = seed.UserID(0)
+	adaID   = seed.UserID(1)
+	graceID = seed.UserID(2)
+)
+
+func problemOf(t *testing.T, body []byte) httpapi.Problem {
+	t.Helper()
+	return testutil.MustJSON[httpapi.Problem](t, body)
+}
+
+func TestIssueTokenCarriesTheClaims(t *testing.T) {
+	st := testutil.StartStack(t, testutil.StackOptions{})
+	c := testutil.NewClient(t, usersvc.OpenAPI)
+
+	status, body := testutil.Do(t, c, "POST", st.User.URL+"/v1/auth/token", "",
+		api.TokenRequest{Email: "ADA@example.com", Password: "ada123"}, nil)
+	if status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	tok := testutil.MustJSON[api.TokenResponse](t, body)
+	if tok.TokenType != "Bearer" || tok.ExpiresIn != int(auth.DefaultTokenTTL.Seconds()) {
+		t.Errorf("token_type %q expires_in %d, want Bearer and %d", tok.TokenType, tok.ExpiresIn, int(auth.DefaultTokenTTL.Seconds()))
+	}
+	parts := strings.Split(tok.AccessToken, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWS: %q", tok.AccessToken)
+	}
+	var header map[string]any
+	var claims map[string]any
+	mustDecodeSegment(t, parts[0], &header)
+	mustDecodeSegment(t, parts[1], &claims)
+	if header["alg"] != "RS256" || header["kid"] == "" || header["kid"] == nil {
+		t.Errorf("header = %v, want alg RS256 and a kid", header)
+	}
+	if claims["sub"] != adaID || claims["role"] != "customer" || claims["iss"] != auth.DefaultIssuer {
+		t.Errorf("claims = %v", claims)
+	}
+	if aud, _ := claims["aud"].([]any); len(aud) != 1 || aud[0] != auth.DefaultAudience {
+		t.Errorf("aud = %v, want [%s]", claims["aud"], auth.DefaultAudience)
+	}
+	iat, exp := claims["iat"].(float64), claims["exp"].(float64)
+	if time.Duration(exp-iat)*time.Second != auth.DefaultTokenTTL {
+		t.Errorf("exp - iat = %vs, want %v", exp-iat, auth.DefaultTokenTTL)
+	}
+
+	// The token verifies against the published JWKS.
+	keys := auth.NewRemoteKeys(auth.RemoteKeysConfig{URL: st.User.URL + auth.JWKSPath})
+	p, err := auth.NewVerifier(keys, auth.DefaultIssuer, auth.DefaultAudience).Verify(t.Context(), tok.AccessToken)
+	if err != nil || p.Subject != adaID {
+		t.Fatalf("verify against JWKS: %v, %+v", err, p)
+	}
+}
+
+func mustDecodeSegment(t *testing.T, seg string, v any) {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		t.Fatalf("decode segment: %v", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode segment json: %v", err)
+	}
+}
+
+func TestIssueTokenRejectsBadInput(t *testing.T) {
+	st := testutil.StartStack(t, testutil.StackOptions{})
+	c := testutil.NewClient(t, usersvc.OpenAPI)
+	url := st.User.URL + "/v1/auth/token"
+	tests := []struct {
+		name        string
+		body        any
+		contentType string
+		status      int
+		code        string
+		param       string
+	}{
+		{"wrong password", api.TokenRequest{Email: "ada@example.com", Password: "nope"}, "", 401, "unauthenticated", ""},
+		{"unknown email", api.TokenRequest{Email: "nobody@example.com", Password: "ada123"}, "", 401, "unauthenticated", ""},
+		{"missing email", map[string]string{"password": "x"}, "", 400, "invalid_argument", "email"},
+		{"missing password", map[string]string{"email": "ada@example.com"}, "", 400, "invalid_argument", "password"},
+		{"too long password", api.TokenRequest{Email: "ada@example.com", Password: strings.Repeat("x", 73)}, "", 400, "invalid_argument", "password"},
+		{"unknown field", `{"email":"ada@example.com","password":"ada123","admin":true}`, "", 400, "invalid_argument", "admin"},
+		{"broken JSON", `{"email":`, "", 400, "invalid_argument", "body"},
+		{"two values", `{"email":"a","password":"b"} {}`, "", 400, "invalid_argument", "body"},
+		{"wrong type", `{"email":1,"password":"b"}`, "", 400, "invalid_argument", "email"},
+		{"not JSON", "email=a", "application/x-www-form-urlencoded", 415, "unsupported_media_type", ""},
+		{"too large", `{"email":"` + strings.Repeat("a", httpapi.MaxBodyBytes) + `"}`, "", 413, "payload_too_large", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			if tt.contentType != "" {
+				h.Set("Content-Type", tt.contentType)
+			}
+			status, body := testutil.Do(t, c, "POST", url, "", tt.body, h)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %s", status, tt.status, body)
+			}
+			p := problemOf(t, body)
+			if string(p.Code) != tt.code || p.Param != tt.param {
+				t.Errorf("code %q param %q, want %q %q", p.Code, p.Param, tt.code, tt.param)
+			}
+			if len(body) > 1024 {
+				t.Errorf("problem body is %d bytes: it must not echo the request", len(body))
+			}
+		})
+	}
+}
+
+func TestGetUserConfinesCustomers(t *testing.T) {
+	st := testutil.StartStack(t, testutil.StackOptions{})
+	c := testutil.NewClient(t, usersvc.OpenAPI)
+	ada := st.Token(t, "ada@example.com", "ada123")
+	admin := st.Token(t, "admin@example.com", "admin123")
+	tests := []struct {
+		name, token, id string
+		status          int
+		code            string
+	}{
+		{"customer reads self", ada, adaID, 200, ""},
+		{"customer reads another", ada, graceID, 404, "not_found"},
+		{"customer reads admin", ada, adminID, 404, "not_found"},
+		{"admin reads anyone", admin, graceID, 200, ""},
+		{"admin reads unknown", admin, "usr_doesnotexist", 404, "not_found"},
+		{"anonymous", "", adaID, 401, "unauthenticated"},
+		{"bad token", "not.a.token", adaID, 401, "unauthenticated"},
+		{"malformed id", admin, "usr_BAD!", 400, "invalid_argument"},
+		{"wrong prefix", admin, "prd_abc", 400, "invalid_argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := testutil.Do(t, c, "GET", st.User.URL+"/v1/users/"+tt.id, tt.token, nil, nil)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %s", status, tt.status, body)
+			}
+			if tt.status == 200 {
+				u := testutil.MustJSON[api.User](t, body)
+				if u.ID != tt.id || u.Email == "" || u.FirstName == "" {
+					t.Errorf("user = %+v", u)
+				}
+				return
+			}
+			if p := problemOf(t, body); string(p.Code) != tt.code {
+				t.Errorf("code %q, want %q", p.Code, tt.code)
+			}
+		})
+	}
+}
+
+func TestBatchUsersKeepsTheOrderAsked(t *testing.T) {
+	st := testutil.StartStack(t, testutil.StackOptions{})
+	c := testutil.NewClient(t, usersvc.OpenAPI)
+	admin := st.Token(t, "admin@example.com", "admin123")
+	ada := st.Token(t, "ada@example.com", "ada123")
+
+	ids := []string{graceID, "usr_missing1", adaID, adminID, graceID}
+	status, body := testutil.Do(t, c, "GET", st.User.URL+"/v1/users?ids="+strings.Join(ids, ","), admin, nil, nil)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	batch := testutil.MustJSON[api.UserBatch](t, body)
+	var got []string
+	for _, u := range batch.Users {
+		got = append(got, u.ID)
+	}
+	if want := []string{graceID, adaID, adminID}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("users %v, want %v", got, want)
+	}
+	if len(batch.Missing) != 1 || batch.Missing[0] != "usr_missing1" {
+		t.Errorf("missing %v, want [usr_missing1]", batch.Missing)
+	}
+
+	// A customer sees only themselves; the others are missing.
+	status, body = testutil.Do(t, c, "GET", st.User.URL+"/v1/users?ids="+graceID+","+adaID, ada, nil, nil)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	batch = testutil.MustJSON[api.UserBatch](t, body)
+	if len(batch.Users) != 1 || batch.Users[0].ID != adaID || len(batch.Missing) != 1 || batch.Missing[0] != graceID {
+		t.Errorf("customer batch = %+v", batch)
+	}
+
+	tooMany := make([]string, 101)
+	for i := range tooMany {
+		tooMany[i] = seed.UserID(i)
+	}
+	for name, q := range map[string]string{
+		"empty":     "",
+		"too many":  strings.Join(tooMany, ","),
+		"malformed": adaID + ",usr_%2F..%2F",
+	} {
+		t.Run(name, func(t *testing.T) {
+			status, body := testutil.Do(t, c, "GET", st.User.URL+"/v1/users?ids="+q, admin, nil, nil)
+			if status != 400 || problemOf(t, body).Param != "ids" {
+				t.Errorf("status %d body %s, want 400 naming ids", status, body)
+			}
+		})
+	}
+}
+
+func TestCountIsAdminOnly(t *testing.T) {
+	st := testutil.StartStack(t, testutil.StackOptions{})
+	c := testutil.NewClient(t, usersvc.OpenAPI)
+	url := st.User.URL + "/v1/users/count"
+
+	status, body := testutil.Do(t, c, "GET", url, st.Token(t, "admin@example.com", "admin123"), nil, nil)
+	if status != 200 || testutil.MustJSON[api.Count](t, body).Count != testutil.SmallSeed.Users {
+		t.Errorf("admin: status %d body %s, want count %d", status, body, testutil.SmallSeed.Users)
+	}
+	if status, _ := testutil.Do(t, c, "GET", url, st.Token(t, "grace@example.com", "grace123"), nil, nil); status != 403 {
+		t.Errorf("customer: status %d, want 403", status)
+	}
+	if status, _ := testutil.Do(t, c, "GET", url, "", nil, nil); status != 401 {
+		t.Errorf("anonymous: status %d, want 401", status)
+	}
+}
+
+func TestDataAndTokensSurviveARestart(t *testing.T) {
+	st := testutil.StartStack(t, testutil.StackOptions{})
+	c := testutil.NewClient(t, usersvc.OpenAPI)
+	token := st.Token(t, "grace@example.com", "grace123")
+	_, jwksBefore := testutil.Do(t, c, "GET", st.User.URL+auth.JWKSPath, "", nil, nil)
+
+	st.Stop(t, "user")
+	st.Start(t, "user")
+
+	_, jwksAfter := testutil.Do(t, c, "GET", st.User.URL+auth.JWKSPath, "", nil, nil)
+	if string(jwksBefore) != string(jwksAfter) {
+		t.Errorf("the signing keys changed across a restart")
+	}
+	status, body := testutil.Do(t, c, "GET", st.User.URL+"/v1/users/"+graceID, token, nil, nil)
+	if status != 200 || testutil.MustJSON[api.User](t, body).Email != "grace@example.com" {
+		t.Errorf("after restart: status %d body %s", status, body)
+	}
+}
+
+func TestProbesRequestIDsAndUnknownRoutes(t *testing.T) {
+	st := testutil.StartStack(t, testutil.StackOptions{})
+	c := testutil.NewClient(t, usersvc.OpenAPI)
+	for _, path := range []string{"/healthz", "/readyz", "/openapi.yaml"} {
+		if status, _ := testutil.Do(t, c, "GET", st.User.URL+path, "", nil, nil); status != 200 {
+			t.Errorf("GET %s: %d", path, status)
+		}
+	}
+	_, spec := testutil.Do(t, c, "GET", st.User.URL+"/openapi.yaml", "", nil, nil)
+	testutil.MustLoadSpec(t, spec)
+
+	h := http.Header{"X-Request-Id": {"test-req-42"}}
+	status, body := testutil.Do(t, c, "GET", st.User.URL+"/v1/nothing-here", "", nil, h)
+	if p := problemOf(t, body); status != 404 || p.Code != "not_found" || p.RequestID != "test-req-42" {
+		t.Errorf("unknown route: %d %s", status, body)
+	}
+	status, body = testutil.Do(t, c, "DELETE", st.User.URL+"/v1/users/"+adaID, "", nil, nil)
+	if p := problemOf(t, body); status != 405 || p.Code != "method_not_allowed" || p.RequestID == "" {
+		t.Errorf("wrong method: %d %s", status, body)
+	}
+}
