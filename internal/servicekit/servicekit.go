@@ -4,6 +4,7 @@
 package servicekit
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -93,6 +94,34 @@ func (c *Common) Verifier() *auth.Verifier {
 // NewLogger returns the JSON logger of a service.
 func NewLogger(w io.Writer, service string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, nil)).With("service", service)
+}
+
+// Service is what Run needs of a started service.
+type Service interface {
+	// URL returns the base URL the service listens at.
+	URL() string
+	// Serve answers requests until ctx ends.
+	Serve(ctx context.Context) error
+}
+
+// Run is the main of a service named name: it parses the configuration
+// from args and getenv, starts the service with a JSON logger on stderr,
+// logs the URL it listens at and serves until ctx ends.
+func Run[C any, S Service](ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer,
+	parse func([]string, func(string) string) (C, error),
+	start func(context.Context, C, *slog.Logger) (S, error),
+) error {
+	cfg, err := parse(args, getenv)
+	if err != nil {
+		return err
+	}
+	logger := NewLogger(stderr, name)
+	svc, err := start(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	logger.InfoContext(ctx, "listening", "url", svc.URL())
+	return svc.Serve(ctx)
 }
 
 // Handler wraps the service's routes in the shared middleware: request id,

@@ -50,3 +50,13 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+// OpenDir is Open with the migrations in the directory dir of fsys, such
+// as the "migrations" directory of a service's embedded files.
+func OpenDir(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, error) {
+	migrations, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return Open(ctx, path, migrations)
+}

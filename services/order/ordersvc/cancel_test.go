@@ -13,7 +13,7 @@ func TestCancelOrder(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	seeded := seededOrders()
-	cancel := func(t *testing.T, token, id string) answer {
+	cancel := func(t *testing.T, token, id string) testutil.Answer {
 		t.Helper()
 		return e.call(t, http.MethodPost, "/v1/orders/"+id+"/cancel", token, nil, nil)
 	}
@@ -25,10 +25,10 @@ func TestCancelOrder(t *testing.T) {
 			t.Fatalf("stock %d after ordering, want %d", got, p.Stock-4)
 		}
 		a := cancel(t, e.ada, o.ID)
-		if a.status != http.StatusOK {
-			t.Fatalf("status %d: %s", a.status, a.body)
+		if a.Status != http.StatusOK {
+			t.Fatalf("status %d: %s", a.Status, a.Body)
 		}
-		if got := testutil.MustJSON[api.Order](t, a.body); got.ID != o.ID || got.Status != api.StatusCancelled || len(got.Items) != 1 {
+		if got := testutil.MustJSON[api.Order](t, a.Body); got.ID != o.ID || got.Status != api.StatusCancelled || len(got.Items) != 1 {
 			t.Errorf("answer %+v, want order %s cancelled with its item", got, o.ID)
 		}
 		if got := e.stockOf(t, p.ID); got != p.Stock {
@@ -37,7 +37,7 @@ func TestCancelOrder(t *testing.T) {
 		if got := get[api.Order](t, e, "/v1/orders/"+o.ID, e.ada); got.Status != api.StatusCancelled {
 			t.Errorf("status %s after cancelling, want cancelled", got.Status)
 		}
-		wantProblem(t, cancel(t, e.ada, o.ID), http.StatusConflict, "not_cancellable", "")
+		testutil.WantProblem(t, cancel(t, e.ada, o.ID), http.StatusConflict, "not_cancellable", "")
 		if got := e.stockOf(t, p.ID); got != p.Stock {
 			t.Errorf("stock %d after a second cancel, want %d", got, p.Stock)
 		}
@@ -52,8 +52,8 @@ func TestCancelOrder(t *testing.T) {
 		for _, it := range o.Items {
 			before[it.ProductID] = e.stockOf(t, it.ProductID)
 		}
-		if a := cancel(t, e.ada, o.ID); a.status != http.StatusOK {
-			t.Fatalf("status %d: %s", a.status, a.body)
+		if a := cancel(t, e.ada, o.ID); a.Status != http.StatusOK {
+			t.Fatalf("status %d: %s", a.Status, a.Body)
 		}
 		for _, it := range o.Items {
 			if got := e.stockOf(t, it.ProductID); got != before[it.ProductID]+it.Quantity {
@@ -67,15 +67,15 @@ func TestCancelOrder(t *testing.T) {
 		if o.Status != api.StatusPaid || o.UserID != graceID {
 			t.Fatalf("seed: order is %s of %s, want paid of grace", o.Status, o.UserID)
 		}
-		if a := cancel(t, e.admin, o.ID); a.status != http.StatusOK {
-			t.Fatalf("status %d: %s", a.status, a.body)
+		if a := cancel(t, e.admin, o.ID); a.Status != http.StatusOK {
+			t.Fatalf("status %d: %s", a.Status, a.Body)
 		}
 	})
 
 	for _, i := range []int{2, 3, 4} { // shipped, delivered, cancelled
 		o := seeded[i]
 		t.Run("not cancellable when "+o.Status, func(t *testing.T) {
-			wantProblem(t, cancel(t, e.ada, o.ID), http.StatusConflict, "not_cancellable", "")
+			testutil.WantProblem(t, cancel(t, e.ada, o.ID), http.StatusConflict, "not_cancellable", "")
 			if got := get[api.Order](t, e, "/v1/orders/"+o.ID, e.ada); got.Status != o.Status {
 				t.Errorf("status %s, want it unchanged at %s", got.Status, o.Status)
 			}
@@ -84,18 +84,18 @@ func TestCancelOrder(t *testing.T) {
 
 	t.Run("another customer's order is not found", func(t *testing.T) {
 		o := seeded[seed.OrdersPerFixedCustomer] // grace's pending order
-		wantProblem(t, cancel(t, e.ada, o.ID), http.StatusNotFound, "not_found", "")
+		testutil.WantProblem(t, cancel(t, e.ada, o.ID), http.StatusNotFound, "not_found", "")
 		if got := get[api.Order](t, e, "/v1/orders/"+o.ID, e.grace); got.Status != o.Status {
 			t.Errorf("status %s, want it unchanged at %s", got.Status, o.Status)
 		}
 	})
 	t.Run("unknown order", func(t *testing.T) {
-		wantProblem(t, cancel(t, e.admin, "ord_nosuchorder"), http.StatusNotFound, "not_found", "")
+		testutil.WantProblem(t, cancel(t, e.admin, "ord_nosuchorder"), http.StatusNotFound, "not_found", "")
 	})
 	t.Run("malformed id", func(t *testing.T) {
-		wantProblem(t, cancel(t, e.admin, "nope"), http.StatusBadRequest, "invalid_argument", "id")
+		testutil.WantProblem(t, cancel(t, e.admin, "nope"), http.StatusBadRequest, "invalid_argument", "id")
 	})
 	t.Run("anonymous", func(t *testing.T) {
-		wantProblem(t, cancel(t, "", seeded[1].ID), http.StatusUnauthorized, "unauthenticated", "")
+		testutil.WantProblem(t, cancel(t, "", seeded[1].ID), http.StatusUnauthorized, "unauthenticated", "")
 	})
 }

@@ -25,14 +25,14 @@ func TestPlaceOrder(t *testing.T) {
 	key := newKey()
 
 	a := e.place(t, e.ada, key, req)
-	if a.status != http.StatusCreated {
-		t.Fatalf("status %d, want 201: %s", a.status, a.body)
+	if a.Status != http.StatusCreated {
+		t.Fatalf("status %d, want 201: %s", a.Status, a.Body)
 	}
-	o := testutil.MustJSON[api.Order](t, a.body)
-	if loc := a.header.Get("Location"); loc != "/v1/orders/"+o.ID {
+	o := testutil.MustJSON[api.Order](t, a.Body)
+	if loc := a.Header.Get("Location"); loc != "/v1/orders/"+o.ID {
 		t.Errorf("Location %q, want /v1/orders/%s", loc, o.ID)
 	}
-	if a.header.Get("Idempotent-Replayed") != "" {
+	if a.Header.Get("Idempotent-Replayed") != "" {
 		t.Errorf("a first placement is marked replayed")
 	}
 	wantItems := []api.OrderItem{
@@ -55,10 +55,10 @@ func TestPlaceOrder(t *testing.T) {
 
 	t.Run("same key and body replays", func(t *testing.T) {
 		a := e.place(t, e.ada, key, req)
-		if a.status != http.StatusCreated || a.header.Get("Idempotent-Replayed") != "true" {
-			t.Fatalf("status %d, Idempotent-Replayed %q: want 201 and true: %s", a.status, a.header.Get("Idempotent-Replayed"), a.body)
+		if a.Status != http.StatusCreated || a.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("status %d, Idempotent-Replayed %q: want 201 and true: %s", a.Status, a.Header.Get("Idempotent-Replayed"), a.Body)
 		}
-		wantSameOrder(t, testutil.MustJSON[api.Order](t, a.body), want)
+		wantSameOrder(t, testutil.MustJSON[api.Order](t, a.Body), want)
 		if got := e.stockOf(t, p.ID); got != p.Stock-3 {
 			t.Errorf("stock of %s is %d after a replay, want %d", p.ID, got, p.Stock-3)
 		}
@@ -68,7 +68,7 @@ func TestPlaceOrder(t *testing.T) {
 	})
 	t.Run("same key other body", func(t *testing.T) {
 		other := api.PlaceOrderRequest{UserID: adaID, Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
-		wantProblem(t, e.place(t, e.ada, key, other), http.StatusUnprocessableEntity, "idempotency_key_reused", "")
+		testutil.WantProblem(t, e.place(t, e.ada, key, other), http.StatusUnprocessableEntity, "idempotency_key_reused", "")
 		if got := e.stockOf(t, p.ID); got != p.Stock-3 {
 			t.Errorf("stock of %s is %d, want %d", p.ID, got, p.Stock-3)
 		}
@@ -76,10 +76,10 @@ func TestPlaceOrder(t *testing.T) {
 	t.Run("keys are per caller", func(t *testing.T) {
 		mine := api.PlaceOrderRequest{UserID: graceID, Items: []api.ReservationItem{{ProductID: q.ID, Quantity: 1}}}
 		a := e.place(t, e.grace, key, mine)
-		if a.status != http.StatusCreated || a.header.Get("Idempotent-Replayed") != "" {
-			t.Fatalf("status %d: %s", a.status, a.body)
+		if a.Status != http.StatusCreated || a.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("status %d: %s", a.Status, a.Body)
 		}
-		if got := testutil.MustJSON[api.Order](t, a.body); got.ID == o.ID || got.UserID != graceID {
+		if got := testutil.MustJSON[api.Order](t, a.Body); got.ID == o.ID || got.UserID != graceID {
 			t.Errorf("grace's order %s of %s, want a new order of hers", got.ID, got.UserID)
 		}
 	})
@@ -143,7 +143,7 @@ func TestPlaceOrderRefusals(t *testing.T) {
 				header = keyHeader(newKey())
 			}
 			a := e.call(t, http.MethodPost, "/v1/orders", tc.token, tc.body, header)
-			prob := wantProblem(t, a, tc.status, tc.code, tc.param)
+			prob := testutil.WantProblem(t, a, tc.status, tc.code, tc.param)
 			if tc.name == "unknown product" {
 				ids, _ := prob.Extra["product_ids"].([]any)
 				if len(ids) != 1 || ids[0] != "prd_nosuchproduct" {
@@ -170,7 +170,7 @@ func TestPlaceOrderInsufficientStock(t *testing.T) {
 		{ProductID: q.ID, Quantity: 1},
 		{ProductID: p.ID, Quantity: p.Stock + 1},
 	}}
-	prob := wantProblem(t, e.place(t, e.ada, key, req), http.StatusConflict, "insufficient_stock", "")
+	prob := testutil.WantProblem(t, e.place(t, e.ada, key, req), http.StatusConflict, "insufficient_stock", "")
 	raw, _ := json.Marshal(prob.Extra["shortages"])
 	var shortages []api.Shortage
 	if err := json.Unmarshal(raw, &shortages); err != nil {
@@ -190,8 +190,8 @@ func TestPlaceOrderInsufficientStock(t *testing.T) {
 	// A refused placement frees its key for the retry.
 	req.Items[1].Quantity = p.Stock
 	a := e.place(t, e.ada, key, req)
-	if a.status != http.StatusCreated || a.header.Get("Idempotent-Replayed") != "" {
-		t.Fatalf("retry with the same key: status %d: %s", a.status, a.body)
+	if a.Status != http.StatusCreated || a.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("retry with the same key: status %d: %s", a.Status, a.Body)
 	}
 	if got := e.stockOf(t, p.ID); got != 0 {
 		t.Errorf("stock of %s is %d after ordering all of it, want 0", p.ID, got)
@@ -228,21 +228,21 @@ func TestConcurrentOrders(t *testing.T) {
 				token = e.admin
 			}
 			req := api.PlaceOrderRequest{UserID: adaID, Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
-			a, err := send(e.orders, http.MethodPost, e.stack.Order.URL+"/v1/orders", token, req, keyHeader(newKey()))
+			a, err := testutil.Send(e.orders, http.MethodPost, e.stack.Order.URL+"/v1/orders", token, req, keyHeader(newKey()))
 			if err != nil {
 				t.Errorf("placement %d: %v", i, err)
 				return
 			}
-			statuses[i] = a.status
-			switch a.status {
+			statuses[i] = a.Status
+			switch a.Status {
 			case http.StatusCreated:
-				placed[i] = testutil.MustJSON[api.Order](t, a.body).ID
+				placed[i] = testutil.MustJSON[api.Order](t, a.Body).ID
 			case http.StatusConflict:
-				if p := testutil.MustJSON[httpapi.Problem](t, a.body); p.Code != "insufficient_stock" {
+				if p := testutil.MustJSON[httpapi.Problem](t, a.Body); p.Code != "insufficient_stock" {
 					t.Errorf("placement %d: code %s, want insufficient_stock", i, p.Code)
 				}
 			default:
-				t.Errorf("placement %d: status %d: %s", i, a.status, a.body)
+				t.Errorf("placement %d: status %d: %s", i, a.Status, a.Body)
 			}
 		}()
 	}

@@ -42,13 +42,13 @@ func TestGetOrder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := e.call(t, http.MethodGet, "/v1/orders/"+tc.id, tc.token, nil, nil)
 			if tc.status != http.StatusOK {
-				wantProblem(t, a, tc.status, tc.code, tc.param)
+				testutil.WantProblem(t, a, tc.status, tc.code, tc.param)
 				return
 			}
-			if a.status != http.StatusOK {
-				t.Fatalf("status %d: %s", a.status, a.body)
+			if a.Status != http.StatusOK {
+				t.Fatalf("status %d: %s", a.Status, a.Body)
 			}
-			got := testutil.MustJSON[api.Order](t, a.body)
+			got := testutil.MustJSON[api.Order](t, a.Body)
 			wantSameOrder(t, got, tc.want)
 			if got.TotalCents != itemsTotal(got.Items) || len(got.Items) == 0 {
 				t.Errorf("total %d for items %v", got.TotalCents, got.Items)
@@ -103,7 +103,7 @@ func TestBatchOrders(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			wantProblem(t, e.call(t, http.MethodGet, "/v1/orders?"+tc.query, e.admin, nil, nil),
+			testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders?"+tc.query, e.admin, nil, nil),
 				http.StatusBadRequest, "invalid_argument", tc.param)
 		})
 	}
@@ -164,11 +164,11 @@ func TestListOrders(t *testing.T) {
 		}
 	})
 	t.Run("customer listing another user", func(t *testing.T) {
-		wantProblem(t, e.call(t, http.MethodGet, "/v1/orders?user_id="+graceID, e.ada, nil, nil),
+		testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders?user_id="+graceID, e.ada, nil, nil),
 			http.StatusNotFound, "not_found", "")
 	})
 	t.Run("anonymous", func(t *testing.T) {
-		wantProblem(t, e.call(t, http.MethodGet, "/v1/orders", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
+		testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
 	})
 	bad := []struct{ query, param string }{
 		{"limit=0", "limit"},
@@ -181,7 +181,7 @@ func TestListOrders(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.query, func(t *testing.T) {
-			wantProblem(t, e.call(t, http.MethodGet, "/v1/orders?"+tc.query, e.admin, nil, nil),
+			testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders?"+tc.query, e.admin, nil, nil),
 				http.StatusBadRequest, "invalid_argument", tc.param)
 		})
 	}
@@ -262,10 +262,10 @@ func TestRecentOrders(t *testing.T) {
 		t.Errorf("newest order %v, want the one just placed %s", orderIDs(got.Orders), placed.ID)
 	}
 
-	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent", e.ada, nil, nil), http.StatusForbidden, "forbidden", "")
-	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
-	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent?limit=0", e.admin, nil, nil), http.StatusBadRequest, "invalid_argument", "limit")
-	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent?limit=101", e.admin, nil, nil), http.StatusBadRequest, "invalid_argument", "limit")
+	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent", e.ada, nil, nil), http.StatusForbidden, "forbidden", "")
+	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
+	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent?limit=0", e.admin, nil, nil), http.StatusBadRequest, "invalid_argument", "limit")
+	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent?limit=101", e.admin, nil, nil), http.StatusBadRequest, "invalid_argument", "limit")
 }
 
 func TestOrderStats(t *testing.T) {
@@ -292,16 +292,16 @@ func TestOrderStats(t *testing.T) {
 	if pending.Status != api.StatusPending {
 		t.Fatalf("seed: order 0 is %s, want pending", pending.Status)
 	}
-	if a := e.call(t, http.MethodPost, "/v1/orders/"+pending.ID+"/cancel", e.ada, nil, nil); a.status != http.StatusOK {
-		t.Fatalf("cancel: status %d: %s", a.status, a.body)
+	if a := e.call(t, http.MethodPost, "/v1/orders/"+pending.ID+"/cancel", e.ada, nil, nil); a.Status != http.StatusOK {
+		t.Fatalf("cancel: status %d: %s", a.Status, a.Body)
 	}
 	want.ByStatus[api.StatusPending]--
 	want.ByStatus[api.StatusCancelled]++
 	want.RevenueCents -= pending.TotalCents
 	wantStats(t, get[api.OrderStats](t, e, "/v1/orders/stats", e.admin), want)
 
-	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/stats", e.ada, nil, nil), http.StatusForbidden, "forbidden", "")
-	wantProblem(t, e.call(t, http.MethodGet, "/v1/orders/stats", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
+	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/stats", e.ada, nil, nil), http.StatusForbidden, "forbidden", "")
+	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/stats", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
 }
 
 func wantStats(t *testing.T, got, want api.OrderStats) {
@@ -332,10 +332,10 @@ func TestProbesAndDocument(t *testing.T) {
 		}
 	}
 	a := e.call(t, http.MethodGet, "/openapi.yaml", "", nil, nil)
-	if a.status != http.StatusOK || !slices.Equal(a.body, ordersvc.OpenAPI) {
-		t.Errorf("GET /openapi.yaml: status %d, %d bytes; want 200 and the embedded document", a.status, len(a.body))
+	if a.Status != http.StatusOK || !slices.Equal(a.Body, ordersvc.OpenAPI) {
+		t.Errorf("GET /openapi.yaml: status %d, %d bytes; want 200 and the embedded document", a.Status, len(a.Body))
 	}
-	wantProblem(t, e.call(t, http.MethodGet, "/v1/nothing", e.admin, nil, nil), http.StatusNotFound, "not_found", "")
-	wantProblem(t, e.call(t, http.MethodDelete, "/v1/orders/"+seed.OrderID(0), e.admin, nil, nil),
+	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/nothing", e.admin, nil, nil), http.StatusNotFound, "not_found", "")
+	testutil.WantProblem(t, e.call(t, http.MethodDelete, "/v1/orders/"+seed.OrderID(0), e.admin, nil, nil),
 		http.StatusMethodNotAllowed, "method_not_allowed", "")
 }

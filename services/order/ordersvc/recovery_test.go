@@ -67,8 +67,8 @@ func TestCrashRecovery(t *testing.T) {
 	eventually(t, 5*time.Second, "stock restored", func() bool { return e.stockOf(t, p.ID) == p.Stock })
 	eventually(t, 5*time.Second, "pending release dropped", func() bool { return countRows(t, db, "pending_releases") == 0 })
 	a := e.place(t, e.ada, "crashed-key", api.PlaceOrderRequest{UserID: adaID, Items: items})
-	if a.status != http.StatusCreated || a.header.Get("Idempotent-Replayed") != "" {
-		t.Fatalf("placing with the crashed placement's key: status %d: %s", a.status, a.body)
+	if a.Status != http.StatusCreated || a.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("placing with the crashed placement's key: status %d: %s", a.Status, a.Body)
 	}
 	if got := e.stockOf(t, p.ID); got != p.Stock-3 {
 		t.Errorf("stock %d after placing, want %d", got, p.Stock-3)
@@ -89,9 +89,9 @@ func TestIdempotencyInProgress(t *testing.T) {
 		adaID, "running-key", hex.EncodeToString(sum[:]), "ord_running", "in_progress", time.Now().UTC().Format(time.RFC3339)); err != nil {
 		t.Fatalf("insert idempotency key: %v", err)
 	}
-	wantProblem(t, e.place(t, e.ada, "running-key", req), http.StatusConflict, "idempotency_in_progress", "")
+	testutil.WantProblem(t, e.place(t, e.ada, "running-key", req), http.StatusConflict, "idempotency_in_progress", "")
 	req.Items[0].Quantity = 2
-	wantProblem(t, e.place(t, e.ada, "running-key", req), http.StatusUnprocessableEntity, "idempotency_key_reused", "")
+	testutil.WantProblem(t, e.place(t, e.ada, "running-key", req), http.StatusUnprocessableEntity, "idempotency_key_reused", "")
 	if got := e.stockOf(t, p.ID); got != p.Stock {
 		t.Errorf("stock %d, want it untouched at %d", got, p.Stock)
 	}
@@ -111,10 +111,10 @@ func TestProductServiceDown(t *testing.T) {
 
 	e.stack.Stop(t, "product")
 	key := newKey()
-	wantProblem(t, e.place(t, e.ada, key, req), http.StatusServiceUnavailable, "unavailable", "")
+	testutil.WantProblem(t, e.place(t, e.ada, key, req), http.StatusServiceUnavailable, "unavailable", "")
 	a := e.call(t, http.MethodPost, "/v1/orders/"+placed.ID+"/cancel", e.ada, nil, nil)
-	if a.status != http.StatusOK || testutil.MustJSON[api.Order](t, a.body).Status != api.StatusCancelled {
-		t.Fatalf("cancel with the product service down: status %d: %s", a.status, a.body)
+	if a.Status != http.StatusOK || testutil.MustJSON[api.Order](t, a.Body).Status != api.StatusCancelled {
+		t.Fatalf("cancel with the product service down: status %d: %s", a.Status, a.Body)
 	}
 	e.stack.Start(t, "product")
 	if got := e.stockOf(t, p.ID); got != p.Stock-2 {
@@ -136,8 +136,8 @@ func TestProductServiceDown(t *testing.T) {
 
 	// The failed placement freed its key.
 	a = e.place(t, e.ada, key, req)
-	if a.status != http.StatusCreated {
-		t.Fatalf("retry after the outage: status %d: %s", a.status, a.body)
+	if a.Status != http.StatusCreated {
+		t.Fatalf("retry after the outage: status %d: %s", a.Status, a.Body)
 	}
 	if got := e.stockOf(t, p.ID); got != p.Stock-2 {
 		t.Errorf("stock %d after the retry, want %d", got, p.Stock-2)
@@ -158,8 +158,8 @@ func TestReconcilerRetriesPeriodically(t *testing.T) {
 		before[it.ProductID] = e.stockOf(t, it.ProductID)
 	}
 	e.stack.Stop(t, "product")
-	if a := e.call(t, http.MethodPost, "/v1/orders/"+o.ID+"/cancel", e.ada, nil, nil); a.status != http.StatusOK {
-		t.Fatalf("cancel: status %d: %s", a.status, a.body)
+	if a := e.call(t, http.MethodPost, "/v1/orders/"+o.ID+"/cancel", e.ada, nil, nil); a.Status != http.StatusOK {
+		t.Fatalf("cancel: status %d: %s", a.Status, a.Body)
 	}
 	e.stack.Start(t, "product")
 	for _, it := range o.Items {

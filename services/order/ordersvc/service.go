@@ -8,9 +8,7 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -88,11 +86,7 @@ type Service struct {
 // does not serve, nor reconcile owed stock releases, until Serve is called.
 func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error) {
 	startedAt := time.Now()
-	migrations, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("migrations: %w", err)
-	}
-	db, err := sqlitedb.Open(ctx, cfg.DBPath("orders.db"), migrations)
+	db, err := sqlitedb.OpenDir(ctx, cfg.DBPath("orders.db"), migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -151,15 +145,5 @@ func (s *Service) Serve(ctx context.Context) error {
 // Run is the order service's main: it parses the configuration, starts the
 // service and serves until ctx ends.
 func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := ParseConfig(args, getenv)
-	if err != nil {
-		return err
-	}
-	logger := servicekit.NewLogger(stderr, "order")
-	svc, err := Start(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	logger.InfoContext(ctx, "listening", "url", svc.URL())
-	return svc.Serve(ctx)
+	return servicekit.Run(ctx, "order", args, getenv, stderr, ParseConfig, Start)
 }

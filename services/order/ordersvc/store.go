@@ -11,6 +11,7 @@ import (
 	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/pagecursor"
+	"github.com/acme/bff-gateway/internal/sqlitedb"
 )
 
 // store keeps orders, their items, idempotency records and owed stock
@@ -25,14 +26,6 @@ const dbTimeLayout = "2006-01-02T15:04:05.000000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(dbTimeLayout) }
 
-func parseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return t.UTC(), nil
-}
-
 // orderCursor returns the position just after o in the newest-first order.
 func orderCursor(o api.Order) string {
 	return pagecursor.Encode(pagecursor.Cursor{Key: formatTime(o.CreatedAt), ID: o.ID})
@@ -46,7 +39,7 @@ func scanOrder(row interface{ Scan(...any) error }) (api.Order, error) {
 	if err := row.Scan(&o.ID, &o.UserID, &o.Status, &o.TotalCents, &o.Currency, &created); err != nil {
 		return api.Order{}, err
 	}
-	t, err := parseTime(created)
+	t, err := sqlitedb.ParseTime(created)
 	if err != nil {
 		return api.Order{}, fmt.Errorf("parse created_at of %s: %w", o.ID, err)
 	}
@@ -83,8 +76,9 @@ func orderByID(ctx context.Context, q querier, id string) (api.Order, error) {
 
 // byIDs returns the orders found with their items, keyed by id.
 func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.Order, error) {
-	q := `SELECT ` + orderColumns + ` FROM orders WHERE id IN (` + placeholders(len(ids)) + `)`
-	orders, err := s.queryOrders(ctx, q, anys(ids)...)
+	in, args := sqlitedb.InList(ids)
+	q := `SELECT ` + orderColumns + ` FROM orders WHERE id IN (` + in + `)`
+	orders, err := s.queryOrders(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -207,8 +201,9 @@ func withItems(ctx context.Context, q querier, orders []api.Order) error {
 		index[o.ID] = i
 		ids[i] = o.ID
 	}
+	in, args := sqlitedb.InList(ids)
 	rows, err := q.QueryContext(ctx, `SELECT order_id, product_id, quantity, unit_price_cents FROM order_items
-		WHERE order_id IN (`+placeholders(len(ids))+`) ORDER BY order_id, line`, anys(ids)...)
+		WHERE order_id IN (`+in+`) ORDER BY order_id, line`, args...)
 	if err != nil {
 		return fmt.Errorf("read order items: %w", err)
 	}
@@ -251,37 +246,12 @@ func insertOrder(ctx context.Context, tx execer, o api.Order) error {
 // seedIfEmpty inserts the seed orders in one transaction when the table is
 // empty.
 func (s *store) seedIfEmpty(ctx context.Context, orders []api.Order) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("seed orders: %w", err)
-	}
-	defer tx.Rollback()
-	var existing int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM orders`).Scan(&existing); err != nil {
-		return false, fmt.Errorf("seed orders: %w", err)
-	}
-	if existing > 0 {
-		return false, nil
-	}
-	for _, o := range orders {
-		if err := insertOrder(ctx, tx, o); err != nil {
-			return false, fmt.Errorf("seed orders: %w", err)
+	return sqlitedb.SeedIfEmpty(ctx, s.db, "orders", func(tx *sql.Tx) error {
+		for _, o := range orders {
+			if err := insertOrder(ctx, tx, o); err != nil {
+				return fmt.Errorf("seed orders: %w", err)
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("seed orders: %w", err)
-	}
-	return true, nil
-}
-
-func placeholders(n int) string {
-	return "?" + strings.Repeat(",?", n-1)
-}
-
-func anys(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
+		return nil
+	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/sqlitedb"
 )
 
 // Idempotency record states.
@@ -195,7 +196,7 @@ func (s *store) pendingReleases(ctx context.Context, cutoff time.Time) ([]pendin
 		if err := json.Unmarshal([]byte(items), &pr.Items); err != nil {
 			return nil, fmt.Errorf("decode items of pending release %s: %w", pr.OrderID, err)
 		}
-		if t, err := parseTime(created); err == nil {
+		if t, err := sqlitedb.ParseTime(created); err == nil {
 			pr.CreatedAt = t
 			if !t.Before(cutoff) {
 				continue

@@ -42,16 +42,16 @@ func TestCatalogue(t *testing.T) {
 
 	t.Run("get unknown and malformed ids", func(t *testing.T) {
 		t.Parallel()
-		wantProblem(t, e.call(t, http.MethodGet, "/v1/products/prd_doesnotexist", "", nil), 404, "not_found", "")
-		wantProblem(t, e.call(t, http.MethodGet, "/v1/products/usr_abc", "", nil), 400, "invalid_argument", "id")
-		wantProblem(t, e.call(t, http.MethodGet, "/v1/products/PRD_ABC", "", nil), 400, "invalid_argument", "id")
+		testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/products/prd_doesnotexist", "", nil), 404, "not_found", "")
+		testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/products/usr_abc", "", nil), 400, "invalid_argument", "id")
+		testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/products/PRD_ABC", "", nil), 400, "invalid_argument", "id")
 	})
 
 	t.Run("an invalid token is refused even on public reads", func(t *testing.T) {
 		t.Parallel()
 		a := e.call(t, http.MethodGet, "/v1/products/"+products[0].ID, "not-a-jwt", nil)
-		wantProblem(t, a, 401, "unauthenticated", "")
-		if a.header.Get("WWW-Authenticate") == "" {
+		testutil.WantProblem(t, a, 401, "unauthenticated", "")
+		if a.Header.Get("WWW-Authenticate") == "" {
 			t.Error("401 without WWW-Authenticate")
 		}
 	})
@@ -225,8 +225,8 @@ func TestCatalogue(t *testing.T) {
 		if got.Count != len(products) {
 			t.Errorf("count %d, want %d", got.Count, len(products))
 		}
-		wantProblem(t, e.call(t, http.MethodGet, "/v1/products/count", customer, nil), 403, "forbidden", "")
-		wantProblem(t, e.call(t, http.MethodGet, "/v1/products/count", "", nil), 401, "unauthenticated", "")
+		testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/products/count", customer, nil), 403, "forbidden", "")
+		testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/products/count", "", nil), 401, "unauthenticated", "")
 	})
 
 	t.Run("bad input names the parameter", func(t *testing.T) {
@@ -256,19 +256,19 @@ func TestCatalogue(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				wantProblem(t, e.call(t, http.MethodGet, tc.path, "", nil), 400, "invalid_argument", tc.param)
+				testutil.WantProblem(t, e.call(t, http.MethodGet, tc.path, "", nil), 400, "invalid_argument", tc.param)
 			})
 		}
 	})
 
 	t.Run("unknown routes and methods are problems", func(t *testing.T) {
 		t.Parallel()
-		wantProblem(t, e.call(t, http.MethodGet, "/v1/nothing-here", "", nil), 404, "not_found", "")
-		wantProblem(t, e.call(t, http.MethodGet, "/v1/products/"+products[0].ID+"/extra", "", nil), 404, "not_found", "")
+		testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/nothing-here", "", nil), 404, "not_found", "")
+		testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/products/"+products[0].ID+"/extra", "", nil), 404, "not_found", "")
 		a := e.call(t, http.MethodDelete, "/v1/products/"+products[0].ID, "", nil)
-		wantProblem(t, a, 405, "method_not_allowed", "")
-		if !strings.Contains(a.header.Get("Allow"), "GET") {
-			t.Errorf("Allow %q, want GET listed", a.header.Get("Allow"))
+		testutil.WantProblem(t, a, 405, "method_not_allowed", "")
+		if !strings.Contains(a.Header.Get("Allow"), "GET") {
+			t.Errorf("Allow %q, want GET listed", a.Header.Get("Allow"))
 		}
 	})
 
@@ -281,12 +281,12 @@ func TestCatalogue(t *testing.T) {
 			}
 		}
 		a := e.call(t, http.MethodGet, "/openapi.yaml", "", nil)
-		if a.status != 200 || !strings.HasPrefix(string(a.body), "openapi: 3.0.3") {
-			t.Errorf("/openapi.yaml: status %d, body %.40q", a.status, a.body)
+		if a.Status != 200 || !strings.HasPrefix(string(a.Body), "openapi: 3.0.3") {
+			t.Errorf("/openapi.yaml: status %d, body %.40q", a.Status, a.Body)
 		}
 		// The stack's client checks answers; a document fetched from the
 		// service must also be loadable by it.
-		testutil.MustLoadSpec(t, a.body)
+		testutil.MustLoadSpec(t, a.Body)
 	})
 }
 

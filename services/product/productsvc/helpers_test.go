@@ -1,9 +1,6 @@
 package productsvc_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,7 +8,6 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/httpapi"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
 	"github.com/acme/bff-gateway/services/product/productsvc"
@@ -44,84 +40,21 @@ func closeIdleConnections() {
 	}
 }
 
-// answer is a response with its body read.
-type answer struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
 // call sends a request to the product service. A non-nil body is sent as
 // is when []byte or string, else as JSON.
-func (e *env) call(t *testing.T, method, path, token string, body any) answer {
+func (e *env) call(t *testing.T, method, path, token string, body any) testutil.Answer {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		rd = bytes.NewReader(b)
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		enc, err := json.Marshal(b)
-		if err != nil {
-			t.Fatalf("encode body: %v", err)
-		}
-		rd = bytes.NewReader(enc)
-	}
-	req, err := http.NewRequest(method, e.stack.Product.URL+path, rd)
-	if err != nil {
-		t.Fatalf("new request: %v", err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read answer of %s %s: %v", method, path, err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	return testutil.Call(t, e.client, method, e.stack.Product.URL+path, token, body, nil)
 }
 
 // get sends a GET and decodes a 200 answer into T.
 func get[T any](t *testing.T, e *env, path, token string) T {
 	t.Helper()
 	a := e.call(t, http.MethodGet, path, token, nil)
-	if a.status != http.StatusOK {
-		t.Fatalf("GET %s: status %d, want 200: %s", path, a.status, a.body)
+	if a.Status != http.StatusOK {
+		t.Fatalf("GET %s: status %d, want 200: %s", path, a.Status, a.Body)
 	}
-	return testutil.MustJSON[T](t, a.body)
-}
-
-// wantProblem checks that a is a problem document with the status, code
-// and (when not empty) param, and returns it.
-func wantProblem(t *testing.T, a answer, status int, code, param string) httpapi.Problem {
-	t.Helper()
-	if a.status != status {
-		t.Fatalf("status %d, want %d: %s", a.status, status, a.body)
-	}
-	if ct := a.header.Get("Content-Type"); ct != httpapi.ProblemContentType {
-		t.Errorf("Content-Type %q, want %q", ct, httpapi.ProblemContentType)
-	}
-	p := testutil.MustJSON[httpapi.Problem](t, a.body)
-	if string(p.Code) != code {
-		t.Errorf("code %q, want %q (%s)", p.Code, code, a.body)
-	}
-	if p.Param != param {
-		t.Errorf("param %q, want %q (%s)", p.Param, param, a.body)
-	}
-	if p.Status != status || p.RequestID == "" {
-		t.Errorf("problem status %d, request_id %q: want %d and an id", p.Status, p.RequestID, status)
-	}
-	return p
+	return testutil.MustJSON[T](t, a.Body)
 }
 
 // seeded returns the products the test stack seeds. Only created_at

@@ -9,6 +9,7 @@ import (
 
 	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/sqlitedb"
 )
 
 // Reservation statuses.
@@ -169,12 +170,13 @@ type productStock struct {
 
 // stockOf returns the stock and price of the items' products that exist.
 func stockOf(ctx context.Context, tx *sql.Tx, items []api.ReservationItem) (map[string]productStock, error) {
-	args := make([]any, len(items))
+	productIDs := make([]string, len(items))
 	for i, it := range items {
-		args[i] = it.ProductID
+		productIDs[i] = it.ProductID
 	}
+	in, args := sqlitedb.InList(productIDs)
 	rows, err := tx.QueryContext(ctx,
-		`SELECT id, stock, price_cents, currency FROM products WHERE id IN (`+placeholders(len(items))+`)`, args...)
+		`SELECT id, stock, price_cents, currency FROM products WHERE id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, dbError("read stock", err)
 	}

@@ -58,8 +58,8 @@ func TestReservations(t *testing.T) {
 			{"wrong service token", svc + "x", 403, "forbidden"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				wantProblem(t, e.call(t, http.MethodPost, reservePath, tc.token, body), tc.status, tc.code, "")
-				wantProblem(t, e.call(t, http.MethodPost, releasePath("ord_auth1"), tc.token, "{}"), tc.status, tc.code, "")
+				testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, tc.token, body), tc.status, tc.code, "")
+				testutil.WantProblem(t, e.call(t, http.MethodPost, releasePath("ord_auth1"), tc.token, "{}"), tc.status, tc.code, "")
 			})
 		}
 		if got := e.stockOf(t, stocked[0].ID); got != stocked[0].Stock {
@@ -73,14 +73,14 @@ func TestReservations(t *testing.T) {
 			{ProductID: p.ID, Quantity: 2}, {ProductID: q.ID, Quantity: 1}, {ProductID: p.ID, Quantity: 1},
 		}}
 		a := e.call(t, http.MethodPost, reservePath, svc, req)
-		if a.status != http.StatusCreated {
-			t.Fatalf("reserve: status %d: %s", a.status, a.body)
+		if a.Status != http.StatusCreated {
+			t.Fatalf("reserve: status %d: %s", a.Status, a.Body)
 		}
 		want := api.Reservation{ReservationID: "ord_flow1", Status: "held", Items: []api.ReservedItem{
 			{ProductID: p.ID, Quantity: 3, UnitPriceCents: p.PriceCents, Currency: api.Currency},
 			{ProductID: q.ID, Quantity: 1, UnitPriceCents: q.PriceCents, Currency: api.Currency},
 		}}
-		if got := testutil.MustJSON[api.Reservation](t, a.body); !equalReservation(got, want) {
+		if got := testutil.MustJSON[api.Reservation](t, a.Body); !equalReservation(got, want) {
 			t.Errorf("reserved %+v, want %+v", got, want)
 		}
 		if got := e.stockOf(t, p.ID); got != p.Stock-3 {
@@ -93,10 +93,10 @@ func TestReservations(t *testing.T) {
 			{ProductID: q.ID, Quantity: 1}, {ProductID: p.ID, Quantity: 3},
 		}}
 		a = e.call(t, http.MethodPost, reservePath, svc, replay)
-		if a.status != http.StatusOK {
-			t.Fatalf("replay: status %d, want 200: %s", a.status, a.body)
+		if a.Status != http.StatusOK {
+			t.Fatalf("replay: status %d, want 200: %s", a.Status, a.Body)
 		}
-		if got := testutil.MustJSON[api.Reservation](t, a.body); !equalReservation(got, want) {
+		if got := testutil.MustJSON[api.Reservation](t, a.Body); !equalReservation(got, want) {
 			t.Errorf("replayed %+v, want %+v", got, want)
 		}
 		if got := e.stockOf(t, p.ID); got != p.Stock-3 {
@@ -104,15 +104,15 @@ func TestReservations(t *testing.T) {
 		}
 
 		other := api.ReserveRequest{ReservationID: "ord_flow1", Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
-		wantProblem(t, e.call(t, http.MethodPost, reservePath, svc, other), 409, "conflict", "")
+		testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, other), 409, "conflict", "")
 
 		for i := range 2 { // the second release changes nothing
 			a = e.call(t, http.MethodPost, releasePath("ord_flow1"), svc, "{}")
-			if a.status != http.StatusOK {
-				t.Fatalf("release %d: status %d: %s", i, a.status, a.body)
+			if a.Status != http.StatusOK {
+				t.Fatalf("release %d: status %d: %s", i, a.Status, a.Body)
 			}
 			want.Status = "released"
-			if got := testutil.MustJSON[api.Reservation](t, a.body); !equalReservation(got, want) {
+			if got := testutil.MustJSON[api.Reservation](t, a.Body); !equalReservation(got, want) {
 				t.Errorf("release %d: %+v, want %+v", i, got, want)
 			}
 			if got := e.stockOf(t, p.ID); got != p.Stock {
@@ -123,7 +123,7 @@ func TestReservations(t *testing.T) {
 			}
 		}
 		// A released reservation cannot be taken again, even with its items.
-		wantProblem(t, e.call(t, http.MethodPost, reservePath, svc, req), 409, "conflict", "")
+		testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, req), 409, "conflict", "")
 	})
 
 	t.Run("unknown products reserve nothing", func(t *testing.T) {
@@ -131,7 +131,7 @@ func TestReservations(t *testing.T) {
 		req := api.ReserveRequest{ReservationID: "ord_unknown1", Items: []api.ReservationItem{
 			{ProductID: p.ID, Quantity: 1}, {ProductID: unknownProduct, Quantity: 1},
 		}}
-		prob := wantProblem(t, e.call(t, http.MethodPost, reservePath, svc, req), 404, "not_found", "")
+		prob := testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, req), 404, "not_found", "")
 		if got := detail[[]string](t, prob.Extra, "product_ids"); !slices.Equal(got, []string{unknownProduct}) {
 			t.Errorf("product_ids %v, want [%s]", got, unknownProduct)
 		}
@@ -147,7 +147,7 @@ func TestReservations(t *testing.T) {
 			{ProductID: short.ID, Quantity: short.Stock + 1},
 			{ProductID: empty.ID, Quantity: 1},
 		}}
-		prob := wantProblem(t, e.call(t, http.MethodPost, reservePath, svc, req), 409, "insufficient_stock", "")
+		prob := testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, req), 409, "insufficient_stock", "")
 		want := []api.Shortage{
 			{ProductID: short.ID, Requested: short.Stock + 1, Available: short.Stock},
 			{ProductID: empty.ID, Requested: 1, Available: 0},
@@ -162,8 +162,8 @@ func TestReservations(t *testing.T) {
 		}
 		// The refused id was not recorded: it can still be reserved.
 		req.Items = []api.ReservationItem{{ProductID: short.ID, Quantity: short.Stock}}
-		if a := e.call(t, http.MethodPost, reservePath, svc, req); a.status != http.StatusCreated {
-			t.Fatalf("reserve all the stock: status %d: %s", a.status, a.body)
+		if a := e.call(t, http.MethodPost, reservePath, svc, req); a.Status != http.StatusCreated {
+			t.Fatalf("reserve all the stock: status %d: %s", a.Status, a.Body)
 		}
 		if got := e.stockOf(t, short.ID); got != 0 {
 			t.Errorf("stock %d after taking all of it, want 0", got)
@@ -180,10 +180,10 @@ func TestReservations(t *testing.T) {
 		}}
 		for i := range 2 {
 			a := e.call(t, http.MethodPost, releasePath("ord_old1"), svc, body)
-			if a.status != http.StatusOK {
-				t.Fatalf("restock %d: status %d: %s", i, a.status, a.body)
+			if a.Status != http.StatusOK {
+				t.Fatalf("restock %d: status %d: %s", i, a.Status, a.Body)
 			}
-			if got := testutil.MustJSON[api.Reservation](t, a.body); !equalReservation(got, want) {
+			if got := testutil.MustJSON[api.Reservation](t, a.Body); !equalReservation(got, want) {
 				t.Errorf("restock %d: %+v, want %+v", i, got, want)
 			}
 			if got := e.stockOf(t, p.ID); got != p.Stock+3 {
@@ -191,7 +191,7 @@ func TestReservations(t *testing.T) {
 			}
 		}
 		late := api.ReserveRequest{ReservationID: "ord_old1", Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
-		wantProblem(t, e.call(t, http.MethodPost, reservePath, svc, late), 409, "conflict", "")
+		testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, late), 409, "conflict", "")
 	})
 
 	t.Run("a release before the reserve leaves a tombstone", func(t *testing.T) {
@@ -200,15 +200,15 @@ func TestReservations(t *testing.T) {
 		withItems := api.ReleaseRequest{Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 4}}}
 		for id, body := range map[string]any{"ord_late1": withItems, "ord_late2": "", "ord_late3": "{}"} {
 			a := e.call(t, http.MethodPost, releasePath(id), svc, body)
-			if a.status != http.StatusOK {
-				t.Fatalf("release %s: status %d: %s", id, a.status, a.body)
+			if a.Status != http.StatusOK {
+				t.Fatalf("release %s: status %d: %s", id, a.Status, a.Body)
 			}
 			want := api.Reservation{ReservationID: id, Status: "released", Items: []api.ReservedItem{}}
-			if got := testutil.MustJSON[api.Reservation](t, a.body); !equalReservation(got, want) {
+			if got := testutil.MustJSON[api.Reservation](t, a.Body); !equalReservation(got, want) {
 				t.Errorf("release %s: %+v, want %+v", id, got, want)
 			}
 			late := api.ReserveRequest{ReservationID: id, Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
-			wantProblem(t, e.call(t, http.MethodPost, reservePath, svc, late), 409, "conflict", "")
+			testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, late), 409, "conflict", "")
 		}
 		if got := e.stockOf(t, p.ID); got != p.Stock {
 			t.Errorf("stock %d, want %d untouched", got, p.Stock)
@@ -245,13 +245,13 @@ func TestReservations(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				wantProblem(t, e.call(t, http.MethodPost, tc.path, svc, tc.body), 400, "invalid_argument", tc.param)
+				testutil.WantProblem(t, e.call(t, http.MethodPost, tc.path, svc, tc.body), 400, "invalid_argument", tc.param)
 			})
 		}
 		// None of the refused releases left a tombstone.
 		req := api.ReserveRequest{ReservationID: "ord_bad2", Items: item(p, 1)}
-		if a := e.call(t, http.MethodPost, reservePath, svc, req); a.status != http.StatusCreated {
-			t.Errorf("reserve after a refused release: status %d: %s", a.status, a.body)
+		if a := e.call(t, http.MethodPost, reservePath, svc, req); a.Status != http.StatusCreated {
+			t.Errorf("reserve after a refused release: status %d: %s", a.Status, a.Body)
 		}
 	})
 }
@@ -274,8 +274,8 @@ func TestNoOversell(t *testing.T) {
 	}
 	if surplus := p.Stock - 10; surplus > 0 {
 		req := api.ReserveRequest{ReservationID: "ord_surplus", Items: []api.ReservationItem{{ProductID: p.ID, Quantity: surplus}}}
-		if a := e.call(t, http.MethodPost, reservePath, svc, req); a.status != http.StatusCreated {
-			t.Fatalf("reserve the surplus: status %d: %s", a.status, a.body)
+		if a := e.call(t, http.MethodPost, reservePath, svc, req); a.Status != http.StatusCreated {
+			t.Fatalf("reserve the surplus: status %d: %s", a.Status, a.Body)
 		}
 	}
 	if got := e.stockOf(t, p.ID); got != 10 {
@@ -292,10 +292,10 @@ func TestNoOversell(t *testing.T) {
 			<-start
 			req := api.ReserveRequest{ReservationID: fmt.Sprintf("ord_race%d", i), Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
 			a := e.call(t, http.MethodPost, reservePath, svc, req)
-			statuses[i] = a.status
-			if a.status != http.StatusCreated {
+			statuses[i] = a.Status
+			if a.Status != http.StatusCreated {
 				var prob struct{ Code string }
-				_ = json.Unmarshal(a.body, &prob)
+				_ = json.Unmarshal(a.Body, &prob)
 				codes[i] = prob.Code
 			}
 		})
@@ -331,11 +331,11 @@ func TestDataSurvivesRestart(t *testing.T) {
 	stocked, _ := inStock(t)
 	p := stocked[0]
 	req := api.ReserveRequest{ReservationID: "ord_keep1", Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 2}}}
-	if a := e.call(t, http.MethodPost, reservePath, svc, req); a.status != http.StatusCreated {
-		t.Fatalf("reserve: status %d: %s", a.status, a.body)
+	if a := e.call(t, http.MethodPost, reservePath, svc, req); a.Status != http.StatusCreated {
+		t.Fatalf("reserve: status %d: %s", a.Status, a.Body)
 	}
-	if a := e.call(t, http.MethodPost, releasePath("ord_gone1"), svc, "{}"); a.status != http.StatusOK {
-		t.Fatalf("release: status %d: %s", a.status, a.body)
+	if a := e.call(t, http.MethodPost, releasePath("ord_gone1"), svc, "{}"); a.Status != http.StatusOK {
+		t.Fatalf("release: status %d: %s", a.Status, a.Body)
 	}
 
 	url := e.stack.Product.URL
@@ -348,11 +348,11 @@ func TestDataSurvivesRestart(t *testing.T) {
 	if got := e.stockOf(t, p.ID); got != p.Stock-2 {
 		t.Errorf("stock %d after restart, want %d", got, p.Stock-2)
 	}
-	if a := e.call(t, http.MethodPost, reservePath, svc, req); a.status != http.StatusOK {
-		t.Errorf("replay after restart: status %d, want 200: %s", a.status, a.body)
+	if a := e.call(t, http.MethodPost, reservePath, svc, req); a.Status != http.StatusOK {
+		t.Errorf("replay after restart: status %d, want 200: %s", a.Status, a.Body)
 	}
 	late := api.ReserveRequest{ReservationID: "ord_gone1", Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
-	wantProblem(t, e.call(t, http.MethodPost, reservePath, svc, late), 409, "conflict", "")
+	testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, late), 409, "conflict", "")
 	admin := e.stack.Token(t, "admin@example.com", "admin123")
 	if got := get[api.Count](t, e, "/v1/products/count", admin); got.Count != len(seeded()) {
 		t.Errorf("count %d after restart, want %d", got.Count, len(seeded()))

@@ -12,6 +12,7 @@ import (
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/pagecursor"
 	"github.com/acme/bff-gateway/internal/seed"
+	"github.com/acme/bff-gateway/internal/sqlitedb"
 )
 
 // store keeps the catalogue and the stock reservations in SQLite.
@@ -29,11 +30,11 @@ func scanProduct(row interface{ Scan(...any) error }) (api.Product, error) {
 		&p.Currency, &p.ImageURL, &p.Stock, &p.Featured, &created); err != nil {
 		return api.Product{}, err
 	}
-	t, err := time.Parse(time.RFC3339, created)
+	t, err := sqlitedb.ParseTime(created)
 	if err != nil {
 		return api.Product{}, fmt.Errorf("parse created_at of %s: %w", p.ID, err)
 	}
-	p.CreatedAt = t.UTC()
+	p.CreatedAt = t
 	return p, nil
 }
 
@@ -74,8 +75,9 @@ func (s *store) byID(ctx context.Context, id string) (api.Product, error) {
 
 // byIDs returns the products found, keyed by id.
 func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.Product, error) {
-	q := `SELECT ` + productColumns + ` FROM products WHERE id IN (` + placeholders(len(ids)) + `)`
-	list, err := queryProducts(ctx, s.db, q, anySlice(ids)...)
+	in, args := sqlitedb.InList(ids)
+	q := `SELECT ` + productColumns + ` FROM products WHERE id IN (` + in + `)`
+	list, err := queryProducts(ctx, s.db, q, args...)
 	if err != nil {
 		return nil, dbError("read products", err)
 	}
@@ -173,33 +175,20 @@ func (s *store) count(ctx context.Context) (int, error) {
 // seedIfEmpty inserts the seed products in one transaction when the table
 // is empty.
 func (s *store) seedIfEmpty(ctx context.Context, n int, anchor time.Time) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("seed products: %w", err)
-	}
-	defer tx.Rollback()
-	var existing int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM products`).Scan(&existing); err != nil {
-		return false, fmt.Errorf("seed products: %w", err)
-	}
-	if existing > 0 {
-		return false, nil
-	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO products (`+productColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return false, fmt.Errorf("seed products: %w", err)
-	}
-	defer stmt.Close()
-	for _, p := range seed.Products(n, anchor) {
-		if _, err := stmt.ExecContext(ctx, p.ID, p.SKU, p.Name, p.Description, p.Category, p.PriceCents,
-			p.Currency, p.ImageURL, p.Stock, p.Featured, p.CreatedAt.Format(time.RFC3339)); err != nil {
-			return false, fmt.Errorf("seed product %s: %w", p.ID, err)
+	return sqlitedb.SeedIfEmpty(ctx, s.db, "products", func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO products (`+productColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("seed products: %w", err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("seed products: %w", err)
-	}
-	return true, nil
+		defer stmt.Close()
+		for _, p := range seed.Products(n, anchor) {
+			if _, err := stmt.ExecContext(ctx, p.ID, p.SKU, p.Name, p.Description, p.Category, p.PriceCents,
+				p.Currency, p.ImageURL, p.Stock, p.Featured, p.CreatedAt.Format(time.RFC3339)); err != nil {
+				return fmt.Errorf("seed product %s: %w", p.ID, err)
+			}
+		}
+		return nil
+	})
 }
 
 // likeEscaper escapes LIKE's wildcards and its escape character, so that
@@ -209,16 +198,6 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // likePattern returns a LIKE pattern (with ESCAPE '\') matching s anywhere.
 // SQLite's LIKE ignores the case of ASCII letters.
 func likePattern(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
-
-func placeholders(n int) string { return "?" + strings.Repeat(",?", n-1) }
-
-func anySlice(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
-}
 
 // sqliteCoder is the interface of the SQLite driver's errors.
 type sqliteCoder interface{ Code() int }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"time"
 
@@ -79,11 +78,7 @@ type Service struct {
 // Start opens the database (seeding it on first start), loads or creates
 // the signing key and listens. It does not serve until Serve is called.
 func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error) {
-	migrations, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("migrations: %w", err)
-	}
-	db, err := sqlitedb.Open(ctx, cfg.DBPath("users.db"), migrations)
+	db, err := sqlitedb.OpenDir(ctx, cfg.DBPath("users.db"), migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -135,15 +130,5 @@ func (s *Service) Serve(ctx context.Context) error {
 // Run is the user service's main: it parses the configuration, starts the
 // service and serves until ctx ends.
 func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := ParseConfig(args, getenv)
-	if err != nil {
-		return err
-	}
-	logger := servicekit.NewLogger(stderr, "user")
-	svc, err := Start(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	logger.InfoContext(ctx, "listening", "url", svc.URL())
-	return svc.Serve(ctx)
+	return servicekit.Run(ctx, "user", args, getenv, stderr, ParseConfig, Start)
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -13,6 +12,7 @@ import (
 	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/seed"
+	"github.com/acme/bff-gateway/internal/sqlitedb"
 )
 
 // store keeps users in SQLite.
@@ -34,11 +34,11 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (api.User, erro
 	if err := row.Scan(dest...); err != nil {
 		return api.User{}, err
 	}
-	t, err := time.Parse(time.RFC3339, created)
+	t, err := sqlitedb.ParseTime(created)
 	if err != nil {
 		return api.User{}, fmt.Errorf("parse created_at of %s: %w", u.ID, err)
 	}
-	u.CreatedAt = t.UTC()
+	u.CreatedAt = t
 	return u, nil
 }
 
@@ -56,11 +56,8 @@ func (s *store) byID(ctx context.Context, id string) (api.User, error) {
 
 // byIDs returns the users found, keyed by id.
 func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.User, error) {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	q := `SELECT ` + userColumns + ` FROM users WHERE id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
+	in, args := sqlitedb.InList(ids)
+	q := `SELECT ` + userColumns + ` FROM users WHERE id IN (` + in + `)`
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
@@ -104,46 +101,33 @@ func (s *store) count(ctx context.Context) (int, error) {
 // empty. Fixed accounts are hashed each; generated users share one hash of
 // their common password, so that seeding stays fast.
 func (s *store) seedIfEmpty(ctx context.Context, n, cost int, anchor time.Time) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("seed users: %w", err)
-	}
-	defer tx.Rollback()
-	var existing int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&existing); err != nil {
-		return false, fmt.Errorf("seed users: %w", err)
-	}
-	if existing > 0 {
-		return false, nil
-	}
-	hashes := map[string]string{}
-	hashOf := func(pw string) (string, error) {
-		if h, ok := hashes[pw]; ok {
-			return h, nil
+	return sqlitedb.SeedIfEmpty(ctx, s.db, "users", func(tx *sql.Tx) error {
+		hashes := map[string]string{}
+		hashOf := func(pw string) (string, error) {
+			if h, ok := hashes[pw]; ok {
+				return h, nil
+			}
+			h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
+			if err != nil {
+				return "", fmt.Errorf("hash password: %w", err)
+			}
+			hashes[pw] = string(h)
+			return string(h), nil
 		}
-		h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO users (id, email, name, first_name, role, avatar_url, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
-			return "", fmt.Errorf("hash password: %w", err)
+			return fmt.Errorf("seed users: %w", err)
 		}
-		hashes[pw] = string(h)
-		return string(h), nil
-	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO users (id, email, name, first_name, role, avatar_url, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return false, fmt.Errorf("seed users: %w", err)
-	}
-	defer stmt.Close()
-	for _, u := range seed.Users(n, anchor) {
-		h, err := hashOf(u.Password)
-		if err != nil {
-			return false, err
+		defer stmt.Close()
+		for _, u := range seed.Users(n, anchor) {
+			h, err := hashOf(u.Password)
+			if err != nil {
+				return err
+			}
+			if _, err := stmt.ExecContext(ctx, u.ID, u.Email, u.Name, u.FirstName, u.Role, u.AvatarURL, h, u.CreatedAt.Format(time.RFC3339)); err != nil {
+				return fmt.Errorf("seed user %s: %w", u.ID, err)
+			}
 		}
-		if _, err := stmt.ExecContext(ctx, u.ID, u.Email, u.Name, u.FirstName, u.Role, u.AvatarURL, h, u.CreatedAt.Format(time.RFC3339)); err != nil {
-			return false, fmt.Errorf("seed user %s: %w", u.ID, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("seed users: %w", err)
-	}
-	return true, nil
+		return nil
+	})
 }

@@ -22,11 +22,6 @@ var (
 	graceID = seed.UserID(2)
 )
 
-func problemOf(t *testing.T, body []byte) httpapi.Problem {
-	t.Helper()
-	return testutil.MustJSON[httpapi.Problem](t, body)
-}
-
 func TestIssueTokenCarriesTheClaims(t *testing.T) {
 	st := testutil.StartStack(t, testutil.StackOptions{})
 	c := testutil.NewClient(t, usersvc.OpenAPI)
@@ -111,16 +106,10 @@ func TestIssueTokenRejectsBadInput(t *testing.T) {
 			if tt.contentType != "" {
 				h.Set("Content-Type", tt.contentType)
 			}
-			status, body := testutil.Do(t, c, "POST", url, "", tt.body, h)
-			if status != tt.status {
-				t.Fatalf("status %d, want %d: %s", status, tt.status, body)
-			}
-			p := problemOf(t, body)
-			if string(p.Code) != tt.code || p.Param != tt.param {
-				t.Errorf("code %q param %q, want %q %q", p.Code, p.Param, tt.code, tt.param)
-			}
-			if len(body) > 1024 {
-				t.Errorf("problem body is %d bytes: it must not echo the request", len(body))
+			a := testutil.Call(t, c, "POST", url, "", tt.body, h)
+			testutil.WantProblem(t, a, tt.status, tt.code, tt.param)
+			if len(a.Body) > 1024 {
+				t.Errorf("problem body is %d bytes: it must not echo the request", len(a.Body))
 			}
 		})
 	}
@@ -134,33 +123,31 @@ func TestGetUserConfinesCustomers(t *testing.T) {
 	tests := []struct {
 		name, token, id string
 		status          int
-		code            string
+		code, param     string
 	}{
-		{"customer reads self", ada, adaID, 200, ""},
-		{"customer reads another", ada, graceID, 404, "not_found"},
-		{"customer reads admin", ada, adminID, 404, "not_found"},
-		{"admin reads anyone", admin, graceID, 200, ""},
-		{"admin reads unknown", admin, "usr_doesnotexist", 404, "not_found"},
-		{"anonymous", "", adaID, 401, "unauthenticated"},
-		{"bad token", "not.a.token", adaID, 401, "unauthenticated"},
-		{"malformed id", admin, "usr_BAD!", 400, "invalid_argument"},
-		{"wrong prefix", admin, "prd_abc", 400, "invalid_argument"},
+		{"customer reads self", ada, adaID, 200, "", ""},
+		{"customer reads another", ada, graceID, 404, "not_found", ""},
+		{"customer reads admin", ada, adminID, 404, "not_found", ""},
+		{"admin reads anyone", admin, graceID, 200, "", ""},
+		{"admin reads unknown", admin, "usr_doesnotexist", 404, "not_found", ""},
+		{"anonymous", "", adaID, 401, "unauthenticated", ""},
+		{"bad token", "not.a.token", adaID, 401, "unauthenticated", ""},
+		{"malformed id", admin, "usr_BAD!", 400, "invalid_argument", "id"},
+		{"wrong prefix", admin, "prd_abc", 400, "invalid_argument", "id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := testutil.Do(t, c, "GET", st.User.URL+"/v1/users/"+tt.id, tt.token, nil, nil)
-			if status != tt.status {
-				t.Fatalf("status %d, want %d: %s", status, tt.status, body)
-			}
-			if tt.status == 200 {
-				u := testutil.MustJSON[api.User](t, body)
-				if u.ID != tt.id || u.Email == "" || u.FirstName == "" {
-					t.Errorf("user = %+v", u)
-				}
+			a := testutil.Call(t, c, "GET", st.User.URL+"/v1/users/"+tt.id, tt.token, nil, nil)
+			if tt.status != 200 {
+				testutil.WantProblem(t, a, tt.status, tt.code, tt.param)
 				return
 			}
-			if p := problemOf(t, body); string(p.Code) != tt.code {
-				t.Errorf("code %q, want %q", p.Code, tt.code)
+			if a.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", a.Status, tt.status, a.Body)
+			}
+			u := testutil.MustJSON[api.User](t, a.Body)
+			if u.ID != tt.id || u.Email == "" || u.FirstName == "" {
+				t.Errorf("user = %+v", u)
 			}
 		})
 	}
@@ -209,10 +196,8 @@ func TestBatchUsersKeepsTheOrderAsked(t *testing.T) {
 		"malformed": adaID + ",usr_%2F..%2F",
 	} {
 		t.Run(name, func(t *testing.T) {
-			status, body := testutil.Do(t, c, "GET", st.User.URL+"/v1/users?ids="+q, admin, nil, nil)
-			if status != 400 || problemOf(t, body).Param != "ids" {
-				t.Errorf("status %d body %s, want 400 naming ids", status, body)
-			}
+			a := testutil.Call(t, c, "GET", st.User.URL+"/v1/users?ids="+q, admin, nil, nil)
+			testutil.WantProblem(t, a, 400, "invalid_argument", "ids")
 		})
 	}
 }
@@ -265,12 +250,10 @@ func TestProbesRequestIDsAndUnknownRoutes(t *testing.T) {
 	testutil.MustLoadSpec(t, spec)
 
 	h := http.Header{"X-Request-Id": {"test-req-42"}}
-	status, body := testutil.Do(t, c, "GET", st.User.URL+"/v1/nothing-here", "", nil, h)
-	if p := problemOf(t, body); status != 404 || p.Code != "not_found" || p.RequestID != "test-req-42" {
-		t.Errorf("unknown route: %d %s", status, body)
+	a := testutil.Call(t, c, "GET", st.User.URL+"/v1/nothing-here", "", nil, h)
+	if p := testutil.WantProblem(t, a, 404, "not_found", ""); p.RequestID != "test-req-42" {
+		t.Errorf("unknown route: request_id %q, want test-req-42: %s", p.RequestID, a.Body)
 	}
-	status, body = testutil.Do(t, c, "DELETE", st.User.URL+"/v1/users/"+adaID, "", nil, nil)
-	if p := problemOf(t, body); status != 405 || p.Code != "method_not_allowed" || p.RequestID == "" {
-		t.Errorf("wrong method: %d %s", status, body)
-	}
+	a = testutil.Call(t, c, "DELETE", st.User.URL+"/v1/users/"+adaID, "", nil, nil)
+	testutil.WantProblem(t, a, 405, "method_not_allowed", "")
 }
