@@ -62,7 +62,7 @@ func Authenticate(v *Verifier) func(http.Handler) http.Handler {
 func RequirePrincipal(ctx context.Context) (requestctx.Principal, error) {
 	p, ok := requestctx.PrincipalFromContext(ctx)
 	if !ok {
-		return requestctx.Principal{}, apperr.New(apperr.Unauthenticated, "a bearer token is required")
+		return requestctx.Principal{}, apperr.New(apperr.Unauthenticated, "authentication is required")
 	}
 	return p, nil
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/httpapi"
@@ -30,6 +31,8 @@ type Client struct {
 	http    *http.Client
 	// Token returns the bearer credential for a call, or "" for none.
 	token func(ctx context.Context) string
+	// callTimeout bounds a whole call, answer read included; 0 is none.
+	callTimeout time.Duration
 }
 
 // Option configures a Client.
@@ -46,6 +49,12 @@ func WithToken(f func(ctx context.Context) string) Option { return func(c *Clien
 func WithStaticToken(token string) Option {
 	return WithToken(func(context.Context) string { return token })
 }
+
+// WithCallTimeout bounds every call, from sending the request to decoding
+// the answer, to d; a call that runs out of time fails with Timeout. The
+// caller's own deadline still applies when it is shorter. d <= 0 means no
+// bound of the client's own.
+func WithCallTimeout(d time.Duration) Option { return func(c *Client) { c.callTimeout = d } }
 
 // PrincipalToken forwards the caller's own token from the context.
 func PrincipalToken(ctx context.Context) string {
@@ -90,9 +99,14 @@ type Request struct {
 
 // Do sends req and decodes a 2xx JSON answer into out (when not nil). A
 // problem answer becomes an *apperr.Error with the service's code; a
-// transport failure Unavailable; a deadline Timeout; a cancelled context
-// its context error.
+// transport failure Unavailable; a deadline (the caller's or the call
+// timeout) Timeout; a cancelled context its context error.
 func (c *Client) Do(ctx context.Context, req Request, out any) error {
+	if c.callTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.callTimeout)
+		defer cancel()
+	}
 	httpReq, err := c.newRequest(ctx, req)
 	if err != nil {
 		return err
@@ -101,14 +115,21 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 	if err != nil {
 		return c.transportError(ctx, err)
 	}
-	defer resp.Body.Close()
 	body := io.LimitReader(resp.Body, MaxResponseBytes)
+	defer func() {
+		// Reading to the end lets the connection be reused; an answer
+		// left unread (a decoder stops after the value) closes it.
+		_, _ = io.Copy(io.Discard, body)
+		resp.Body.Close()
+	}()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if out == nil {
-			_, _ = io.Copy(io.Discard, body)
 			return nil
 		}
 		if err := json.NewDecoder(body).Decode(out); err != nil {
+			if ctx.Err() != nil {
+				return c.transportError(ctx, err)
+			}
 			return apperr.Wrap(apperr.Unavailable, c.service+" service sent an unreadable answer", err)
 		}
 		return nil
@@ -155,10 +176,11 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	if e, ok := apperr.As(err); ok {
 		return e
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(ctxErr, context.Canceled) {
+	ctxErr := ctx.Err()
+	if errors.Is(ctxErr, context.Canceled) {
 		return fmt.Errorf("call %s service: %w", c.service, ctxErr)
 	}
-	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+	if errors.Is(ctxErr, context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		return apperr.Wrap(apperr.Timeout, c.service+" service timed out", err)
 	}
 	return apperr.Wrap(apperr.Unavailable, c.service+" service unavailable", err)

@@ -159,7 +159,7 @@ func (h *handlers) pageOrders(w http.ResponseWriter, r *http.Request, p requestc
 	}
 	out := api.OrderPage{Orders: orders, TotalCount: total}
 	if more {
-		next := orderCursor(orders[len(orders)-1])
+		next := api.OrderCursor(orders[len(orders)-1])
 		out.NextCursor = &next
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)

@@ -22,14 +22,10 @@ type store struct {
 
 // dbTimeLayout is how timestamps are stored: UTC with a fixed width, so
 // that text order is time order (the keyset pagination relies on it).
-const dbTimeLayout = "2006-01-02T15:04:05.000000Z"
+const dbTimeLayout = api.SortableTimeLayout
 
 func formatTime(t time.Time) string { return t.UTC().Format(dbTimeLayout) }
 
-// orderCursor returns the position just after o in the newest-first order.
-func orderCursor(o api.Order) string {
-	return pagecursor.Encode(pagecursor.Cursor{Key: formatTime(o.CreatedAt), ID: o.ID})
-}
 
 const orderColumns = `id, user_id, status, total_cents, currency, created_at`
 

@@ -70,14 +70,14 @@ func (h *handlers) listProducts(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	list, next, total, err := h.store.list(r.Context(), q)
+	list, more, total, err := h.store.list(r.Context(), q)
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
 	page := api.ProductPage{Products: list, TotalCount: total}
-	if next != nil {
-		c := pagecursor.Encode(*next)
+	if more {
+		c := api.ProductCursor(list[len(list)-1])
 		page.NextCursor = &c
 	}
 	httpapi.WriteJSON(w, http.StatusOK, page)

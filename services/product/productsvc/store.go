@@ -103,7 +103,7 @@ type listQuery struct {
 // list returns one page of the products matching q ordered by name then
 // id, the cursor of the next page (nil on the last) and the number of all
 // the matches. Both reads see the same snapshot.
-func (s *store) list(ctx context.Context, q listQuery) ([]api.Product, *pagecursor.Cursor, int, error) {
+func (s *store) list(ctx context.Context, q listQuery) ([]api.Product, bool, int, error) {
 	var where []string
 	var args []any
 	if q.Search != "" {
@@ -122,13 +122,13 @@ func (s *store) list(ctx context.Context, q listQuery) ([]api.Product, *pagecurs
 
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, nil, 0, dbError("list products", err)
+		return nil, false, 0, dbError("list products", err)
 	}
 	defer tx.Rollback()
 
 	var total int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM products`+filter, args...).Scan(&total); err != nil {
-		return nil, nil, 0, dbError("count products", err)
+		return nil, false, 0, dbError("count products", err)
 	}
 	pageWhere, pageArgs := where, args
 	if q.After != nil {
@@ -142,15 +142,13 @@ func (s *store) list(ctx context.Context, q listQuery) ([]api.Product, *pagecurs
 	query += ` ORDER BY name, id LIMIT ?`
 	list, err := queryProducts(ctx, tx, query, append(pageArgs, q.Limit+1)...)
 	if err != nil {
-		return nil, nil, 0, dbError("list products", err)
+		return nil, false, 0, dbError("list products", err)
 	}
-	var next *pagecursor.Cursor
-	if len(list) > q.Limit {
+	more := len(list) > q.Limit
+	if more {
 		list = list[:q.Limit]
-		last := list[len(list)-1]
-		next = &pagecursor.Cursor{Key: last.Name, ID: last.ID}
 	}
-	return list, next, total, nil
+	return list, more, total, nil
 }
 
 // featured returns up to limit featured products ordered by name then id.

@@ -1,0 +1,51 @@
+// Package app assembles the web BFF: its schema and resolvers over the
+// shared BFF runtime, with sessions kept server-side behind a cookie.
+package app
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"github.com/acme/bff-gateway/bff-web/graph"
+	"github.com/acme/bff-gateway/bff-web/graph/generated"
+	"github.com/acme/bff-gateway/internal/bff"
+	"github.com/acme/bff-gateway/internal/bffauth"
+	"github.com/acme/bff-gateway/internal/bffconfig"
+	"github.com/acme/bff-gateway/internal/session"
+)
+
+// New returns the web BFF's handler with an in-memory session store.
+func New(opts bff.Options) (http.Handler, error) {
+	h, _, err := NewWithDeps(opts)
+	return h, err
+}
+
+// NewWithDeps returns the handler and the dependencies it was built on.
+func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
+	deps, err := bff.NewDeps(opts)
+	if err != nil {
+		return nil, deps, err
+	}
+	sessions := &bffauth.Sessions{
+		Store:    session.NewMemoryStore(opts.Config.Auth.MaxSessions, deps.Now),
+		Verifier: deps.Verifier,
+		Cookie:   opts.Config.Auth.SessionCookie,
+		Secure:   opts.Config.Auth.SecureCookie,
+		Now:      deps.Now,
+	}
+	schema := generated.NewExecutableSchema(generated.Config{
+		Resolvers:  graph.NewResolver(deps),
+		Directives: generated.DirectiveRoot{HasRole: bffauth.HasRole},
+	})
+	return bff.NewHandler(deps, bff.HandlerConfig{
+		Schema:       schema,
+		Authenticate: sessions.Middleware,
+		Playground:   bff.Playground{Title: "bff-web"},
+	}), deps, nil
+}
+
+// Run is the web BFF's main.
+func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	return bff.Run(ctx, bffconfig.Web, args, getenv, stderr, New)
+}

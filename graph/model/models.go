@@ -1,0 +1,141 @@
+package model
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acme/bff-gateway/internal/api"
+)
+
+// User is a user of the shop.
+type User struct {
+	ID        string
+	Email     string
+	Name      string
+	FirstName string
+	Role      Role
+	AvatarURL string
+	CreatedAt time.Time
+}
+
+// UserFromAPI converts a user of the user service.
+func UserFromAPI(u api.User) *User {
+	return &User{
+		ID:        u.ID,
+		Email:     u.Email,
+		Name:      u.Name,
+		FirstName: u.FirstName,
+		Role:      Role(strings.ToUpper(u.Role)),
+		AvatarURL: u.AvatarURL,
+		CreatedAt: u.CreatedAt,
+	}
+}
+
+// Product is an item of the catalogue.
+type Product struct {
+	ID          string
+	SKU         string
+	Name        string
+	Description string
+	Category    string
+	Price       Money
+	ImageURL    string
+	Stock       int
+	Featured    bool
+}
+
+// ProductFromAPI converts a product of the product service.
+func ProductFromAPI(p api.Product) *Product {
+	return &Product{
+		ID:          p.ID,
+		SKU:         p.SKU,
+		Name:        p.Name,
+		Description: p.Description,
+		Category:    p.Category,
+		Price:       Money{Cents: int(p.PriceCents), Currency: p.Currency},
+		ImageURL:    p.ImageURL,
+		Stock:       p.Stock,
+		Featured:    p.Featured,
+	}
+}
+
+// InStock reports whether any stock is left.
+func (p *Product) InStock() bool { return p.Stock > 0 }
+
+// PriceFormatted returns the price ready to show.
+func (p *Product) PriceFormatted() string { return p.Price.Formatted() }
+
+// ThumbnailSize is the edge, in pixels, of product thumbnails.
+const ThumbnailSize = 256
+
+// ThumbnailURL returns a sized variant of the product image, at most
+// ThumbnailSize pixels on each side, asked of the image host by query.
+func (p *Product) ThumbnailURL() string { return Thumbnail(p.ImageURL, ThumbnailSize) }
+
+// Thumbnail returns imageURL with the w, h and fit parameters that ask the
+// image host for a variant at most size pixels on each side.
+func Thumbnail(imageURL string, size int) string {
+	u, err := url.Parse(imageURL)
+	if err != nil || imageURL == "" {
+		return imageURL
+	}
+	q := u.Query()
+	s := strconv.Itoa(size)
+	q.Set("w", s)
+	q.Set("h", s)
+	q.Set("fit", "inside")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Order is a customer's order. It keeps UserID for the customer loader.
+type Order struct {
+	ID       string
+	UserID   string
+	Status   OrderStatus
+	PlacedAt time.Time
+	Total    Money
+	Items    []*OrderItem
+}
+
+// OrderItem is one line of an order. It keeps ProductID for the product
+// loader.
+type OrderItem struct {
+	ProductID string
+	Quantity  int
+	UnitPrice Money
+}
+
+// OrderFromAPI converts an order of the order service.
+func OrderFromAPI(o api.Order) *Order {
+	items := make([]*OrderItem, len(o.Items))
+	for i, it := range o.Items {
+		items[i] = &OrderItem{
+			ProductID: it.ProductID,
+			Quantity:  it.Quantity,
+			UnitPrice: Money{Cents: int(it.UnitPriceCents), Currency: o.Currency},
+		}
+	}
+	return &Order{
+		ID:       o.ID,
+		UserID:   o.UserID,
+		Status:   OrderStatus(strings.ToUpper(o.Status)),
+		PlacedAt: o.CreatedAt,
+		Total:    Money{Cents: int(o.TotalCents), Currency: o.Currency},
+		Items:    items,
+	}
+}
+
+// ItemCount is the sum of the items' quantities.
+func (o *Order) ItemCount() int {
+	n := 0
+	for _, it := range o.Items {
+		n += it.Quantity
+	}
+	return n
+}
+
+// TotalFormatted returns the total ready to show.
+func (o *Order) TotalFormatted() string { return o.Total.Formatted() }

@@ -1,0 +1,129 @@
+// Package gqlerr turns errors into GraphQL errors for both BFFs: every
+// error gets an extensions.code, coded errors keep their safe message, and
+// anything else is masked as an internal error with the request id, never
+// showing upstream URLs, hostnames or stack traces.
+package gqlerr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/requestctx"
+)
+
+// The extensions.code values the BFFs answer with.
+const (
+	CodeUnauthenticated    = "UNAUTHENTICATED"
+	CodeForbidden          = "FORBIDDEN"
+	CodeNotFound           = "NOT_FOUND"
+	CodeBadUserInput       = "BAD_USER_INPUT"
+	CodeServiceUnavailable = "SERVICE_UNAVAILABLE"
+	CodeUpstreamTimeout    = "UPSTREAM_TIMEOUT"
+	CodeRateLimited        = "RATE_LIMITED"
+	CodeConflict           = "CONFLICT"
+	CodeInternal           = "INTERNAL_SERVER_ERROR"
+	// CodeValidationFailed and CodeParseFailed are gqlgen's own codes for
+	// documents that do not validate or parse.
+	CodeValidationFailed = "GRAPHQL_VALIDATION_FAILED"
+	CodeParseFailed      = "GRAPHQL_PARSE_FAILED"
+)
+
+var codeOf = map[apperr.Code]string{
+	apperr.Invalid:               CodeBadUserInput,
+	apperr.Unauthenticated:       CodeUnauthenticated,
+	apperr.Forbidden:             CodeForbidden,
+	apperr.NotFound:              CodeNotFound,
+	apperr.Unavailable:           CodeServiceUnavailable,
+	apperr.Timeout:               CodeUpstreamTimeout,
+	apperr.RateLimited:           CodeRateLimited,
+	apperr.Conflict:              CodeConflict,
+	apperr.InsufficientStock:     CodeConflict,
+	apperr.NotCancellable:        CodeConflict,
+	apperr.IdempotencyInProgress: CodeConflict,
+	apperr.IdempotencyKeyReused:  CodeBadUserInput,
+	apperr.Unprocessable:         CodeBadUserInput,
+	apperr.PayloadTooLarge:       CodeBadUserInput,
+}
+
+// Code returns the GraphQL extensions.code for err, CodeInternal for an
+// error without a known code.
+func Code(err error) string {
+	if c, ok := codeOf[apperr.CodeOf(err)]; ok {
+		return c
+	}
+	return CodeInternal
+}
+
+// Presenter is the BFFs' gqlgen error presenter.
+func Presenter(ctx context.Context, err error) *gqlerror.Error {
+	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+	if gqlErr.Extensions == nil {
+		gqlErr.Extensions = map[string]any{}
+	}
+	if _, coded := gqlErr.Extensions["code"]; coded && gqlErr.Err == nil {
+		// gqlgen's own parse and validation errors.
+		return gqlErr
+	}
+	var appErr *apperr.Error
+	switch {
+	case errors.As(err, &appErr) && appErr.Code != apperr.Internal:
+		gqlErr.Message = appErr.Message
+		gqlErr.Extensions["code"] = Code(appErr)
+		if appErr.Param != "" {
+			gqlErr.Extensions["field"] = appErr.Param
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		gqlErr.Message = "the request took too long"
+		gqlErr.Extensions["code"] = CodeUpstreamTimeout
+	case gqlErr.Err == nil:
+		// An error gqlgen made itself (e.g. a variable that does not
+		// coerce): its message is about the document, not internals.
+		if _, ok := gqlErr.Extensions["code"]; !ok {
+			gqlErr.Extensions["code"] = CodeBadUserInput
+		}
+	default:
+		gqlErr = masked(ctx, gqlErr, err)
+	}
+	return gqlErr
+}
+
+// masked replaces an unexpected error with a generic one carrying the
+// request id, and logs the original.
+func masked(ctx context.Context, gqlErr *gqlerror.Error, err error) *gqlerror.Error {
+	id := requestctx.RequestIDFromContext(ctx)
+	requestctx.LoggerFromContext(ctx).ErrorContext(ctx, "internal error in a resolver",
+		slog.String("path", gqlErr.Path.String()), slog.Any("err", err))
+	return &gqlerror.Error{
+		Message:    fmt.Sprintf("internal error (request id %s)", id),
+		Path:       gqlErr.Path,
+		Locations:  gqlErr.Locations,
+		Extensions: map[string]any{"code": CodeInternal, "requestId": id},
+	}
+}
+
+// Recover turns a panic in a resolver into a masked internal error.
+func Recover(ctx context.Context, p any) error {
+	requestctx.LoggerFromContext(ctx).ErrorContext(ctx, "panic in a resolver", slog.Any("panic", p))
+	return errors.New("panic in a resolver")
+}
+
+// WriteHTTP answers a request refused before GraphQL execution with a
+// GraphQL-shaped error body and the given HTTP status.
+func WriteHTTP(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	body := map[string]any{"errors": []map[string]any{{
+		"message":    message,
+		"extensions": map[string]any{"code": code, "requestId": requestctx.RequestIDFromContext(r.Context())},
+	}}}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}

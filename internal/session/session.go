@@ -1,0 +1,73 @@
+// Package session keeps the web BFF's server-side sessions. The browser holds
+// only an opaque, random session id in an HttpOnly cookie; the id maps to the
+// user's access token here, so that deleting the session on logout really
+// ends it.
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// IDBytes is the number of random bytes in a session id.
+const IDBytes = 32
+
+// IDLen is the length of a session id: IDBytes in unpadded base64url.
+const IDLen = (IDBytes*8 + 5) / 6
+
+// ErrInvalid is returned by Create for a session that has no token or has
+// already expired.
+var ErrInvalid = errors.New("session: invalid session")
+
+var errDuplicateID = errors.New("session: duplicate id")
+
+// Session is what a session id stands for.
+type Session struct {
+	// Token is the user's access token, forwarded to the services.
+	Token string
+	// UserID is the user's id (the token's subject).
+	UserID string
+	// Role is the user's role.
+	Role string
+	// ExpiresAt is when the session ends; it should not outlive Token.
+	ExpiresAt time.Time
+}
+
+// Store keeps sessions by id. It is an interface so that a store shared by
+// many replicas (Redis, say) can replace the in-memory default.
+type Store interface {
+	// Create stores s under a new random id (IDBytes bytes, base64url) and
+	// returns the id. It returns ErrInvalid for a session without a token or
+	// already expired.
+	Create(ctx context.Context, s Session) (id string, err error)
+	// Get returns the session for id. An unknown or expired id is not found
+	// (false), without an error.
+	Get(ctx context.Context, id string) (Session, bool, error)
+	// Delete ends the session; deleting an unknown id is not an error.
+	Delete(ctx context.Context, id string) error
+}
+
+// NewID returns a new session id: IDBytes random bytes from crypto/rand in
+// unpadded base64url.
+func NewID() (string, error) {
+	b := make([]byte, IDBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("session: random id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// validate checks that s can be stored at now.
+func validate(s Session, now time.Time) error {
+	if s.Token == "" {
+		return fmt.Errorf("%w: no token", ErrInvalid)
+	}
+	if !s.ExpiresAt.After(now) {
+		return fmt.Errorf("%w: expired at %s", ErrInvalid, s.ExpiresAt.Format(time.RFC3339))
+	}
+	return nil
+}
