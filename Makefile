@@ -4,7 +4,7 @@ BIN       := bin
 SERVICES  := user order product
 TEST_FLAGS ?= -count=1 -timeout 8m
 
-.PHONY: all build run test check fmt vet clean
+.PHONY: all build run test check fmt vet generate check-generated clean
 
 all: build
 
@@ -14,14 +14,27 @@ build:
 	$(GO) build -o $(BIN)/user ./services/user
 	$(GO) build -o $(BIN)/order ./services/order
 	$(GO) build -o $(BIN)/product ./services/product
+	$(GO) build -o $(BIN)/bff-web ./bff-web
+	$(GO) build -o $(BIN)/bff-mobile ./bff-mobile
 	$(GO) build -o $(BIN)/devstack ./internal/tools/devstack
 
 ## run: build and start the whole stack on its default ports (Ctrl-C stops it)
 run: build
 	@$(BIN)/devstack -bin $(BIN)
 
-## check: formatting and vet
-check: fmt vet
+## generate: regenerate the gqlgen code (shared models, then each BFF)
+generate:
+	$(GO) tool gqlgen generate --config gqlgen.yml
+	cd bff-web && $(GO) tool gqlgen generate
+	cd bff-mobile && $(GO) tool gqlgen generate
+
+## check-generated: fail when the committed generated code is stale
+check-generated: generate
+	@git diff --exit-code --stat -- graph bff-web/graph bff-mobile/graph || \
+	  (echo "generated code is stale: run 'make generate' and commit"; exit 1)
+
+## check: formatting, vet and up-to-date generated code
+check: fmt vet check-generated
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

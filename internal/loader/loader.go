@@ -147,15 +147,19 @@ func Middleware(users *clients.Users, cat *catalog.Catalog, cfg Config) func(htt
 // PrefetchProducts starts loading the products of ids in one batch, so that
 // the fields that ask for them one by one later find them loaded.
 func (l *Loaders) PrefetchProducts(ctx context.Context, ids []string) {
-	if len(ids) > 0 {
-		l.Products.LoadMany(ctx, dedupe(ids))
-	}
+	prefetch(ctx, l.Products, ids)
 }
 
 // PrefetchUsers starts loading the users of ids in one batch.
 func (l *Loaders) PrefetchUsers(ctx context.Context, ids []string) {
-	if len(ids) > 0 {
-		l.Users.LoadMany(ctx, dedupe(ids))
+	prefetch(ctx, l.Users, ids)
+}
+
+// prefetch queues every key before returning. (LoadMany queues each key
+// from its own goroutine, so some could miss the batch and go in another.)
+func prefetch[V any](ctx context.Context, dl *dataloader.Loader[string, V], ids []string) {
+	for _, id := range dedupe(ids) {
+		dl.Load(ctx, id)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/acme/bff-gateway/internal/apikey"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -95,6 +96,8 @@ func stackProcesses(binDir, serviceToken string) []*process {
 		mk("user", "127.0.0.1:9001"),
 		mk("product", "127.0.0.1:9003"),
 		mk("order", "127.0.0.1:9002"),
+		mk("bff-web", "127.0.0.1:8080"),
+		mk("bff-mobile", "127.0.0.1:8081"),
 	}
 }
 
@@ -156,13 +159,21 @@ func waitReady(ctx context.Context, p *process) error {
 func printBanner(out io.Writer, procs []*process, logDir string) {
 	fmt.Fprintln(out, "\nThe stack is up (Ctrl-C stops it):")
 	for _, p := range procs {
-		fmt.Fprintf(out, "  %-8s %s   (API description: %s/openapi.yaml)\n", p.name, p.url, p.url)
+		switch p.name {
+		case "bff-web", "bff-mobile":
+			fmt.Fprintf(out, "  %-10s %s/graphql   playground: %s/\n", p.name, p.url, p.url)
+		default:
+			fmt.Fprintf(out, "  %-10s %s   (API description: %s/openapi.yaml)\n", p.name, p.url, p.url)
+		}
 	}
 	fmt.Fprintln(out, "\nDemo accounts:")
 	for _, a := range seed.FixedAccounts {
 		fmt.Fprintf(out, "  %-20s %-10s %s\n", a.Email, a.Password, a.Role)
 	}
-	fmt.Fprintf(out, "\nTry:\n  curl -s -X POST %s/v1/auth/token -H 'Content-Type: application/json' -d '{\"email\":\"ada@example.com\",\"password\":\"ada123\"}'\n", procs[0].url)
+	fmt.Fprintf(out, "\nMobile dev API key (X-API-Key): %s\n", apikey.DevKey)
+	fmt.Fprintln(out, "\nA first query (the public catalogue, no sign-in needed):")
+	fmt.Fprintln(out, `  curl -s http://127.0.0.1:8080/graphql -H 'Content-Type: application/json' \`)
+	fmt.Fprintln(out, `    -d '{"query":"{ featuredProducts(first: 3) { name price { formatted } } }"}'`)
 	fmt.Fprintf(out, "\nLogs: %s/*.log  Data: ./var\n", logDir)
 }
 

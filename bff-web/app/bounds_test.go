@@ -1,0 +1,95 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/acme/bff-gateway/bff-web/app"
+	"github.com/acme/bff-gateway/internal/bffconfig"
+	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/seed"
+	"github.com/acme/bff-gateway/internal/testutil"
+)
+
+// startWebWith starts the web BFF over services seeded with sizes.
+func startWebWith(t testing.TB, sizes seed.Sizes, configure func(*bffconfig.Config)) *bfftest.Env {
+	t.Helper()
+	return bfftest.Start(t, bfftest.Options{
+		Kind:          bffconfig.Web,
+		Build:         app.NewWithDeps,
+		OperationsDir: "../operations",
+		Stack:         testutil.StackOptions{Seed: sizes},
+		Configure:     configure,
+	})
+}
+
+// signIn logs a new client in through the Login document.
+func signIn(t testing.TB, env *bfftest.Env, email, password string) *bfftest.Client {
+	t.Helper()
+	c := env.NewClient()
+	r := c.Op(t, "Login", map[string]any{"email": email, "password": password})
+	if len(r.Errors) > 0 {
+		t.Fatalf("login %s: %s", email, r.Raw)
+	}
+	return c
+}
+
+// TestUpstreamRequestsDoNotGrowWithLists counts every upstream request an
+// operation makes, with a cold product cache, over the full default data
+// set: 100 orders refer to more products than one batch of 100 holds.
+func TestUpstreamRequestsDoNotGrowWithLists(t *testing.T) {
+	tests := []struct {
+		name, email, password, op string
+		vars                      map[string]any
+		max                       int
+	}{
+		{"AdminOverview with 100 recent orders", "admin@example.com", "admin123", "AdminOverview", map[string]any{"recent": 100}, 7},
+		{"Dashboard with 20 orders and 20 featured", "ada@example.com", "ada123", "Dashboard", map[string]any{"orders": 20, "featured": 20}, 5},
+		{"Dashboard with the defaults", "grace@example.com", "grace123", "Dashboard", nil, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := startWebWith(t, seed.DefaultSizes, nil)
+			c := signIn(t, env, tt.email, tt.password) // also fetches the JWKS once
+			env.Counter.Reset()
+			r := c.Op(t, tt.op, tt.vars)
+			if len(r.Errors) > 0 {
+				t.Fatalf("errors: %s", r.Raw)
+			}
+			if n := env.Counter.Total(); n > tt.max {
+				t.Errorf("%d upstream requests, want at most %d:\n%v", n, tt.max, env.Counter.Requests())
+			}
+			if tt.op != "AdminOverview" {
+				return
+			}
+			data := bfftest.Decode[struct {
+				RecentOrders []struct {
+					Items []struct {
+						Product *struct{ ID string } `json:"product"`
+					} `json:"items"`
+					Customer *struct{ ID string } `json:"customer"`
+				} `json:"recentOrders"`
+			}](t, r)
+			distinct := map[string]bool{}
+			for _, o := range data.RecentOrders {
+				if o.Customer == nil {
+					t.Fatal("an order came without its customer")
+				}
+				for _, it := range o.Items {
+					if it.Product == nil {
+						t.Fatal("an item came without its product")
+					}
+					distinct[it.Product.ID] = true
+				}
+			}
+			if len(data.RecentOrders) != 100 {
+				t.Fatalf("%d recent orders, want 100", len(data.RecentOrders))
+			}
+			if len(distinct) <= 100 {
+				t.Logf("only %d distinct products: the two-batch case was not exercised", len(distinct))
+			}
+			t.Logf("%d distinct products in %d product requests; %d upstream requests in all",
+				len(distinct), env.Counter.Of("product"), env.Counter.Total())
+		})
+	}
+}
