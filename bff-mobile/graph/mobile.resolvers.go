@@ -7,56 +7,125 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/acme/bff-gateway/bff-mobile/graph/generated"
 	"github.com/acme/bff-gateway/bff-mobile/graph/mobilemodel"
+	"github.com/acme/bff-gateway/bff-mobile/timezone"
 	"github.com/acme/bff-gateway/graph/model"
+	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/clients"
+	"github.com/acme/bff-gateway/internal/ordering"
+	"github.com/acme/bff-gateway/internal/pagecursor"
+	"github.com/acme/bff-gateway/internal/resolvekit"
 )
 
 // Greeting is the resolver for the greeting field.
 func (r *homeResolver) Greeting(ctx context.Context, obj *mobilemodel.Home) (*string, error) {
-	panic(fmt.Errorf("not implemented: Greeting - greeting"))
+	u, err := resolvekit.Viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := greeting(r.now().In(timezone.LocationFromContext(ctx)), u.FirstName)
+	return &s, nil
 }
 
 // RecentOrders is the resolver for the recentOrders field.
 func (r *homeResolver) RecentOrders(ctx context.Context, obj *mobilemodel.Home, first *int) ([]*model.Order, error) {
-	panic(fmt.Errorf("not implemented: RecentOrders - recentOrders"))
+	p, err := auth.RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := resolvekit.PageSize(first, "first", defaultRecent, maxRecent)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.clients.Orders.List(ctx, clients.OrderQuery{UserID: p.Subject, Limit: n})
+	if err != nil {
+		return nil, err
+	}
+	return resolvekit.Orders(ctx, page.Orders, false), nil
 }
 
 // Featured is the resolver for the featured field.
 func (r *homeResolver) Featured(ctx context.Context, obj *mobilemodel.Home, first *int) ([]*model.Product, error) {
-	panic(fmt.Errorf("not implemented: Featured - featured"))
+	n, err := resolvekit.PageSize(first, "first", defaultFeatured, maxFeatured)
+	if err != nil {
+		return nil, err
+	}
+	return resolvekit.Featured(ctx, r.catalog, n)
 }
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*mobilemodel.LoginResult, error) {
-	panic(fmt.Errorf("not implemented: Login - login"))
+	in, err := resolvekit.SignIn(ctx, r.clients.Users, r.verifier, r.now(), email, password)
+	if err != nil {
+		return nil, err
+	}
+	return &mobilemodel.LoginResult{Token: in.Principal.Token, ExpiresAt: in.ExpiresAt, User: in.User}, nil
 }
 
 // PlaceOrder is the resolver for the placeOrder field.
 func (r *mutationResolver) PlaceOrder(ctx context.Context, items []*mobilemodel.OrderLineInput, idempotencyKey string) (*mobilemodel.PlaceOrderResult, error) {
-	panic(fmt.Errorf("not implemented: PlaceOrder - placeOrder"))
+	lines := make([]ordering.Line, len(items))
+	for i, it := range items {
+		lines[i] = ordering.Line{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
+	out, err := ordering.Place(ctx, r.clients.Orders, idempotencyKey, lines, []string{"items"})
+	if err != nil {
+		return nil, err
+	}
+	return &mobilemodel.PlaceOrderResult{Order: out.Order, UserErrors: out.UserErrors}, nil
 }
 
 // ThumbnailURL is the resolver for the thumbnailUrl field.
 func (r *orderSummaryResolver) ThumbnailURL(ctx context.Context, obj *model.Order) (*string, error) {
-	panic(fmt.Errorf("not implemented: ThumbnailURL - thumbnailUrl"))
+	if len(obj.Items) == 0 {
+		return nil, nil
+	}
+	p, err := resolvekit.Product(ctx, obj.Items[0].ProductID)
+	if err != nil {
+		return nil, err
+	}
+	u := model.Thumbnail(p.ImageURL, model.ThumbnailSize)
+	return &u, nil
 }
 
 // Home is the resolver for the home field.
 func (r *queryResolver) Home(ctx context.Context) (*mobilemodel.Home, error) {
-	panic(fmt.Errorf("not implemented: Home - home"))
+	if _, err := auth.RequirePrincipal(ctx); err != nil {
+		return nil, err
+	}
+	// Every field of Home has its own resolver, so they run in parallel.
+	return &mobilemodel.Home{}, nil
 }
 
 // MyOrders is the resolver for the myOrders field.
 func (r *queryResolver) MyOrders(ctx context.Context, first *int, after *string) (*mobilemodel.OrderPage, error) {
-	panic(fmt.Errorf("not implemented: MyOrders - myOrders"))
+	p, err := auth.RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := resolvekit.PageSize(first, "first", defaultMyOrders, maxMyOrders)
+	if err != nil {
+		return nil, err
+	}
+	cursor := resolvekit.Deref(after)
+	if cursor != "" {
+		if _, err := pagecursor.Decode(cursor); err != nil {
+			return nil, apperr.InvalidParam("after", "after must be a nextCursor of an earlier page")
+		}
+	}
+	page, err := r.clients.Orders.List(ctx, clients.OrderQuery{UserID: p.Subject, Limit: n, Cursor: cursor})
+	if err != nil {
+		return nil, err
+	}
+	return &mobilemodel.OrderPage{Items: resolvekit.Orders(ctx, page.Orders, false), NextCursor: page.NextCursor}, nil
 }
 
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, id string) (*model.Product, error) {
-	panic(fmt.Errorf("not implemented: Product - product"))
+	return resolvekit.Product(ctx, id)
 }
 
 // Home returns generated.HomeResolver implementation.

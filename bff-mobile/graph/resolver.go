@@ -1,8 +1,34 @@
+// Package graph holds the mobile BFF's resolvers.
 package graph
 
-// This file will not be regenerated automatically.
-//
-// It serves as dependency injection for your app, add any dependencies you require
-// here.
+import (
+	"time"
 
-type Resolver struct{}
+	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/bff"
+	"github.com/acme/bff-gateway/internal/catalog"
+	"github.com/acme/bff-gateway/internal/clients"
+)
+
+// Limits of the mobile schema's arguments.
+const (
+	maxRecent       = 20
+	defaultRecent   = 3
+	maxFeatured     = 20
+	defaultFeatured = 6
+	maxMyOrders     = 50
+	defaultMyOrders = 20
+)
+
+// Resolver is the mobile BFF's dependency container.
+type Resolver struct {
+	clients  *clients.Set
+	catalog  *catalog.Catalog
+	verifier *auth.Verifier
+	now      func() time.Time
+}
+
+// NewResolver returns the resolvers over the BFF's shared dependencies.
+func NewResolver(d bff.Deps) *Resolver {
+	return &Resolver{clients: d.Clients, catalog: d.Catalog, verifier: d.Verifier, now: d.Now}
+}

@@ -1,0 +1,60 @@
+// Package app assembles the mobile BFF: its schema and resolvers over the
+// shared BFF runtime, admitting only requests with a configured API key and
+// taking the user from a bearer token.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/acme/bff-gateway/bff-mobile/graph"
+	"github.com/acme/bff-gateway/bff-mobile/graph/generated"
+	"github.com/acme/bff-gateway/bff-mobile/timezone"
+	"github.com/acme/bff-gateway/internal/apikey"
+	"github.com/acme/bff-gateway/internal/bff"
+	"github.com/acme/bff-gateway/internal/bffauth"
+	"github.com/acme/bff-gateway/internal/bffconfig"
+	"github.com/acme/bff-gateway/internal/middleware"
+)
+
+// New returns the mobile BFF's handler.
+func New(opts bff.Options) (http.Handler, error) {
+	h, _, err := NewWithDeps(opts)
+	return h, err
+}
+
+// NewWithDeps returns the handler and the dependencies it was built on.
+func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
+	keys, err := apikey.NewSet(opts.Config.APIKeys)
+	if err != nil {
+		return nil, bff.Deps{}, fmt.Errorf("api keys: %w", err)
+	}
+	deps, err := bff.NewDeps(opts)
+	if err != nil {
+		return nil, deps, err
+	}
+	mobileAuth := bffauth.MobileAuth(keys, deps.Verifier)
+	schema := generated.NewExecutableSchema(generated.Config{
+		Resolvers:  graph.NewResolver(deps),
+		Directives: generated.DirectiveRoot{HasRole: bffauth.HasRole},
+	})
+	return bff.NewHandler(deps, bff.HandlerConfig{
+		Schema: schema,
+		// The key is checked first, so that a request without one costs
+		// nothing more.
+		Authenticate: func(next http.Handler) http.Handler {
+			return middleware.Chain(next, mobileAuth, timezone.Middleware)
+		},
+		Playground: bff.Playground{
+			Title:   "bff-mobile",
+			Headers: map[string]string{bffauth.APIKeyHeader: apikey.DevKey},
+		},
+	}), deps, nil
+}
+
+// Run is the mobile BFF's main.
+func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	return bff.Run(ctx, bffconfig.Mobile, args, getenv, stderr, New)
+}
