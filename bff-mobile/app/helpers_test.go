@@ -39,7 +39,7 @@ var sixFeatured = seed.Sizes{Users: testutil.SmallSeed.Users, Products: 60, Orde
 
 // startMobileSeeded starts the mobile BFF over services seeded with sizes
 // (zero: the small seed).
-func startMobileSeeded(t *testing.T, now func() time.Time, sizes seed.Sizes) *bfftest.Env {
+func startMobileSeeded(t testing.TB, now func() time.Time, sizes seed.Sizes) *bfftest.Env {
 	t.Helper()
 	build := app.NewWithDeps
 	if now != nil {
@@ -77,7 +77,7 @@ type loginData struct {
 
 // signIn logs in through the Login document and returns a client that
 // sends the token it got, as the app does.
-func signIn(t *testing.T, env *bfftest.Env, email, password string) *bfftest.Client {
+func signIn(t testing.TB, env *bfftest.Env, email, password string) *bfftest.Client {
 	t.Helper()
 	c := appClient(env)
 	r := c.Op(t, "Login", map[string]any{"email": email, "password": password})

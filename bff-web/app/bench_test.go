@@ -34,4 +34,3 @@ func BenchmarkDashboard(b *testing.B) {
 func BenchmarkAdminOverview100(b *testing.B) {
 	benchmarkOp(b, "admin@example.com", "admin123", "AdminOverview", map[string]any{"recent": 100})
 }
-

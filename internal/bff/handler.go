@@ -47,6 +47,7 @@ func NewHandler(d Deps, hc HandlerConfig) http.Handler {
 		limitBody(MaxBodyBytes),
 		hc.Authenticate,
 		loader.Middleware(d.Clients.Users, d.Catalog, loader.Config{Wait: d.Config.Loader.Wait, MaxBatch: d.Config.Loader.MaxBatch}),
+		codeTransportErrors,
 	)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graphqlChain)

@@ -98,12 +98,18 @@ func exchangeFrom(ctx context.Context) (*exchange, error) {
 }
 
 // StartSession stores a session for the verified principal's token and
-// sets its HttpOnly cookie on the answer. The token itself never reaches
-// the browser.
+// sets its HttpOnly cookie on the answer, ending the request's previous
+// session if it had one. The token itself never reaches the browser.
 func StartSession(ctx context.Context, p requestctx.Principal, expiresAt time.Time) error {
 	ex, err := exchangeFrom(ctx)
 	if err != nil {
 		return err
+	}
+	if ex.sessionID != "" {
+		if err := ex.s.Store.Delete(ctx, ex.sessionID); err != nil {
+			return apperr.Wrap(apperr.Internal, "could not end the previous session", err)
+		}
+		ex.sessionID = ""
 	}
 	id, err := ex.s.Store.Create(ctx, session.Session{Token: p.Token, UserID: p.Subject, Role: string(p.Role), ExpiresAt: expiresAt})
 	if err != nil {

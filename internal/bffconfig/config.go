@@ -98,8 +98,8 @@ type Auth struct {
 	JWKSRefresh time.Duration `yaml:"jwks_refresh"`
 	// SessionCookie is the web session cookie's name.
 	SessionCookie string `yaml:"session_cookie"`
-	// SecureCookie is "auto" (Secure when the request came over TLS or
-	// X-Forwarded-Proto https from a trusted proxy), "always" or "never".
+	// SecureCookie is "auto" (Secure when the request came over TLS),
+	// "always" (behind a proxy that terminates TLS) or "never".
 	SecureCookie string `yaml:"secure_cookie"`
 	// MaxSessions bounds the in-memory session store.
 	MaxSessions int `yaml:"max_sessions"`
@@ -123,7 +123,7 @@ func Default(kind Kind) Config {
 			Interval:            30 * time.Second,
 		},
 		ProductCache: Cache{MaxEntries: 10000, TTL: 30 * time.Second, MaxStale: 10 * time.Minute},
-		Loader:       Loader{Wait: 2 * time.Millisecond, MaxBatch: 100},
+		Loader:       Loader{Wait: 500 * time.Microsecond, MaxBatch: 100},
 		Auth: Auth{
 			Issuer:        auth.DefaultIssuer,
 			Audience:      auth.DefaultAudience,

@@ -132,11 +132,12 @@ type SignedIn struct {
 }
 
 // SignIn exchanges credentials for a token at the user service, verifies
-// it and loads the user with it. Wrong credentials are UNAUTHENTICATED.
+// it and loads the user with it. Wrong or malformed credentials are
+// UNAUTHENTICATED, with one message whatever was wrong.
 func SignIn(ctx context.Context, users *clients.Users, v *auth.Verifier, now time.Time, email, password string) (SignedIn, error) {
 	tok, err := users.Token(ctx, email, password)
 	if err != nil {
-		if apperr.Is(err, apperr.Unauthenticated) {
+		if apperr.Is(err, apperr.Unauthenticated) || apperr.Is(err, apperr.Invalid) {
 			return SignedIn{}, apperr.New(apperr.Unauthenticated, "invalid email or password")
 		}
 		return SignedIn{}, err

@@ -26,7 +26,6 @@ const dbTimeLayout = api.SortableTimeLayout
 
 func formatTime(t time.Time) string { return t.UTC().Format(dbTimeLayout) }
 
-
 const orderColumns = `id, user_id, status, total_cents, currency, created_at`
 
 func scanOrder(row interface{ Scan(...any) error }) (api.Order, error) {

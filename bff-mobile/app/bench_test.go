@@ -1,0 +1,28 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/acme/bff-gateway/internal/seed"
+)
+
+// BenchmarkHome runs the Home document through the whole mobile BFF against
+// the services over loopback HTTP, with the default data set, and reports
+// the upstream requests per operation alongside ns/op and allocs/op.
+func BenchmarkHome(b *testing.B) {
+	env := startMobileSeeded(b, nil, seed.DefaultSizes)
+	c := signIn(b, env, adaEmail, adaPassword)
+	if r := c.Op(b, "Home", nil); len(r.Errors) > 0 { // warm-up: JWKS, product cache
+		b.Fatalf("Home: %s", r.Raw)
+	}
+	env.Counter.Reset()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if r := c.Op(b, "Home", nil); len(r.Errors) > 0 {
+			b.Fatalf("Home: %s", r.Raw)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(env.Counter.Total())/float64(b.N), "upstream/op")
+}
