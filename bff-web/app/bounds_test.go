@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/acme/bff-gateway/bff-web/app"
@@ -91,5 +93,34 @@ func TestUpstreamRequestsDoNotGrowWithLists(t *testing.T) {
 			t.Logf("%d distinct products in %d product requests; %d upstream requests in all",
 				len(distinct), env.Counter.Of("product"), env.Counter.Total())
 		})
+	}
+}
+
+// TestProductionModeHidesThePlaygroundAndSchema: ENV=production serves no
+// playground, refuses introspection and suggests no field names.
+func TestProductionModeHidesThePlaygroundAndSchema(t *testing.T) {
+	for _, prod := range []bool{false, true} {
+		env := startWebWith(t, seed.Sizes{}, func(c *bffconfig.Config) {
+			if prod {
+				c.Env = "production"
+			}
+		})
+		resp, err := http.Get(env.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if wantStatus := map[bool]int{false: 200, true: 404}[prod]; resp.StatusCode != wantStatus {
+			t.Errorf("production=%v: GET / answered %d, want %d", prod, resp.StatusCode, wantStatus)
+		}
+		c := env.NewClient()
+		r := c.Query(t, `{ __schema { queryType { name } } }`, nil)
+		if introspected := len(r.Errors) == 0; introspected == prod {
+			t.Errorf("production=%v: introspection answered %s", prod, r.Raw)
+		}
+		r = c.Query(t, `{ featuredProduct { id } }`, nil)
+		if suggests := strings.Contains(string(r.Raw), "Did you mean"); suggests == prod {
+			t.Errorf("production=%v: field suggestions in %s", prod, r.Raw)
+		}
 	}
 }
