@@ -4,7 +4,7 @@ BIN       := bin
 SERVICES  := user order product
 TEST_FLAGS ?= -count=1 -timeout 8m
 
-.PHONY: all build run test check fmt vet generate check-generated clean
+.PHONY: all build run test check fmt vet generate check-generated fuzz clean
 
 all: build
 
@@ -43,9 +43,27 @@ fmt:
 vet:
 	$(GO) vet ./...
 
-## test: every check and test
+FUZZTIME ?= 4s
+FUZZ_TARGETS := \
+	./internal/gqlguard:FuzzDecodeRequest \
+	./internal/auth:FuzzBearerToken \
+	./internal/bffauth:FuzzSessionCookie \
+	./internal/restclient:FuzzUpstreamAnswers
+
+## fuzz: run each fuzz target briefly (FUZZTIME each) beyond its seed corpus
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  if [ -d "$$pkg" ]; then \
+	    echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
+	  fi; \
+	done
+
+## test: every check and test, then a short fuzzing run
 test: check
 	$(GO) test $(TEST_FLAGS) ./...
+	$(MAKE) fuzz
 
 clean:
 	rm -rf $(BIN)

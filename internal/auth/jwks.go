@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -65,6 +67,13 @@ func (r *RemoteKeys) Fetches() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.fetches
+}
+
+// KeyIDs returns the ids of the keys fetched last, sorted.
+func (r *RemoteKeys) KeyIDs() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Sorted(maps.Keys(r.keys))
 }
 
 // VerificationKey returns the public key for kid, refreshing the set when

@@ -72,24 +72,73 @@ func LoadOrCreateKeySet(path string) (*KeySet, error) {
 // Rotate makes a new signing key active and keeps the previous ones for
 // verification, then saves the set.
 func (ks *KeySet) Rotate() error {
+	_, _, err := ks.RotateAndPrune(0)
+	return err
+}
+
+// KeyIDs names the keys of a KeySet.
+type KeyIDs struct {
+	// Active is the id of the key that signs.
+	Active string
+	// All are the ids of every key kept, the active one included, newest
+	// first.
+	All []string
+}
+
+// IDs returns the ids of the active key and of every key kept.
+func (ks *KeySet) IDs() KeyIDs {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	return ks.file.ids()
+}
+
+func (f keyFile) ids() KeyIDs {
+	out := KeyIDs{Active: f.Active, All: make([]string, 0, len(f.Keys))}
+	for _, k := range f.Keys {
+		out.All = append(out.All, k.JWK.KeyID)
+	}
+	return out
+}
+
+// RotateAndPrune makes a new signing key active, as Rotate does, and drops
+// every retired key that stopped signing more than retain ago. A key stops
+// signing when the next one is made, so once retain exceeds the token
+// lifetime plus Leeway no token a dropped key signed can still be valid;
+// twice the token lifetime is a safe choice. retain <= 0 keeps every key.
+// It saves the set and returns the ids kept and the ids dropped.
+func (ks *KeySet) RotateAndPrune(retain time.Duration) (KeyIDs, []string, error) {
 	priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
 	if err != nil {
-		return fmt.Errorf("generate signing key: %w", err)
+		return KeyIDs{}, nil, fmt.Errorf("generate signing key: %w", err)
 	}
 	jwk := jose.JSONWebKey{Key: priv, Algorithm: SigningAlgorithm, Use: "sig"}
 	thumb, err := jwk.Thumbprint(crypto.SHA256)
 	if err != nil {
-		return fmt.Errorf("thumbprint signing key: %w", err)
+		return KeyIDs{}, nil, fmt.Errorf("thumbprint signing key: %w", err)
 	}
 	jwk.KeyID = fmt.Sprintf("%x", thumb[:8])
+	now := time.Now().UTC()
+
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	next := keyFile{Active: jwk.KeyID, Keys: append([]storedKey{{JWK: jwk, CreatedAt: time.Now().UTC()}}, ks.file.Keys...)}
+	// Keys are kept newest first: each one stopped signing when the one
+	// before it in the list was made.
+	keys := append([]storedKey{{JWK: jwk, CreatedAt: now}}, ks.file.Keys...)
+	next := keyFile{Active: jwk.KeyID, Keys: make([]storedKey, 1, len(keys))}
+	next.Keys[0] = keys[0]
+	var pruned []string
+	for i := 1; i < len(keys); i++ {
+		if retain > 0 && now.Sub(keys[i-1].CreatedAt) > retain {
+			pruned = append(pruned, keys[i].JWK.KeyID)
+			continue
+		}
+		next.Keys = append(next.Keys, keys[i])
+	}
 	if err := writeKeyFile(ks.path, next); err != nil {
-		return err
+		return KeyIDs{}, nil, err
 	}
 	ks.file = next
-	return nil
+	return next.ids(), pruned, nil
 }
 
 func writeKeyFile(path string, f keyFile) error {

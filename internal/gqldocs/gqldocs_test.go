@@ -1,0 +1,35 @@
+package gqldocs
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestComposeAppendsOnlyTheFragmentsUsed(t *testing.T) {
+	docs := map[string]string{
+		"fragments": "# shared\nfragment A on T {\n  x\n  ...B\n}\n\n# b\nfragment B on T { y }\n\nfragment C on T { z }\n",
+		"Q":         "query Q { t { ...A } }",
+		"R":         "query R { t { id } }",
+		"S":         "query S { t { ... on T { id } } }",
+	}
+	got, err := Compose(docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["fragments"]; ok || len(got) != 3 {
+		t.Fatalf("Compose = %v", got)
+	}
+	q := got["Q"]
+	if !strings.Contains(q, "fragment A on T") || !strings.Contains(q, "fragment B on T") || strings.Contains(q, "fragment C") {
+		t.Errorf("Q = %q", q)
+	}
+	if strings.Contains(q, "# b") {
+		t.Errorf("a comment belonging to the next fragment leaked into A: %q", q)
+	}
+	if got["R"] != docs["R"] || got["S"] != docs["S"] {
+		t.Errorf("documents without spreads must stay as they are: %q %q", got["R"], got["S"])
+	}
+	if _, err := Compose(map[string]string{"X": "{ ...Missing }"}); err == nil {
+		t.Error("an unknown fragment must be an error")
+	}
+}
