@@ -11,12 +11,13 @@ import (
 
 	"github.com/acme/bff-gateway/bff-mobile/graph"
 	"github.com/acme/bff-gateway/bff-mobile/graph/generated"
+	"github.com/acme/bff-gateway/bff-mobile/operations"
 	"github.com/acme/bff-gateway/bff-mobile/timezone"
 	"github.com/acme/bff-gateway/internal/apikey"
 	"github.com/acme/bff-gateway/internal/bff"
 	"github.com/acme/bff-gateway/internal/bffauth"
 	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/middleware"
+	"github.com/acme/bff-gateway/internal/gqlguard"
 )
 
 // New returns the mobile BFF's handler.
@@ -40,18 +41,19 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 		Resolvers:  graph.NewResolver(deps),
 		Directives: generated.DirectiveRoot{HasRole: bffauth.HasRole},
 	})
-	return bff.NewHandler(deps, bff.HandlerConfig{
+	h, err := bff.NewHandler(deps, bff.HandlerConfig{
 		Schema: schema,
-		// The key is checked first, so that a request without one costs
-		// nothing more.
-		Authenticate: func(next http.Handler) http.Handler {
-			return middleware.Chain(next, mobileAuth, timezone.Middleware)
-		},
+		// The key is checked before anything else, so that a request
+		// without one costs nothing more, not even parsing.
+		Protect:      []func(http.Handler) http.Handler{mobileAuth},
+		Authenticate: timezone.Middleware,
 		Playground: bff.Playground{
 			Title:   "bff-mobile",
 			Headers: map[string]string{bffauth.APIKeyHeader: apikey.DevKey},
 		},
-	}), deps, nil
+		Trusted: gqlguard.NewManifest(operations.Documents()),
+	})
+	return h, deps, err
 }
 
 // Run is the mobile BFF's main.

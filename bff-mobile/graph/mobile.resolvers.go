@@ -58,7 +58,7 @@ func (r *homeResolver) Featured(ctx context.Context, obj *mobilemodel.Home, firs
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*mobilemodel.LoginResult, error) {
-	in, err := resolvekit.SignIn(ctx, r.clients.Users, r.verifier, r.now(), email, password)
+	in, err := resolvekit.SignIn(ctx, r.clients.Users, r.verifier, r.logins, r.now(), email, password)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/acme/bff-gateway/internal/bff"
 	"github.com/acme/bff-gateway/internal/catalog"
 	"github.com/acme/bff-gateway/internal/clients"
+	"github.com/acme/bff-gateway/internal/ratelimit"
 )
 
 // Limits of the mobile schema's arguments.
@@ -25,10 +26,11 @@ type Resolver struct {
 	clients  *clients.Set
 	catalog  *catalog.Catalog
 	verifier *auth.Verifier
+	logins   *ratelimit.LoginLimiter
 	now      func() time.Time
 }
 
 // NewResolver returns the resolvers over the BFF's shared dependencies.
 func NewResolver(d bff.Deps) *Resolver {
-	return &Resolver{clients: d.Clients, catalog: d.Catalog, verifier: d.Verifier, now: d.Now}
+	return &Resolver{clients: d.Clients, catalog: d.Catalog, verifier: d.Verifier, logins: d.Logins, now: d.Now}
 }

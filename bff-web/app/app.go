@@ -4,15 +4,20 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/acme/bff-gateway/bff-web/graph"
 	"github.com/acme/bff-gateway/bff-web/graph/generated"
+	"github.com/acme/bff-gateway/bff-web/operations"
 	"github.com/acme/bff-gateway/internal/bff"
 	"github.com/acme/bff-gateway/internal/bffauth"
 	"github.com/acme/bff-gateway/internal/bffconfig"
+	"github.com/acme/bff-gateway/internal/gqldocs"
+	"github.com/acme/bff-gateway/internal/gqlguard"
 	"github.com/acme/bff-gateway/internal/session"
+	"github.com/acme/bff-gateway/internal/websafety"
 )
 
 // New returns the web BFF's handler with an in-memory session store.
@@ -38,11 +43,18 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 		Resolvers:  graph.NewResolver(deps),
 		Directives: generated.DirectiveRoot{HasRole: bffauth.HasRole},
 	})
-	return bff.NewHandler(deps, bff.HandlerConfig{
+	docs, err := gqldocs.Compose(operations.Documents())
+	if err != nil {
+		return nil, deps, fmt.Errorf("trusted documents: %w", err)
+	}
+	h, err := bff.NewHandler(deps, bff.HandlerConfig{
 		Schema:       schema,
 		Authenticate: sessions.Middleware,
+		Protect:      []func(http.Handler) http.Handler{websafety.CSRF(opts.Config.Auth.SessionCookie)},
 		Playground:   bff.Playground{Title: "bff-web"},
-	}), deps, nil
+		Trusted:      gqlguard.NewManifest(docs),
+	})
+	return h, deps, err
 }
 
 // Run is the web BFF's main.

@@ -22,7 +22,7 @@ import (
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*webmodel.LoginPayload, error) {
-	in, err := resolvekit.SignIn(ctx, r.clients.Users, r.verifier, r.now(), email, password)
+	in, err := resolvekit.SignIn(ctx, r.clients.Users, r.verifier, r.logins, r.now(), email, password)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,12 @@ const SigningAlgorithm = "RS256"
 
 const rsaBits = 2048
 
+// MaxKeys bounds the keys a KeySet keeps, the active one included, so that
+// a burst of rotations cannot grow the published JWKS past what verifiers
+// read (256 KiB); past it the oldest retired keys are dropped, and the
+// tokens they signed with them.
+const MaxKeys = 10
+
 // storedKey is one private key as kept on disk.
 type storedKey struct {
 	JWK       jose.JSONWebKey `json:"jwk"`
@@ -69,8 +75,8 @@ func LoadOrCreateKeySet(path string) (*KeySet, error) {
 	return ks, nil
 }
 
-// Rotate makes a new signing key active and keeps the previous ones for
-// verification, then saves the set.
+// Rotate makes a new signing key active and keeps the previous ones (up to
+// MaxKeys in all) for verification, then saves the set.
 func (ks *KeySet) Rotate() error {
 	_, _, err := ks.RotateAndPrune(0)
 	return err
@@ -104,8 +110,8 @@ func (f keyFile) ids() KeyIDs {
 // every retired key that stopped signing more than retain ago. A key stops
 // signing when the next one is made, so once retain exceeds the token
 // lifetime plus Leeway no token a dropped key signed can still be valid;
-// twice the token lifetime is a safe choice. retain <= 0 keeps every key.
-// It saves the set and returns the ids kept and the ids dropped.
+// twice the token lifetime is a safe choice. retain <= 0 keeps every key
+// but those beyond MaxKeys. It saves the set and returns the ids kept and the ids dropped.
 func (ks *KeySet) RotateAndPrune(retain time.Duration) (KeyIDs, []string, error) {
 	priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
 	if err != nil {
@@ -128,7 +134,7 @@ func (ks *KeySet) RotateAndPrune(retain time.Duration) (KeyIDs, []string, error)
 	next.Keys[0] = keys[0]
 	var pruned []string
 	for i := 1; i < len(keys); i++ {
-		if retain > 0 && now.Sub(keys[i-1].CreatedAt) > retain {
+		if len(next.Keys) == MaxKeys || (retain > 0 && now.Sub(keys[i-1].CreatedAt) > retain) {
 			pruned = append(pruned, keys[i].JWK.KeyID)
 			continue
 		}

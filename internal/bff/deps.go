@@ -6,9 +6,11 @@
 package bff
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/acme/bff-gateway/internal/auth"
@@ -17,6 +19,9 @@ import (
 	"github.com/acme/bff-gateway/internal/cache"
 	"github.com/acme/bff-gateway/internal/catalog"
 	"github.com/acme/bff-gateway/internal/clients"
+	"github.com/acme/bff-gateway/internal/gqlguard"
+	"github.com/acme/bff-gateway/internal/ratelimit"
+	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
 // Options are what a BFF is built from.
@@ -41,6 +46,12 @@ type Deps struct {
 	JWKS     *auth.RemoteKeys
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// RateStore keeps the rate-limit buckets (in memory by default).
+	RateStore ratelimit.Store
+	// Logins limits sign-in attempts per address and per account.
+	Logins *ratelimit.LoginLimiter
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 }
 
 // NewDeps builds the clients (one breaker per service), the product
@@ -86,17 +97,53 @@ func NewDeps(opts Options) (Deps, error) {
 	jwks := auth.NewRemoteKeys(auth.RemoteKeysConfig{
 		URL:             cfg.Services.UserURL + auth.JWKSPath,
 		RefreshInterval: cfg.Auth.JWKSRefresh,
+		MinRefreshGap:   cfg.Auth.JWKSMinRefreshGap,
 		HTTPClient:      jwksClient,
 	})
+	var proxies []netip.Prefix
+	for _, p := range cfg.HTTP.TrustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return Deps{}, fmt.Errorf("trusted proxy %q: %w", p, err)
+		}
+		proxies = append(proxies, prefix)
+	}
+	store := ratelimit.NewMemoryStore(cfg.RateLimit.MaxKeys, now)
+	logins := ratelimit.NewLoginLimiter(store, ratelimit.LoginConfig{
+		PerIP:      ratelimit.PerMinute(cfg.RateLimit.LoginPerIPPerMinute),
+		PerAccount: ratelimit.PerMinute(cfg.RateLimit.LoginPerAccountPerMinute),
+	})
+	if !cfg.RateLimit.Enabled {
+		logins = nil
+	}
 	return Deps{
-		Config:   cfg,
-		Clients:  set,
-		Catalog:  cat,
-		Verifier: auth.NewVerifier(jwks, cfg.Auth.Issuer, cfg.Auth.Audience),
-		JWKS:     jwks,
-		Logger:   logger,
-		Now:      now,
+		RateStore:      store,
+		Logins:         logins,
+		TrustedProxies: proxies,
+		Config:         cfg,
+		Clients:        set,
+		Catalog:        cat,
+		Verifier:       auth.NewVerifier(jwks, cfg.Auth.Issuer, cfg.Auth.Audience),
+		JWKS:           jwks,
+		Logger:         logger,
+		Now:            now,
 	}, nil
+}
+
+// rateLimit returns the per-principal limit on operations, spending each
+// operation's cost as measured by the GraphQL guard.
+func (d Deps) rateLimit() func(http.Handler) http.Handler {
+	cfg := ratelimit.Config{
+		Enabled:        d.Config.RateLimit.Enabled,
+		Operations:     ratelimit.Limit{Rate: d.Config.RateLimit.CostPerSecond, Burst: d.Config.RateLimit.Burst},
+		Login:          ratelimit.LoginConfig{PerIP: ratelimit.PerMinute(d.Config.RateLimit.LoginPerIPPerMinute), PerAccount: ratelimit.PerMinute(d.Config.RateLimit.LoginPerAccountPerMinute)},
+		TrustedProxies: d.TrustedProxies,
+	}
+	cost := func(ctx context.Context) int {
+		c, _ := gqlguard.CostFromContext(ctx)
+		return c
+	}
+	return ratelimit.Middleware(d.RateStore, cfg, cost, requestctx.ClientFromContext)
 }
 
 // Ready reports whether the BFF can answer anything: not every service's

@@ -2,7 +2,9 @@ package bff
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -14,14 +16,16 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/bffconfig"
 	"github.com/acme/bff-gateway/internal/gqlerr"
+	"github.com/acme/bff-gateway/internal/gqlguard"
 	"github.com/acme/bff-gateway/internal/httpapi"
 	"github.com/acme/bff-gateway/internal/loader"
 	"github.com/acme/bff-gateway/internal/middleware"
+	"github.com/acme/bff-gateway/internal/ratelimit"
+	"github.com/acme/bff-gateway/internal/requestctx"
+	"github.com/acme/bff-gateway/internal/websafety"
 )
-
-// MaxBodyBytes caps a GraphQL request body.
-const MaxBodyBytes = 1 << 20
 
 // Playground configures the development GraphiQL page.
 type Playground struct {
@@ -36,19 +40,41 @@ type HandlerConfig struct {
 	// Authenticate puts the caller's principal in the context, or refuses
 	// the request.
 	Authenticate func(http.Handler) http.Handler
-	Playground   Playground
+	// Protect runs first on /graphql (the web BFF's CSRF check).
+	Protect    []func(http.Handler) http.Handler
+	Playground Playground
+	// Trusted are the client's own documents, the only ones that run in
+	// trusted-documents mode.
+	Trusted *gqlguard.Manifest
 }
 
-// NewHandler returns the BFF's HTTP handler.
-func NewHandler(d Deps, hc HandlerConfig) http.Handler {
+// NewHandler returns the BFF's HTTP handler. On /graphql, in order: the
+// request deadline, the client's address, the BFF's own protections (CSRF
+// on the web), the GraphQL guard (body, persisted and trusted documents,
+// size and cost limits: refused before anything is validated), the caller's
+// authentication, the rate limit (the operation's cost, per principal),
+// then per-request loaders and gqlgen. Nothing refused before gqlgen makes
+// an upstream request.
+func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 	gql := newGraphQLServer(d, hc.Schema)
-	graphqlChain := middleware.Chain(gql,
+	guard, err := gqlguard.Middleware(guardConfig(d.Config, hc.Trusted))
+	if err != nil {
+		return nil, fmt.Errorf("graphql guard: %w", err)
+	}
+	chain := []func(http.Handler) http.Handler{
 		deadline(d.Config.Timeouts.Request),
-		limitBody(MaxBodyBytes),
+		clientIP(d.TrustedProxies),
+	}
+	chain = append(chain, hc.Protect...)
+	chain = append(chain,
+		guard,
 		hc.Authenticate,
+		d.rateLimit(),
+		ratelimit.StatusOverride,
 		loader.Middleware(d.Clients.Users, d.Catalog, loader.Config{Wait: d.Config.Loader.Wait, MaxBatch: d.Config.Loader.MaxBatch}),
 		codeTransportErrors,
 	)
+	graphqlChain := middleware.Chain(gql, chain...)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graphqlChain)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -66,14 +92,46 @@ func NewHandler(d Deps, hc HandlerConfig) http.Handler {
 		if len(hc.Playground.Headers) > 0 {
 			opts = append(opts, playground.WithGraphiqlUiHeaders(hc.Playground.Headers))
 		}
-		mux.Handle("GET /{$}", playground.Handler(hc.Playground.Title, "/graphql", opts...))
+		mux.Handle("GET /{$}", websafety.Playground(playground.Handler(hc.Playground.Title, "/graphql", opts...)))
 	}
 	return middleware.Chain(mux,
 		middleware.RequestID,
 		middleware.AccessLog(d.Logger),
 		middleware.Recover,
-		securityHeaders,
-	)
+		websafety.SecurityHeaders,
+		websafety.CORS(d.Config.HTTP.CORSOrigins),
+	), nil
+}
+
+// guardConfig maps the configured limits onto the GraphQL guard.
+func guardConfig(c bffconfig.Config, trusted *gqlguard.Manifest) gqlguard.Config {
+	g := gqlguard.DefaultConfig()
+	g.MaxBodyBytes = c.Limits.MaxBodyBytes
+	g.MaxTokens = c.Limits.MaxTokens
+	g.MaxDepth = c.Limits.MaxDepth
+	g.MaxAliases = c.Limits.MaxAliases
+	g.MaxRootFields = c.Limits.MaxRootFields
+	g.MaxDirectives = c.Limits.MaxDirectives
+	g.MaxComplexity = c.Limits.MaxComplexity
+	g.Batching.Enabled = c.Limits.Batching
+	g.Batching.MaxOperations = c.Limits.MaxBatch
+	g.APQ.Enabled = c.PersistedQueries.APQ
+	g.APQ.MaxEntries = c.PersistedQueries.APQMaxEntries
+	if c.TrustedOnly() {
+		g.Trusted = trusted
+	}
+	return g
+}
+
+// clientIP records the caller's address (X-Forwarded-For only from a
+// trusted proxy) for rate limits and logs.
+func clientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := requestctx.NewContextWithClientIP(r.Context(), ratelimit.ClientIP(r, trusted))
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
 }
 
 func newGraphQLServer(d Deps, schema graphql.ExecutableSchema) *handler.Server {
@@ -122,28 +180,4 @@ func deadline(d time.Duration) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
-}
-
-// limitBody caps the request body; gqlgen's POST transport reads it whole.
-func limitBody(n int64) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.ContentLength > n {
-				gqlerr.WriteHTTP(w, r, http.StatusRequestEntityTooLarge, gqlerr.CodeBadUserInput, "the request body is too large")
-				return
-			}
-			r.Body = http.MaxBytesReader(w, r.Body, n)
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		next.ServeHTTP(w, r)
-	})
 }

@@ -29,6 +29,7 @@ func MobileAuth(keys *apikey.Set, v *auth.Verifier) func(http.Handler) http.Hand
 				return
 			}
 			ctx := r.Context()
+			ctx = requestctx.NewContextWithClient(ctx, name)
 			ctx = requestctx.NewContextWithLogger(ctx, requestctx.LoggerFromContext(ctx).With("api_key", name))
 			raw, err := auth.BearerToken(r.Header.Get("Authorization"))
 			if err == nil && raw != "" {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/acme/bff-gateway/internal/apikey"
 	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/websafety"
 )
 
 // Kind is which BFF a configuration is for.
@@ -48,6 +50,72 @@ type Config struct {
 	// APIKeys are the keys a mobile request must carry in X-API-Key,
 	// kept as SHA-256 hashes. Unused by the web BFF.
 	APIKeys []apikey.Key `yaml:"api_keys"`
+	// Limits bound what one GraphQL request may ask for.
+	Limits Limits `yaml:"limits"`
+	// PersistedQueries configures automatic persisted queries and
+	// trusted documents.
+	PersistedQueries PersistedQueries `yaml:"persisted_queries"`
+	// RateLimit configures per-principal rate limiting.
+	RateLimit RateLimit `yaml:"rate_limit"`
+	// HTTP configures what concerns the HTTP edge.
+	HTTP HTTP `yaml:"http"`
+}
+
+// Limits bound one GraphQL request; anything over them is refused before
+// it is validated or any upstream request is made.
+type Limits struct {
+	MaxBodyBytes  int64 `yaml:"max_body_bytes"`
+	MaxTokens     int   `yaml:"max_tokens"`
+	MaxDepth      int   `yaml:"max_depth"`
+	MaxAliases    int   `yaml:"max_aliases"`
+	MaxRootFields int   `yaml:"max_root_fields"`
+	MaxDirectives int   `yaml:"max_directives"`
+	MaxComplexity int   `yaml:"max_complexity"`
+	// Batching allows JSON arrays of operations (off by default).
+	Batching bool `yaml:"batching"`
+	// MaxBatch caps the operations of one batch when batching is on.
+	MaxBatch int `yaml:"max_batch"`
+}
+
+// PersistedQueries configures persisted documents.
+type PersistedQueries struct {
+	// APQ turns on Apollo's automatic persisted queries.
+	APQ bool `yaml:"apq"`
+	// APQMaxEntries bounds the APQ store.
+	APQMaxEntries int `yaml:"apq_max_entries"`
+	// TrustedDocuments is "off", "production" (only in production mode)
+	// or "always": then only the client's own documents (embedded from
+	// operations/) run, by hash or by identical text.
+	TrustedDocuments string `yaml:"trusted_documents"`
+}
+
+// RateLimit configures rate limiting. Operations cost their complexity.
+type RateLimit struct {
+	Enabled bool `yaml:"enabled"`
+	// CostPerSecond refills each principal's bucket.
+	CostPerSecond float64 `yaml:"cost_per_second"`
+	// Burst is each principal's bucket size; it must hold the most
+	// complex operation allowed.
+	Burst int `yaml:"burst"`
+	// LoginPerIPPerMinute and LoginPerAccountPerMinute limit sign-ins.
+	LoginPerIPPerMinute      int `yaml:"login_per_ip_per_minute"`
+	LoginPerAccountPerMinute int `yaml:"login_per_account_per_minute"`
+	// MaxKeys bounds the in-memory store.
+	MaxKeys int `yaml:"max_keys"`
+}
+
+// HTTP configures the HTTP edge.
+type HTTP struct {
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// CORSOrigins may call the BFF from a browser with credentials (web).
+	CORSOrigins []string `yaml:"cors_origins"`
+}
+
+// TrustedOnly reports whether only the client's own documents may run.
+func (c Config) TrustedOnly() bool {
+	return c.PersistedQueries.TrustedDocuments == "always" ||
+		(c.PersistedQueries.TrustedDocuments == "production" && c.Production())
 }
 
 // Services are the services' base URLs.
@@ -96,6 +164,10 @@ type Auth struct {
 	Audience string `yaml:"audience"`
 	// JWKSRefresh is how often the user service's keys are refetched.
 	JWKSRefresh time.Duration `yaml:"jwks_refresh"`
+	// JWKSMinRefreshGap is the least time between two refetches caused
+	// by tokens naming an unknown key, so a flood of random kids costs
+	// at most one fetch per gap.
+	JWKSMinRefreshGap time.Duration `yaml:"jwks_min_refresh_gap"`
 	// SessionCookie is the web session cookie's name.
 	SessionCookie string `yaml:"session_cookie"`
 	// SecureCookie is "auto" (Secure when the request came over TLS),
@@ -125,17 +197,28 @@ func Default(kind Kind) Config {
 		ProductCache: Cache{MaxEntries: 10000, TTL: 30 * time.Second, MaxStale: 10 * time.Minute},
 		Loader:       Loader{Wait: 500 * time.Microsecond, MaxBatch: 100},
 		Auth: Auth{
-			Issuer:        auth.DefaultIssuer,
-			Audience:      auth.DefaultAudience,
-			JWKSRefresh:   5 * time.Minute,
-			SessionCookie: "bff_session",
-			SecureCookie:  "auto",
-			MaxSessions:   100000,
+			Issuer:            auth.DefaultIssuer,
+			Audience:          auth.DefaultAudience,
+			JWKSRefresh:       5 * time.Minute,
+			JWKSMinRefreshGap: 10 * time.Second,
+			SessionCookie:     "bff_session",
+			SecureCookie:      "auto",
+			MaxSessions:       100000,
 		},
+	}
+	c.Limits = Limits{
+		MaxBodyBytes: 1 << 20, MaxTokens: 15000, MaxDepth: 12, MaxAliases: 30,
+		MaxRootFields: 20, MaxDirectives: 50, MaxComplexity: 5000, MaxBatch: 10,
+	}
+	c.PersistedQueries = PersistedQueries{APQ: true, APQMaxEntries: 1000, TrustedDocuments: "off"}
+	c.RateLimit = RateLimit{
+		Enabled: true, CostPerSecond: 500, Burst: 10000,
+		LoginPerIPPerMinute: 10, LoginPerAccountPerMinute: 5, MaxKeys: 100000,
 	}
 	if kind == Mobile {
 		c.ListenAddr = "127.0.0.1:8081"
 		c.APIKeys = apikey.DevKeys()
+		c.PersistedQueries.TrustedDocuments = "production"
 	}
 	return c
 }
@@ -208,6 +291,32 @@ func (c Config) Validate(kind Kind) error {
 	}
 	if c.Auth.Issuer == "" || c.Auth.Audience == "" || c.Auth.SessionCookie == "" || c.Auth.JWKSRefresh <= 0 || c.Auth.MaxSessions <= 0 {
 		add("auth: issuer, audience, session_cookie, jwks_refresh and max_sessions must be set")
+	}
+	l := c.Limits
+	if l.MaxBodyBytes <= 0 || l.MaxTokens <= 0 || l.MaxDepth <= 0 || l.MaxAliases < 0 || l.MaxRootFields <= 0 || l.MaxDirectives < 0 || l.MaxComplexity <= 0 || l.MaxBatch <= 0 {
+		add("limits: every limit must be positive")
+	}
+	switch c.PersistedQueries.TrustedDocuments {
+	case "off", "production", "always":
+	default:
+		add("persisted_queries.trusted_documents must be off, production or always")
+	}
+	if c.PersistedQueries.APQMaxEntries <= 0 {
+		add("persisted_queries.apq_max_entries must be positive")
+	}
+	if rl := c.RateLimit; rl.Enabled && (rl.CostPerSecond <= 0 || rl.Burst < c.Limits.MaxComplexity || rl.LoginPerIPPerMinute <= 0 || rl.LoginPerAccountPerMinute <= 0 || rl.MaxKeys <= 0) {
+		add("rate_limit: rates must be positive and burst at least limits.max_complexity")
+	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			add("http.trusted_proxies: %q is not a CIDR prefix", p)
+		}
+	}
+	if err := websafety.ValidateOrigins(c.HTTP.CORSOrigins); err != nil {
+		add("http.cors_origins: %w", err)
+	}
+	if c.Auth.JWKSMinRefreshGap <= 0 {
+		add("auth.jwks_min_refresh_gap must be positive")
 	}
 	if kind == Mobile {
 		if len(c.APIKeys) == 0 {

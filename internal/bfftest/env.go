@@ -53,6 +53,10 @@ func Start(t testing.TB, opts Options) *Env {
 	st := testutil.StartStack(t, opts.Stack)
 	cfg := bffconfig.Default(opts.Kind)
 	cfg.Services = bffconfig.Services{UserURL: st.User.URL, OrderURL: st.Order.URL, ProductURL: st.Product.URL}
+	// Tests sign the same accounts in many times; the login limits are
+	// tested on their own, with their own settings.
+	cfg.RateLimit.LoginPerIPPerMinute = 100000
+	cfg.RateLimit.LoginPerAccountPerMinute = 100000
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
 	}

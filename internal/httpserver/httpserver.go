@@ -12,7 +12,9 @@ import (
 	"time"
 )
 
-// Timeouts are the server's connection limits.
+// Timeouts are the server's connection limits. A zero field takes its
+// value from DefaultTimeouts: net/http reads a zero as "no limit", which
+// would let a slow client hold a connection forever.
 type Timeouts struct {
 	ReadHeader time.Duration
 	Read       time.Duration
@@ -30,8 +32,17 @@ var DefaultTimeouts = Timeouts{
 	Shutdown:   10 * time.Second,
 }
 
-// MaxHeaderBytes caps the request headers.
+// MaxHeaderBytes caps the request headers; a request with larger headers
+// is answered 431 before any handler runs.
 const MaxHeaderBytes = 64 << 10
+
+// orDefault returns d, or def when d is not positive.
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
 
 // Server is a listening HTTP server.
 type Server struct {
@@ -50,15 +61,15 @@ func Listen(addr string, handler http.Handler, t Timeouts, logger *slog.Logger) 
 	return &Server{
 		srv: &http.Server{
 			Handler:           handler,
-			ReadHeaderTimeout: t.ReadHeader,
-			ReadTimeout:       t.Read,
-			WriteTimeout:      t.Write,
-			IdleTimeout:       t.Idle,
+			ReadHeaderTimeout: orDefault(t.ReadHeader, DefaultTimeouts.ReadHeader),
+			ReadTimeout:       orDefault(t.Read, DefaultTimeouts.Read),
+			WriteTimeout:      orDefault(t.Write, DefaultTimeouts.Write),
+			IdleTimeout:       orDefault(t.Idle, DefaultTimeouts.Idle),
 			MaxHeaderBytes:    MaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		},
 		ln:       ln,
-		shutdown: t.Shutdown,
+		shutdown: orDefault(t.Shutdown, DefaultTimeouts.Shutdown),
 		logger:   logger,
 	}, nil
 }

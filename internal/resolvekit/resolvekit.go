@@ -16,6 +16,7 @@ import (
 	"github.com/acme/bff-gateway/internal/clients"
 	"github.com/acme/bff-gateway/internal/ids"
 	"github.com/acme/bff-gateway/internal/loader"
+	"github.com/acme/bff-gateway/internal/ratelimit"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
@@ -134,7 +135,15 @@ type SignedIn struct {
 // SignIn exchanges credentials for a token at the user service, verifies
 // it and loads the user with it. Wrong or malformed credentials are
 // UNAUTHENTICATED, with one message whatever was wrong.
-func SignIn(ctx context.Context, users *clients.Users, v *auth.Verifier, now time.Time, email, password string) (SignedIn, error) {
+//
+// logins, when not nil, limits attempts per address and per account before
+// anything is sent: over the limit it returns RATE_LIMITED.
+func SignIn(ctx context.Context, users *clients.Users, v *auth.Verifier, logins *ratelimit.LoginLimiter, now time.Time, email, password string) (SignedIn, error) {
+	if logins != nil {
+		if _, err := logins.Allow(ctx, ratelimit.ClientIPFromContext(ctx), email); err != nil {
+			return SignedIn{}, err
+		}
+	}
 	tok, err := users.Token(ctx, email, password)
 	if err != nil {
 		if apperr.Is(err, apperr.Unauthenticated) || apperr.Is(err, apperr.Invalid) {

@@ -1,6 +1,7 @@
 package usersvc
 
 import (
+	"log/slog"
 	"net/http"
 
 	"golang.org/x/crypto/bcrypt"
@@ -10,6 +11,7 @@ import (
 	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/httpapi"
 	"github.com/acme/bff-gateway/internal/ids"
+	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
 // handlers serves the user service's API.
@@ -35,6 +37,7 @@ func (h *handlers) routes(verifier *auth.Verifier) *http.ServeMux {
 	mux.Handle("GET /v1/users/{id}", authed(http.HandlerFunc(h.getUser)))
 	mux.Handle("GET /v1/users", authed(http.HandlerFunc(h.batchUsers)))
 	mux.Handle("GET /v1/users/count", authed(http.HandlerFunc(h.countUsers)))
+	mux.Handle("POST "+RotateKeysPath, authed(http.HandlerFunc(h.rotateKeys)))
 	return mux
 }
 
@@ -167,4 +170,37 @@ func (h *handlers) countUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, api.Count{Count: n})
+}
+
+// RotateKeysPath is the admin endpoint that rotates the signing key.
+const RotateKeysPath = "/v1/admin/keys/rotate"
+
+// KeyRotation is the answer to a key rotation.
+type KeyRotation struct {
+	// ActiveKID is the id of the key that signs from now on.
+	ActiveKID string `json:"active_kid"`
+	// KIDs are the ids of every key published in the JWKS, newest first.
+	KIDs []string `json:"kids"`
+}
+
+// rotateKeys makes a new signing key active. Tokens signed before keep
+// verifying: retired keys stay published until they have stopped signing
+// for twice the token lifetime, then they are dropped. Admin only.
+// Errors: unauthenticated, forbidden.
+func (h *handlers) rotateKeys(w http.ResponseWriter, r *http.Request) {
+	p, err := auth.RequireAdmin(r.Context())
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	kept, pruned, err := h.keys.RotateAndPrune(2 * h.issuer.TTL)
+	if err != nil {
+		httpapi.WriteError(w, r, apperr.Wrap(apperr.Internal, "could not rotate the signing key", err))
+		return
+	}
+	requestctx.LoggerFromContext(r.Context()).InfoContext(r.Context(), "rotated the signing key",
+		slog.String("by", p.Subject), slog.String("active_kid", kept.Active),
+		slog.Any("kids", kept.All), slog.Any("pruned_kids", pruned))
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, http.StatusOK, KeyRotation{ActiveKID: kept.Active, KIDs: kept.All})
 }
