@@ -53,6 +53,16 @@ func startMobileSeeded(t testing.TB, now func() time.Time, sizes seed.Sizes) *bf
 	})
 }
 
+// startMobileWith starts the mobile BFF over services with the small seed,
+// with configure changing its configuration. configure runs after
+// bfftest's own settings (the raised login limits), so it may set those.
+func startMobileWith(t testing.TB, configure func(*bffconfig.Config)) *bfftest.Env {
+	t.Helper()
+	return bfftest.Start(t, bfftest.Options{Kind: bffconfig.Mobile, Build: app.NewWithDeps, OperationsDir: "../operations",
+		Configure: configure,
+	})
+}
+
 // fixedClock returns a clock stopped at t.
 func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
 

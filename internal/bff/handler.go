@@ -147,7 +147,8 @@ func newGraphQLServer(d Deps, schema graphql.ExecutableSchema) *handler.Server {
 	} else {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	// Persisted queries are resolved by the guard (internal/gqlguard),
+	// before anything is parsed, so gqlgen's own APQ extension is not used.
 	srv.AroundResponses(reportStaleData)
 	return srv
 }

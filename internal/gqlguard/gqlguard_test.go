@@ -453,3 +453,30 @@ func TestCostContext(t *testing.T) {
 		t.Errorf("CostFromContext = %d, %v", c, ok)
 	}
 }
+
+// TestGETRunsQueriesOnly refuses a mutation sent with GET with 405, before
+// anything runs.
+func TestGETRunsQueriesOnly(t *testing.T) {
+	mw, err := Middleware(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := false
+	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called = true }))
+	for query, want := range map[string]int{
+		"mutation { logout }":       http.StatusMethodNotAllowed,
+		"query Q { a }":             http.StatusOK,
+		"{ a }":                     http.StatusOK,
+		"subscription { onChange }": http.StatusMethodNotAllowed,
+	} {
+		called = false
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/graphql?query="+url.QueryEscape(query), nil))
+		if rec.Code != want || called != (want == http.StatusOK) {
+			t.Errorf("GET %q: status %d, next called %v", query, rec.Code, called)
+		}
+		if want == http.StatusMethodNotAllowed && (rec.Header().Get("Allow") != "POST" || !strings.Contains(rec.Body.String(), CodeMethodNotAllowed)) {
+			t.Errorf("GET %q: Allow %q body %s", query, rec.Header().Get("Allow"), rec.Body)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package gqlguard
 
 import (
 	"net/http"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // serve guards one request to the GraphQL endpoint.
@@ -22,13 +24,20 @@ func (g *guard) serveGET(w http.ResponseWriter, r *http.Request, next http.Handl
 		rf.write(w, r)
 		return
 	}
-	ok, rf := g.check(req)
+	passed, rf := g.check(req)
 	if rf != nil {
 		rf.write(w, r)
 		return
 	}
-	r2 := withQueryString(r, values, req, ok.query)
-	next.ServeHTTP(w, withCost(r2, ok))
+	if passed.measured && passed.operation != ast.Query {
+		// GraphQL over HTTP: GET runs queries only.
+		w.Header().Set("Allow", http.MethodPost)
+		refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+			"only queries may be sent with GET; send mutations with POST", nil).write(w, r)
+		return
+	}
+	r2 := withQueryString(r, values, req, passed.query)
+	next.ServeHTTP(w, withCost(r2, passed))
 }
 
 func (g *guard) servePOST(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -57,17 +66,17 @@ func (g *guard) prepareObject(r *http.Request, body []byte) (*http.Request, *ref
 	if rf != nil {
 		return nil, rf
 	}
-	ok, rf := g.check(req)
+	passed, rf := g.check(req)
 	if rf != nil {
 		return nil, rf
 	}
-	return withCost(withBody(r, forwardBody(req, ok.query)), ok), nil
+	return withCost(withBody(r, forwardBody(req, passed.query)), passed), nil
 }
 
 // withCost puts the measured cost, if any, in r's context.
-func withCost(r *http.Request, ok *checked) *http.Request {
-	if !ok.measured {
+func withCost(r *http.Request, passed *checked) *http.Request {
+	if !passed.measured {
 		return r
 	}
-	return r.WithContext(NewContextWithCost(r.Context(), ok.cost))
+	return r.WithContext(NewContextWithCost(r.Context(), passed.cost))
 }

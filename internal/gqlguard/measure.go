@@ -28,8 +28,10 @@ const (
 
 // measurement is what analyse found.
 type measurement struct {
-	cost     int
-	measured bool // whether an operation was selected and measured
+	// operation is the selected operation's type (query, mutation, …).
+	operation ast.Operation
+	cost      int
+	measured  bool // whether an operation was selected and measured
 }
 
 // analyse parses query under the token limit, measures the operation
@@ -49,7 +51,7 @@ func analyse(query string, req *gqlRequest, cfg *Config) (measurement, *refusal)
 		if rf != nil {
 			return m, rf
 		}
-		m = measurement{cost: cost, measured: true}
+		m = measurement{cost: cost, measured: true, operation: op.Operation}
 	}
 	if rf := checkDocument(doc, cfg); rf != nil {
 		return m, rf

@@ -49,6 +49,8 @@ const (
 	CodeFragmentCycle = "FRAGMENT_CYCLE"
 	// CodeParseFailed (400): the document does not parse.
 	CodeParseFailed = "GRAPHQL_PARSE_FAILED"
+	// CodeMethodNotAllowed refuses a mutation sent with GET (405).
+	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
 	// CodePersistedQueryNotFound (200, as Apollo Client expects): a
 	// hash-only APQ request whose hash is not registered; the client
 	// retries with the query text.

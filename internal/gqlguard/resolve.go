@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // checked is a request that passed the guard.
@@ -14,6 +16,8 @@ type checked struct {
 	// is a selected operation (see CostFromContext).
 	cost     int
 	measured bool
+	// operation is the selected operation's type, when measured.
+	operation ast.Operation
 }
 
 // check resolves req's document, parses and measures it. It refuses with the
@@ -36,7 +40,7 @@ func (g *guard) check(req *gqlRequest) (*checked, *refusal) {
 	if register != "" && m.measured {
 		g.apq.add(register, query)
 	}
-	return &checked{query: query, cost: m.cost, measured: m.measured}, nil
+	return &checked{query: query, cost: m.cost, measured: m.measured, operation: m.operation}, nil
 }
 
 // resolve returns the text of req's document, and the hash to register it
