@@ -118,6 +118,9 @@ func TestProductionModeHidesThePlaygroundAndSchema(t *testing.T) {
 		if introspected := len(r.Errors) == 0; introspected == prod {
 			t.Errorf("production=%v: introspection answered %s", prod, r.Raw)
 		}
+		if prod && r.Errors[0].Code() != "INTROSPECTION_DISABLED" {
+			t.Errorf("production: introspection refused with %s, want INTROSPECTION_DISABLED", r.Raw)
+		}
 		r = c.Query(t, `{ featuredProduct { id } }`, nil)
 		if suggests := strings.Contains(string(r.Raw), "Did you mean"); suggests == prod {
 			t.Errorf("production=%v: field suggestions in %s", prod, r.Raw)

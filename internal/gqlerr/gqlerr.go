@@ -30,6 +30,8 @@ const (
 	CodeRateLimited        = "RATE_LIMITED"
 	CodeConflict           = "CONFLICT"
 	CodeInternal           = "INTERNAL_SERVER_ERROR"
+	// CodeIntrospectionDisabled answers __schema and __type in production.
+	CodeIntrospectionDisabled = "INTROSPECTION_DISABLED"
 	// CodeValidationFailed and CodeParseFailed are gqlgen's own codes for
 	// documents that do not validate or parse.
 	CodeValidationFailed = "GRAPHQL_VALIDATION_FAILED"
@@ -62,6 +64,9 @@ func Code(err error) string {
 	return CodeInternal
 }
 
+// introspectionDisabled is the text of gqlgen's introspection refusal.
+const introspectionDisabled = "introspection disabled"
+
 // Presenter is the BFFs' gqlgen error presenter.
 func Presenter(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
@@ -80,6 +85,10 @@ func Presenter(ctx context.Context, err error) *gqlerror.Error {
 		if appErr.Param != "" {
 			gqlErr.Extensions["field"] = appErr.Param
 		}
+	case err.Error() == introspectionDisabled:
+		// gqlgen's own refusal of __schema and __type (a plain error).
+		gqlErr.Message = "introspection is disabled"
+		gqlErr.Extensions["code"] = CodeIntrospectionDisabled
 	case errors.Is(err, context.DeadlineExceeded):
 		gqlErr.Message = "the request took too long"
 		gqlErr.Extensions["code"] = CodeUpstreamTimeout
