@@ -85,7 +85,7 @@ func Presenter(ctx context.Context, err error) *gqlerror.Error {
 		if appErr.Param != "" {
 			gqlErr.Extensions["field"] = appErr.Param
 		}
-	case err.Error() == introspectionDisabled:
+	case gqlErr.Err != nil && gqlErr.Err.Error() == introspectionDisabled:
 		// gqlgen's own refusal of __schema and __type (a plain error).
 		gqlErr.Message = "introspection is disabled"
 		gqlErr.Extensions["code"] = CodeIntrospectionDisabled
