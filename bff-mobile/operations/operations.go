@@ -5,8 +5,8 @@ package operations
 
 import (
 	"embed"
-	"io/fs"
-	"strings"
+
+	"github.com/acme/bff-gateway/internal/gqldocs"
 )
 
 //go:embed *.graphql
@@ -15,14 +15,9 @@ var files embed.FS
 // Documents returns each document's text by its file name without the
 // extension.
 func Documents() map[string]string {
-	out := map[string]string{}
-	entries, _ := fs.ReadDir(files, ".")
-	for _, e := range entries {
-		b, err := fs.ReadFile(files, e.Name())
-		if err != nil {
-			continue
-		}
-		out[strings.TrimSuffix(e.Name(), ".graphql")] = string(b)
+	docs, err := gqldocs.Read(files)
+	if err != nil {
+		panic(err) // the files are embedded: unreadable means a broken build
 	}
-	return out
+	return docs
 }

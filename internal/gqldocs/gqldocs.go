@@ -5,6 +5,7 @@ package gqldocs
 
 import (
 	"fmt"
+	"io/fs"
 	"regexp"
 	"sort"
 	"strings"
@@ -101,4 +102,22 @@ func Names(docs map[string]string) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Read returns the text of every .graphql file at the root of fsys by its
+// name without the extension (an embedded operations folder).
+func Read(fsys fs.FS) (map[string]string, error) {
+	paths, err := fs.Glob(fsys, "*.graphql")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(paths))
+	for _, p := range paths {
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		out[strings.TrimSuffix(p, ".graphql")] = string(b)
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package gqldocs
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestComposeAppendsOnlyTheFragmentsUsed(t *testing.T) {
@@ -31,5 +32,16 @@ func TestComposeAppendsOnlyTheFragmentsUsed(t *testing.T) {
 	}
 	if _, err := Compose(map[string]string{"X": "{ ...Missing }"}); err == nil {
 		t.Error("an unknown fragment must be an error")
+	}
+}
+
+func TestReadTakesTheGraphQLFiles(t *testing.T) {
+	fsys := fstest.MapFS{
+		"A.graphql": {Data: []byte("query A { a }")},
+		"notes.md":  {Data: []byte("# not a document")},
+	}
+	docs, err := Read(fsys)
+	if err != nil || len(docs) != 1 || docs["A"] != "query A { a }" {
+		t.Errorf("Read = %v, %v", docs, err)
 	}
 }
