@@ -35,12 +35,12 @@ const (
 func (h *handlers) routes(verifier *auth.Verifier) *http.ServeMux {
 	mux := http.NewServeMux()
 	authed := auth.Authenticate(verifier)
-	mux.Handle("GET /v1/orders/{id}", authed(http.HandlerFunc(h.getOrder)))
-	mux.Handle("GET /v1/orders", authed(http.HandlerFunc(h.listOrders)))
-	mux.Handle("GET /v1/orders/recent", authed(http.HandlerFunc(h.recentOrders)))
-	mux.Handle("GET /v1/orders/stats", authed(http.HandlerFunc(h.orderStats)))
-	mux.Handle("POST /v1/orders", authed(http.HandlerFunc(h.placeOrder)))
-	mux.Handle("POST /v1/orders/{id}/cancel", authed(http.HandlerFunc(h.cancelOrder)))
+	mux.Handle("GET /v1/orders/{id}", authed(httpapi.HandlerFunc(h.getOrder)))
+	mux.Handle("GET /v1/orders", authed(httpapi.HandlerFunc(h.listOrders)))
+	mux.Handle("GET /v1/orders/recent", authed(httpapi.HandlerFunc(h.recentOrders)))
+	mux.Handle("GET /v1/orders/stats", authed(httpapi.HandlerFunc(h.orderStats)))
+	mux.Handle("POST /v1/orders", authed(httpapi.HandlerFunc(h.placeOrder)))
+	mux.Handle("POST /v1/orders/{id}/cancel", authed(httpapi.HandlerFunc(h.cancelOrder)))
 	return mux
 }
 
@@ -53,62 +53,54 @@ func canSee(p requestctx.Principal, userID string) bool {
 // getOrder returns one order: a customer only their own (anyone else's is
 // not_found), an admin any. Errors: invalid_argument, unauthenticated,
 // not_found.
-func (h *handlers) getOrder(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) getOrder(w http.ResponseWriter, r *http.Request) error {
 	p, err := auth.RequirePrincipal(r.Context())
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	id, err := httpapi.PathID(r, "id", ids.ValidOrder)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	o, err := h.store.byID(r.Context(), id)
-	if err == nil && !canSee(p, o.UserID) {
-		err = apperr.New(apperr.NotFound, "order not found")
-	}
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, o)
+	if !canSee(p, o.UserID) {
+		return apperr.New(apperr.NotFound, "order not found")
+	}
+	return httpapi.JSON(w, http.StatusOK, o)
 }
 
 // listOrders answers a batch read when ?ids= is given, else one page of a
 // user's orders (or of everyone's, for an admin) newest first.
 // Errors: invalid_argument, unauthenticated, not_found.
-func (h *handlers) listOrders(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) listOrders(w http.ResponseWriter, r *http.Request) error {
 	p, err := auth.RequirePrincipal(r.Context())
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	if r.URL.Query().Has("ids") {
-		h.batchOrders(w, r, p)
-		return
+		return h.batchOrders(w, r, p)
 	}
-	h.pageOrders(w, r, p)
+	return h.pageOrders(w, r, p)
 }
 
 // batchOrders returns the orders asked for by ?ids= in the order asked,
 // with the ids not found (or not visible to a customer) in missing.
-func (h *handlers) batchOrders(w http.ResponseWriter, r *http.Request, p requestctx.Principal) {
+func (h *handlers) batchOrders(w http.ResponseWriter, r *http.Request, p requestctx.Principal) error {
 	for _, param := range []string{"user_id", "limit", "cursor"} {
 		if r.URL.Query().Has(param) {
-			httpapi.WriteError(w, r, apperr.InvalidParam(param, "%s cannot be combined with ids", param))
-			return
+			return apperr.InvalidParam(param, "%s cannot be combined with ids", param)
 		}
 	}
 	want, err := httpapi.IDsParam(r, "ids", ids.ValidOrder)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	found, err := h.store.byIDs(r.Context(), want)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	out := api.OrderBatch{Orders: make([]api.Order, 0, len(want)), Missing: []string{}}
 	for _, id := range want {
@@ -118,86 +110,75 @@ func (h *handlers) batchOrders(w http.ResponseWriter, r *http.Request, p request
 			out.Missing = append(out.Missing, id)
 		}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, out)
+	return httpapi.JSON(w, http.StatusOK, out)
 }
 
 // pageOrders returns one page of orders newest first. A customer lists
 // their own (another user's are not_found); an admin any user's, or
 // everyone's without user_id.
-func (h *handlers) pageOrders(w http.ResponseWriter, r *http.Request, p requestctx.Principal) {
+func (h *handlers) pageOrders(w http.ResponseWriter, r *http.Request, p requestctx.Principal) error {
 	userID, err := userIDParam(r)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	if !p.IsAdmin() {
 		if userID != "" && userID != p.Subject {
-			httpapi.WriteError(w, r, apperr.New(apperr.NotFound, "user not found"))
-			return
+			return apperr.New(apperr.NotFound, "user not found")
 		}
 		userID = p.Subject
 	}
 	limit, err := httpapi.IntParam(r, "limit", defaultPageSize, 1, maxPageSize)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	after, err := cursorParam(r)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	orders, more, err := h.store.page(r.Context(), userID, after, limit)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	total, err := h.store.count(r.Context(), userID)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	out := api.OrderPage{Orders: orders, TotalCount: total}
 	if more {
 		next := api.OrderCursor(orders[len(orders)-1])
 		out.NextCursor = &next
 	}
-	httpapi.WriteJSON(w, http.StatusOK, out)
+	return httpapi.JSON(w, http.StatusOK, out)
 }
 
 // recentOrders returns the newest orders of everyone. Admin only.
 // Errors: invalid_argument, unauthenticated, forbidden.
-func (h *handlers) recentOrders(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) recentOrders(w http.ResponseWriter, r *http.Request) error {
 	if _, err := auth.RequireAdmin(r.Context()); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	limit, err := httpapi.IntParam(r, "limit", defaultPageSize, 1, maxPageSize)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	orders, _, err := h.store.page(r.Context(), "", nil, limit)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, api.OrderList{Orders: orders})
+	return httpapi.JSON(w, http.StatusOK, api.OrderList{Orders: orders})
 }
 
 // orderStats returns the shop's order totals. Admin only.
 // Errors: unauthenticated, forbidden.
-func (h *handlers) orderStats(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) orderStats(w http.ResponseWriter, r *http.Request) error {
 	if _, err := auth.RequireAdmin(r.Context()); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	stats, err := h.store.stats(r.Context())
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, stats)
+	return httpapi.JSON(w, http.StatusOK, stats)
 }
 
 // userIDParam returns the user_id query parameter, "" when absent, or

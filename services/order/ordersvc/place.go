@@ -35,36 +35,31 @@ const (
 // forbidden, payload_too_large, unsupported_media_type,
 // idempotency_key_reused, idempotency_in_progress, insufficient_stock,
 // unprocessable, unavailable, internal.
-func (h *handlers) placeOrder(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) placeOrder(w http.ResponseWriter, r *http.Request) error {
 	p, err := auth.RequirePrincipal(r.Context())
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	key, err := idempotencyKey(r)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	var req api.PlaceOrderRequest
 	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	if err := validatePlaceOrder(p, req); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	o, replayed, err := h.place(r.Context(), p, key, req)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", ordersLocationBase+o.ID)
 	if replayed {
 		w.Header().Set(replayedHeader, "true")
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, o)
+	return httpapi.JSON(w, http.StatusCreated, o)
 }
 
 // idempotencyKey returns the Idempotency-Key header: 1 to 255 visible
@@ -262,21 +257,18 @@ func newOrder(pl placement, userID string, res api.Reservation) (api.Order, erro
 // service cannot take the stock now, the order is cancelled all the same
 // and the reconciler returns the stock later. Errors: invalid_argument,
 // unauthenticated, not_found, not_cancellable.
-func (h *handlers) cancelOrder(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) cancelOrder(w http.ResponseWriter, r *http.Request) error {
 	p, err := auth.RequirePrincipal(r.Context())
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	id, err := httpapi.PathID(r, "id", ids.ValidOrder)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	o, err := h.store.cancel(r.Context(), id, func(userID string) bool { return canSee(p, userID) }, h.now())
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	ctx := context.WithoutCancel(r.Context())
 	if err := h.stock.Release(ctx, o.ID, reservationItems(o.Items), true); err != nil {
@@ -284,5 +276,5 @@ func (h *handlers) cancelOrder(w http.ResponseWriter, r *http.Request) {
 	} else if err := h.store.finishRelease(ctx, o.ID); err != nil {
 		requestctx.LoggerFromContext(ctx).ErrorContext(ctx, "finish release", "order_id", o.ID, "err", err)
 	}
-	httpapi.WriteJSON(w, http.StatusOK, o)
+	return httpapi.JSON(w, http.StatusOK, o)
 }

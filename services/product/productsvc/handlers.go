@@ -32,55 +32,50 @@ func (h *handlers) routes(verifier *auth.Verifier, serviceToken string) *http.Se
 	mux := http.NewServeMux()
 	authed := auth.Authenticate(verifier)
 	internal := auth.RequireServiceToken(serviceToken)
-	mux.Handle("GET /v1/products/{id}", authed(http.HandlerFunc(h.getProduct)))
-	mux.Handle("GET /v1/products", authed(http.HandlerFunc(h.listProducts)))
-	mux.Handle("GET /v1/products/featured", authed(http.HandlerFunc(h.featuredProducts)))
-	mux.Handle("GET /v1/products/count", authed(http.HandlerFunc(h.countProducts)))
-	mux.Handle("POST /internal/v1/reservations", internal(http.HandlerFunc(h.reserve)))
-	mux.Handle("POST /internal/v1/reservations/{id}/release", internal(http.HandlerFunc(h.release)))
+	mux.Handle("GET /v1/products/{id}", authed(httpapi.HandlerFunc(h.getProduct)))
+	mux.Handle("GET /v1/products", authed(httpapi.HandlerFunc(h.listProducts)))
+	mux.Handle("GET /v1/products/featured", authed(httpapi.HandlerFunc(h.featuredProducts)))
+	mux.Handle("GET /v1/products/count", authed(httpapi.HandlerFunc(h.countProducts)))
+	mux.Handle("POST /internal/v1/reservations", internal(httpapi.HandlerFunc(h.reserve)))
+	mux.Handle("POST /internal/v1/reservations/{id}/release", internal(httpapi.HandlerFunc(h.release)))
 	return mux
 }
 
 // getProduct returns one product. Errors: invalid_argument,
 // unauthenticated (a bad token), not_found.
-func (h *handlers) getProduct(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) getProduct(w http.ResponseWriter, r *http.Request) error {
 	id, err := httpapi.PathID(r, "id", ids.ValidProduct)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	p, err := h.store.byID(r.Context(), id)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, p)
+	return httpapi.JSON(w, http.StatusOK, p)
 }
 
 // listProducts answers a batch read when ?ids= is given and a page of the
 // catalogue otherwise. Errors: invalid_argument, unauthenticated (a bad
 // token).
-func (h *handlers) listProducts(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) listProducts(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Query().Has("ids") {
-		h.batchProducts(w, r)
-		return
+		return h.batchProducts(w, r)
 	}
 	q, err := parseListQuery(r)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	list, more, total, err := h.store.list(r.Context(), q)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	page := api.ProductPage{Products: list, TotalCount: total}
 	if more {
 		c := api.ProductCursor(list[len(list)-1])
 		page.NextCursor = &c
 	}
-	httpapi.WriteJSON(w, http.StatusOK, page)
+	return httpapi.JSON(w, http.StatusOK, page)
 }
 
 func parseListQuery(r *http.Request) (listQuery, error) {
@@ -108,23 +103,20 @@ func parseListQuery(r *http.Request) (listQuery, error) {
 // batchProducts returns the products asked for by ?ids= in the order
 // asked (repeats dropped), with the ids not found in missing.
 // Errors: invalid_argument.
-func (h *handlers) batchProducts(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) batchProducts(w http.ResponseWriter, r *http.Request) error {
 	query := r.URL.Query()
 	for _, name := range listingParams {
 		if query.Has(name) {
-			httpapi.WriteError(w, r, apperr.InvalidParam(name, "%s cannot be combined with ids", name))
-			return
+			return apperr.InvalidParam(name, "%s cannot be combined with ids", name)
 		}
 	}
 	want, err := httpapi.IDsParam(r, "ids", ids.ValidProduct)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	found, err := h.store.byIDs(r.Context(), want)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	out := api.ProductBatch{Products: make([]api.Product, 0, len(want)), Missing: []string{}}
 	for _, id := range want {
@@ -134,36 +126,32 @@ func (h *handlers) batchProducts(w http.ResponseWriter, r *http.Request) {
 			out.Missing = append(out.Missing, id)
 		}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, out)
+	return httpapi.JSON(w, http.StatusOK, out)
 }
 
 // featuredProducts returns the featured products ordered by name.
 // Errors: invalid_argument, unauthenticated (a bad token).
-func (h *handlers) featuredProducts(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) featuredProducts(w http.ResponseWriter, r *http.Request) error {
 	limit, err := httpapi.IntParam(r, "limit", defaultFeaturedSize, 1, maxPageSize)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	list, err := h.store.featured(r.Context(), limit)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, api.ProductList{Products: list})
+	return httpapi.JSON(w, http.StatusOK, api.ProductList{Products: list})
 }
 
 // countProducts returns the number of products. Admin only.
 // Errors: unauthenticated, forbidden.
-func (h *handlers) countProducts(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) countProducts(w http.ResponseWriter, r *http.Request) error {
 	if _, err := auth.RequireAdmin(r.Context()); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	n, err := h.store.count(r.Context())
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, api.Count{Count: n})
+	return httpapi.JSON(w, http.StatusOK, api.Count{Count: n})
 }

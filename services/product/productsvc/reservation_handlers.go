@@ -19,66 +19,57 @@ const (
 // reservation, 200 when the same reservation is asked again.
 // Errors: invalid_argument, conflict, not_found, insufficient_stock,
 // unavailable.
-func (h *handlers) reserve(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) reserve(w http.ResponseWriter, r *http.Request) error {
 	var req api.ReserveRequest
 	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	if !ids.ValidOrder(req.ReservationID) {
-		httpapi.WriteError(w, r, apperr.InvalidParam("reservation_id", "reservation_id must be an order id"))
-		return
+		return apperr.InvalidParam("reservation_id", "reservation_id must be an order id")
 	}
 	if len(req.Items) == 0 {
-		httpapi.WriteError(w, r, apperr.InvalidParam("items", "items must list 1 to %d products", maxReservationItems))
-		return
+		return apperr.InvalidParam("items", "items must list 1 to %d products", maxReservationItems)
 	}
 	items, err := mergeItems(req.Items)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	res, created, err := h.store.reserve(r.Context(), req.ReservationID, items)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
-	httpapi.WriteJSON(w, status, res)
+	return httpapi.JSON(w, status, res)
 }
 
 // release gives the stock of a reservation back; it is idempotent. An
 // empty body is taken as {}.
 // Errors: invalid_argument, unavailable.
-func (h *handlers) release(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) release(w http.ResponseWriter, r *http.Request) error {
 	id, err := httpapi.PathID(r, "id", ids.ValidOrder)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	var req api.ReleaseRequest
 	if r.ContentLength != 0 {
 		if err := httpapi.DecodeJSON(w, r, &req); err != nil {
-			httpapi.WriteError(w, r, err)
-			return
+			return err
 		}
 	}
 	var items []api.ReservationItem
 	if len(req.Items) > 0 {
 		if items, err = mergeItems(req.Items); err != nil {
-			httpapi.WriteError(w, r, err)
-			return
+			return err
 		}
 	}
 	res, err := h.store.release(r.Context(), id, items, req.Restock)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, res)
+	return httpapi.JSON(w, http.StatusOK, res)
 }
 
 // mergeItems checks up to maxReservationItems lines and sums the

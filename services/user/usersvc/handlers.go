@@ -32,52 +32,45 @@ const (
 func (h *handlers) routes(verifier *auth.Verifier) *http.ServeMux {
 	mux := http.NewServeMux()
 	authed := auth.Authenticate(verifier)
-	mux.HandleFunc("POST /v1/auth/token", h.issueToken)
-	mux.HandleFunc("GET "+auth.JWKSPath, h.jwks)
-	mux.Handle("GET /v1/users/{id}", authed(http.HandlerFunc(h.getUser)))
-	mux.Handle("GET /v1/users", authed(http.HandlerFunc(h.batchUsers)))
-	mux.Handle("GET /v1/users/count", authed(http.HandlerFunc(h.countUsers)))
-	mux.Handle("POST "+RotateKeysPath, authed(http.HandlerFunc(h.rotateKeys)))
+	mux.Handle("POST /v1/auth/token", httpapi.HandlerFunc(h.issueToken))
+	mux.Handle("GET "+auth.JWKSPath, httpapi.HandlerFunc(h.jwks))
+	mux.Handle("GET /v1/users/{id}", authed(httpapi.HandlerFunc(h.getUser)))
+	mux.Handle("GET /v1/users", authed(httpapi.HandlerFunc(h.batchUsers)))
+	mux.Handle("GET /v1/users/count", authed(httpapi.HandlerFunc(h.countUsers)))
+	mux.Handle("POST "+RotateKeysPath, authed(httpapi.HandlerFunc(h.rotateKeys)))
 	return mux
 }
 
 // issueToken exchanges an email and password for an access token.
 // Errors: invalid_argument, unauthenticated.
-func (h *handlers) issueToken(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) issueToken(w http.ResponseWriter, r *http.Request) error {
 	var req api.TokenRequest
 	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	switch {
 	case req.Email == "" || len(req.Email) > maxEmailLen:
-		httpapi.WriteError(w, r, apperr.InvalidParam("email", "email must be 1 to %d characters", maxEmailLen))
-		return
+		return apperr.InvalidParam("email", "email must be 1 to %d characters", maxEmailLen)
 	case req.Password == "" || len(req.Password) > maxPasswordLen:
-		httpapi.WriteError(w, r, apperr.InvalidParam("password", "password must be 1 to %d bytes", maxPasswordLen))
-		return
+		return apperr.InvalidParam("password", "password must be 1 to %d bytes", maxPasswordLen)
 	}
 	user, hash, err := h.store.byEmail(r.Context(), req.Email)
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	if err != nil {
 		_ = bcrypt.CompareHashAndPassword(h.dummyHash, []byte(req.Password))
-		httpapi.WriteError(w, r, apperr.New(apperr.Unauthenticated, "invalid email or password"))
-		return
+		return apperr.New(apperr.Unauthenticated, "invalid email or password")
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(req.Password)) != nil {
-		httpapi.WriteError(w, r, apperr.New(apperr.Unauthenticated, "invalid email or password"))
-		return
+		return apperr.New(apperr.Unauthenticated, "invalid email or password")
 	}
 	token, _, err := h.issuer.Issue(user.ID, user.Role)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	httpapi.WriteJSON(w, http.StatusOK, api.TokenResponse{
+	return httpapi.JSON(w, http.StatusOK, api.TokenResponse{
 		AccessToken: token,
 		TokenType:   "Bearer",
 		ExpiresIn:   int(h.issuer.TTL.Seconds()),
@@ -85,50 +78,44 @@ func (h *handlers) issueToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // jwks publishes the public signing keys.
-func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	httpapi.WriteJSON(w, http.StatusOK, h.keys.PublicJWKS())
+	return httpapi.JSON(w, http.StatusOK, h.keys.PublicJWKS())
 }
 
 // getUser returns one user: a customer only themselves (anyone else is
 // not_found), an admin anyone. Errors: invalid_argument, unauthenticated,
 // not_found.
-func (h *handlers) getUser(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) getUser(w http.ResponseWriter, r *http.Request) error {
 	p, err := auth.RequirePrincipal(r.Context())
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	id, err := httpapi.PathID(r, "id", ids.ValidUser)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	if !p.IsAdmin() && id != p.Subject {
-		httpapi.WriteError(w, r, apperr.New(apperr.NotFound, "user not found"))
-		return
+		return apperr.New(apperr.NotFound, "user not found")
 	}
 	u, err := h.store.byID(r.Context(), id)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, u)
+	return httpapi.JSON(w, http.StatusOK, u)
 }
 
 // batchUsers returns the users asked for by ?ids= in the order asked, with
 // the ids not found (or not visible to a customer) in missing.
 // Errors: invalid_argument, unauthenticated.
-func (h *handlers) batchUsers(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) batchUsers(w http.ResponseWriter, r *http.Request) error {
 	p, err := auth.RequirePrincipal(r.Context())
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	want, err := httpapi.IDsParam(r, "ids", ids.ValidUser)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	visible := want
 	if !p.IsAdmin() {
@@ -142,8 +129,7 @@ func (h *handlers) batchUsers(w http.ResponseWriter, r *http.Request) {
 	found := map[string]api.User{}
 	if len(visible) > 0 {
 		if found, err = h.store.byIDs(r.Context(), visible); err != nil {
-			httpapi.WriteError(w, r, err)
-			return
+			return err
 		}
 	}
 	out := api.UserBatch{Users: make([]api.User, 0, len(want)), Missing: []string{}}
@@ -154,22 +140,20 @@ func (h *handlers) batchUsers(w http.ResponseWriter, r *http.Request) {
 			out.Missing = append(out.Missing, id)
 		}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, out)
+	return httpapi.JSON(w, http.StatusOK, out)
 }
 
 // countUsers returns the number of users. Admin only.
 // Errors: unauthenticated, forbidden.
-func (h *handlers) countUsers(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) countUsers(w http.ResponseWriter, r *http.Request) error {
 	if _, err := auth.RequireAdmin(r.Context()); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	n, err := h.store.count(r.Context())
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, api.Count{Count: n})
+	return httpapi.JSON(w, http.StatusOK, api.Count{Count: n})
 }
 
 // RotateKeysPath is the admin endpoint that rotates the signing key.
@@ -187,20 +171,18 @@ type KeyRotation struct {
 // verifying: retired keys stay published until they have stopped signing
 // for twice the token lifetime, then they are dropped. Admin only.
 // Errors: unauthenticated, forbidden.
-func (h *handlers) rotateKeys(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) rotateKeys(w http.ResponseWriter, r *http.Request) error {
 	p, err := auth.RequireAdmin(r.Context())
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return err
 	}
 	kept, pruned, err := h.keys.RotateAndPrune(2 * h.issuer.TTL)
 	if err != nil {
-		httpapi.WriteError(w, r, apperr.Wrap(apperr.Internal, "could not rotate the signing key", err))
-		return
+		return apperr.Wrap(apperr.Internal, "could not rotate the signing key", err)
 	}
 	requestctx.LoggerFromContext(r.Context()).InfoContext(r.Context(), "rotated the signing key",
 		slog.String("by", p.Subject), slog.String("active_kid", kept.Active),
 		slog.Any("kids", kept.All), slog.Any("pruned_kids", pruned))
 	w.Header().Set("Cache-Control", "no-store")
-	httpapi.WriteJSON(w, http.StatusOK, KeyRotation{ActiveKID: kept.Active, KIDs: kept.All})
+	return httpapi.JSON(w, http.StatusOK, KeyRotation{ActiveKID: kept.Active, KIDs: kept.All})
 }
