@@ -4,7 +4,7 @@ BIN       := bin
 SERVICES  := user order product
 TEST_FLAGS ?= -count=1 -timeout 8m
 
-.PHONY: all build run test check fmt vet generate check-generated fuzz clean
+.PHONY: all build run test check fmt vet generate check-generated playground check-playground fuzz clean
 
 all: build
 
@@ -33,8 +33,20 @@ check-generated: generate
 	@git diff --exit-code --stat -- graph bff-web/graph bff-mobile/graph || \
 	  (echo "generated code is stale: run 'make generate' and commit"; exit 1)
 
-## check: formatting, vet and up-to-date generated code
-check: fmt vet check-generated
+PLAYGROUND := internal/playground
+
+## playground: rebuild the playground bundle (internal/playground/dist) from its pinned npm packages
+playground:
+	cd $(PLAYGROUND)/web && npm ci --no-audit --no-fund && npm run build
+
+## check-playground: fail when the committed bundle is not what package-lock.json builds
+check-playground: playground
+	@git diff --exit-code --stat -- $(PLAYGROUND)/dist && \
+	  test -z "$$(git status --porcelain -- $(PLAYGROUND)/dist)" || \
+	  (echo "playground bundle is stale: run 'make playground' and commit $(PLAYGROUND)/dist"; exit 1)
+
+## check: formatting, vet and up-to-date generated code and playground bundle
+check: fmt vet check-generated check-playground
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

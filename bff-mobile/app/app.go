@@ -32,6 +32,12 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 	if err != nil {
 		return nil, bff.Deps{}, fmt.Errorf("api keys: %w", err)
 	}
+	// The app's documents as written, and as Apollo Client sends them
+	// (its manifest): either is trusted, by text or by hash.
+	trusted, err := gqlguard.NewManifestWithPersisted(operations.Documents(), operations.Manifest())
+	if err != nil {
+		return nil, bff.Deps{}, fmt.Errorf("trusted documents: %w", err)
+	}
 	deps, err := bff.NewDeps(opts)
 	if err != nil {
 		return nil, deps, err
@@ -48,10 +54,14 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 		Protect:      []func(http.Handler) http.Handler{mobileAuth},
 		Authenticate: timezone.Middleware,
 		Playground: bff.Playground{
-			Title:   "bff-mobile",
-			Headers: map[string]string{bffauth.APIKeyHeader: apikey.DevKey},
+			Title:     "bff-mobile",
+			Headers:   map[string]string{bffauth.APIKeyHeader: apikey.DevKey},
+			Documents: operations.Documents(),
+			// The development stack's demo account (README), so that the
+			// Login tab signs in as it is.
+			Variables: map[string]string{"Login": `{"email": "ada@example.com", "password": "ada123"}`},
 		},
-		Trusted: gqlguard.NewManifest(operations.Documents()),
+		Trusted: trusted,
 	})
 	return h, deps, err
 }

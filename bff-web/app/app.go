@@ -51,8 +51,14 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 		Schema:       schema,
 		Authenticate: sessions.Middleware,
 		Protect:      []func(http.Handler) http.Handler{websafety.CSRF(opts.Config.Auth.SessionCookie)},
-		Playground:   bff.Playground{Title: "bff-web"},
-		Trusted:      gqlguard.NewManifest(docs),
+		Playground: bff.Playground{
+			Title:     "bff-web",
+			Documents: docs,
+			// The development stack's demo account (README), so that the
+			// Login tab signs in as it is.
+			Variables: map[string]string{"Login": `{"email": "ada@example.com", "password": "ada123"}`},
+		},
+		Trusted: gqlguard.NewManifest(docs),
 	})
 	return h, deps, err
 }

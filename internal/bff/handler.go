@@ -12,7 +12,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/acme/bff-gateway/internal/apperr"
@@ -22,16 +21,23 @@ import (
 	"github.com/acme/bff-gateway/internal/httpapi"
 	"github.com/acme/bff-gateway/internal/loader"
 	"github.com/acme/bff-gateway/internal/middleware"
+	"github.com/acme/bff-gateway/internal/playground"
 	"github.com/acme/bff-gateway/internal/ratelimit"
 	"github.com/acme/bff-gateway/internal/requestctx"
 	"github.com/acme/bff-gateway/internal/websafety"
 )
 
-// Playground configures the development GraphiQL page.
+// Playground configures the development GraphiQL page (internal/playground),
+// served at / and /playground/assets/ when not in production.
 type Playground struct {
 	Title string
 	// Headers are filled in the page's header editor (e.g. the dev API key).
 	Headers map[string]string
+	// Documents are the client's operations by name, each opened in a tab.
+	Documents map[string]string
+	// Variables are the variables (JSON text) a document's tab starts
+	// with, by document name.
+	Variables map[string]string
 }
 
 // HandlerConfig is what NewHandler needs besides the dependencies.
@@ -50,11 +56,13 @@ type HandlerConfig struct {
 
 // NewHandler returns the BFF's HTTP handler. On /graphql, in order: the
 // request deadline, the client's address, the BFF's own protections (CSRF
-// on the web), the GraphQL guard (body, persisted and trusted documents,
-// size and cost limits: refused before anything is validated), the caller's
-// authentication, the rate limit (the operation's cost, per principal),
-// then per-request loaders and gqlgen. Nothing refused before gqlgen makes
-// an upstream request.
+// on the web), the refusal of other methods, request media types and
+// unacceptable Accept headers (graphqlRequestsOnly), the GraphQL guard
+// (body, persisted and trusted documents, size and cost limits: refused
+// before anything is validated), the caller's authentication, the rate
+// limit (the operation's cost, per principal), then per-request loaders and
+// gqlgen, whose GET and POST transports answer in the negotiated media type
+// (see negotiated). Nothing refused before gqlgen makes an upstream request.
 func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 	gql := newGraphQLServer(d, hc.Schema)
 	guard, err := gqlguard.Middleware(guardConfig(d.Config, hc.Trusted))
@@ -67,6 +75,7 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 	}
 	chain = append(chain, hc.Protect...)
 	chain = append(chain,
+		graphqlRequestsOnly,
 		guard,
 		hc.Authenticate,
 		d.rateLimit(),
@@ -88,11 +97,15 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	if !d.Config.Production() {
-		opts := []playground.GraphiqlConfigOption{playground.WithGraphiqlEnablePluginExplorer(true)}
-		if len(hc.Playground.Headers) > 0 {
-			opts = append(opts, playground.WithGraphiqlUiHeaders(hc.Playground.Headers))
-		}
-		mux.Handle("GET /{$}", websafety.Playground(playground.Handler(hc.Playground.Title, "/graphql", opts...)))
+		page := websafety.Playground(playground.Handler(playground.Options{
+			Title:     hc.Playground.Title,
+			Endpoint:  "/graphql",
+			Headers:   hc.Playground.Headers,
+			Documents: hc.Playground.Documents,
+			Variables: hc.Playground.Variables,
+		}))
+		mux.Handle("GET /{$}", page)
+		mux.Handle("GET "+playground.AssetsPath, page)
 	}
 	return middleware.Chain(mux,
 		middleware.RequestID,
@@ -137,8 +150,8 @@ func clientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 func newGraphQLServer(d Deps, schema graphql.ExecutableSchema) *handler.Server {
 	srv := handler.New(schema)
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(negotiated{transport.GET{}})
+	srv.AddTransport(negotiated{transport.POST{}})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(gqlerr.Presenter)
 	srv.SetRecoverFunc(gqlerr.Recover)

@@ -6,17 +6,21 @@ import (
 	"net/http"
 
 	"github.com/acme/bff-gateway/internal/gqlerr"
+	"github.com/acme/bff-gateway/internal/gqlmedia"
 )
 
 // codeTransportErrors gives an extensions.code (BAD_USER_INPUT) to the
 // errors that gqlgen's server and transports write themselves, past the
-// error presenter: an unsupported method or content type ("transport not
-// supported"), a mutation sent over GET, variables that do not decode. Each
-// is refused with a 4xx before anything runs, so only such answers are
-// held back and looked at; every other answer passes through untouched.
+// error presenter: a request no transport takes ("transport not
+// supported": a WebSocket upgrade; other methods and content types are
+// refused before, by graphqlRequestsOnly), a mutation sent over GET,
+// variables that do not decode. Each is refused with a 4xx before anything
+// runs, so only such answers are held back and looked at; every other
+// answer passes through untouched. A rewritten answer keeps the negotiated
+// media type (gqlmedia).
 func codeTransportErrors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cw := &codingWriter{ResponseWriter: w}
+		cw := &codingWriter{ResponseWriter: w, contentType: gqlmedia.Negotiate(r).ContentType()}
 		next.ServeHTTP(cw, r)
 		cw.finish()
 	})
@@ -28,7 +32,9 @@ type codingWriter struct {
 	http.ResponseWriter
 	held    int // the status held back, 0 while passing through
 	started bool
-	buf     bytes.Buffer
+	// contentType is the negotiated Content-Type of a rewritten answer.
+	contentType string
+	buf         bytes.Buffer
 }
 
 func (c *codingWriter) WriteHeader(status int) {
@@ -81,7 +87,7 @@ func (c *codingWriter) finish() {
 			if changed {
 				if b, err := json.Marshal(resp); err == nil {
 					body = b
-					c.Header().Set("Content-Type", "application/json")
+					c.Header().Set("Content-Type", c.contentType)
 					c.Header().Del("Content-Length")
 				}
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/gqlmedia"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
@@ -36,6 +37,13 @@ const (
 	// documents that do not validate or parse.
 	CodeValidationFailed = "GRAPHQL_VALIDATION_FAILED"
 	CodeParseFailed      = "GRAPHQL_PARSE_FAILED"
+	// The refusals of requests that are not GraphQL requests the BFFs
+	// serve: another method (405), a POST body that is not
+	// application/json (415), or an Accept header that admits neither
+	// application/graphql-response+json nor application/json (406).
+	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	CodeNotAcceptable        = "NOT_ACCEPTABLE"
 )
 
 var codeOf = map[apperr.Code]string{
@@ -125,13 +133,15 @@ func Recover(ctx context.Context, p any) error {
 }
 
 // WriteHTTP answers a request refused before GraphQL execution with a
-// GraphQL-shaped error body and the given HTTP status.
+// GraphQL-shaped error body and the given HTTP status, in the media type the
+// request's Accept header asks for (see gqlmedia; application/json when it
+// admits none).
 func WriteHTTP(w http.ResponseWriter, r *http.Request, status int, code, message string) {
 	body := map[string]any{"errors": []map[string]any{{
 		"message":    message,
 		"extensions": map[string]any{"code": code, "requestId": requestctx.RequestIDFromContext(r.Context())},
 	}}}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", gqlmedia.Negotiate(r).ContentType())
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)

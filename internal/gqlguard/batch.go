@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/acme/bff-gateway/internal/gqlmedia"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
@@ -52,7 +53,7 @@ func (g *guard) serveBatch(w http.ResponseWriter, r *http.Request, next http.Han
 	}
 	out.WriteByte(']')
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", gqlmedia.Negotiate(r).ContentType())
 	h.Del("Content-Length")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out.Bytes())

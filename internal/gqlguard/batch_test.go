@@ -40,7 +40,7 @@ func TestBatching(t *testing.T) {
 	rec := httptest.NewRecorder()
 	mustMiddleware(t, cfg, next).ServeHTTP(rec, post(body))
 
-	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json; charset=utf-8" {
 		t.Fatalf("status %d, Content-Type %q", rec.Code, rec.Header().Get("Content-Type"))
 	}
 	if len(got) != 3 || got[0].query != q1 || got[0].cost != 6 || got[1].query != q2 || got[1].cost != 1 {

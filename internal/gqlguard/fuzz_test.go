@@ -99,7 +99,7 @@ func checkAnswer(t *testing.T, g *guard, r *http.Request, isPost bool) {
 	if called > 0 && rec.Code == http.StatusOK && !strings.HasPrefix(rec.Body.String(), "[") {
 		return
 	}
-	if rec.Header().Get("Content-Type") != "application/json" {
+	if rec.Header().Get("Content-Type") != "application/json; charset=utf-8" {
 		t.Fatalf("answer Content-Type %q: %d %s", rec.Header().Get("Content-Type"), rec.Code, rec.Body)
 	}
 	if strings.HasPrefix(rec.Body.String(), "[") { // a batch

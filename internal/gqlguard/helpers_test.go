@@ -118,8 +118,8 @@ type gqlErr struct {
 // answer with exactly one coded error.
 func mustRefusal(t testing.TB, rec *httptest.ResponseRecorder) gqlErr {
 	t.Helper()
-	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("Content-Type %q, want application/json; body %s", ct, rec.Body)
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Fatalf("Content-Type %q, want application/json; charset=utf-8; body %s", ct, rec.Body)
 	}
 	var body struct {
 		Errors []gqlErr `json:"errors"`

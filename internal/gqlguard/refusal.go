@@ -5,13 +5,21 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/acme/bff-gateway/internal/gqlmedia"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
 // The extensions.code values of the guard's refusals. Each refusal is a
 // GraphQL-shaped JSON body {"errors":[{"message", "extensions":{"code", …}}]}
 // whose extensions also carry the limit and the measured value where there
-// is one, and requestId when the request has an id.
+// is one, and requestId when the request has an id. Its Content-Type is the
+// media type the Accept header asks for (application/json or
+// application/graphql-response+json, with charset=utf-8; see gqlmedia).
+// The statuses below are those of application/graphql-response+json and of
+// a request without an Accept header; when the client asks for
+// application/json, a document that does not parse or passes a limit
+// (GRAPHQL_PARSE_FAILED, QUERY_TOO_LARGE and the limits after it) is
+// answered with 200, as GraphQL over HTTP advises for that media type.
 const (
 	// CodeRequestTooLarge (413): the POST body, or a GET query string, is
 	// over MaxBodyBytes.
@@ -121,15 +129,40 @@ func (f *refusal) body(requestID string) []byte {
 	return b
 }
 
-// write answers the request with the refusal.
+// documentCodes are the refusals of a document that does not parse or
+// passes one of the guard's limits: in GraphQL-over-HTTP terms, a document
+// parsing or validation failure (the limits are the server's own
+// validation rules). Their status follows the response's media type (see
+// gqlmedia.Response.DocumentErrorStatus): 400, or 200 when the client asked
+// for application/json. Every other refusal keeps its status.
+var documentCodes = map[string]bool{
+	CodeParseFailed:            true,
+	CodeQueryTooLarge:          true,
+	CodeQueryTooDeep:           true,
+	CodeTooManyAliases:         true,
+	CodeTooManyRootFields:      true,
+	CodeTooManyDirectives:      true,
+	CodeQueryTooComplex:        true,
+	CodeTooManyFragmentSpreads: true,
+	CodeTooManyRepeatedFields:  true,
+	CodeFragmentCycle:          true,
+}
+
+// write answers the request with the refusal, in the media type its Accept
+// header asks for.
 func (f *refusal) write(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	requestctx.LoggerFromContext(ctx).InfoContext(ctx, "graphql request refused",
 		slog.String("code", f.code), slog.Any("details", f.ext))
+	media := gqlmedia.Negotiate(r)
+	status := f.status
+	if documentCodes[f.code] {
+		status = media.DocumentErrorStatus()
+	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", media.ContentType())
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(f.status)
+	w.WriteHeader(status)
 	_, _ = w.Write(f.body(requestctx.RequestIDFromContext(ctx)))
 }
 

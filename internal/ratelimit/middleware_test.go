@@ -87,7 +87,7 @@ func TestMiddlewareRefuses(t *testing.T) {
 		"RateLimit-Limit":     "2",
 		"RateLimit-Remaining": "0",
 		"RateLimit-Reset":     "4",
-		"Content-Type":        "application/json",
+		"Content-Type":        "application/json; charset=utf-8",
 	}
 	for k, v := range want {
 		if got := w.Header().Get(k); got != v {

@@ -30,6 +30,10 @@ type StackOptions struct {
 	Latency string
 	// Env adds or overrides environment variables of every service.
 	Env map[string]string
+	// Addrs fixes the listen address of services by name ("user",
+	// "product", "order"), e.g. {"user": "127.0.0.1:9001"}; the others
+	// listen on 127.0.0.1:0, a free port.
+	Addrs map[string]string
 }
 
 // Service is one running service of a stack.
@@ -53,8 +57,8 @@ type Stack struct {
 	mu   sync.Mutex
 }
 
-// StartStack starts the three services on 127.0.0.1:0 and stops them when
-// the test ends.
+// StartStack starts the three services on 127.0.0.1:0 (or opts.Addrs) and
+// stops them when the test ends.
 func StartStack(t testing.TB, opts StackOptions) *Stack {
 	t.Helper()
 	if opts.Seed == (seed.Sizes{}) {
@@ -64,9 +68,9 @@ func StartStack(t testing.TB, opts StackOptions) *Stack {
 		DataDir:      t.TempDir(),
 		ServiceToken: "test-service-token-0123456789",
 		opts:         opts,
-		User:         &Service{Name: "user", addr: "127.0.0.1:0"},
-		Product:      &Service{Name: "product", addr: "127.0.0.1:0"},
-		Order:        &Service{Name: "order", addr: "127.0.0.1:0"},
+		User:         &Service{Name: "user", addr: listenAddr(opts, "user")},
+		Product:      &Service{Name: "product", addr: listenAddr(opts, "product")},
+		Order:        &Service{Name: "order", addr: listenAddr(opts, "order")},
 	}
 	for _, name := range []string{"user", "product", "order"} {
 		s.Start(t, name)
@@ -77,6 +81,13 @@ func StartStack(t testing.TB, opts StackOptions) *Stack {
 		}
 	})
 	return s
+}
+
+func listenAddr(opts StackOptions, name string) string {
+	if a := opts.Addrs[name]; a != "" {
+		return a
+	}
+	return "127.0.0.1:0"
 }
 
 func (s *Stack) service(t testing.TB, name string) *Service {

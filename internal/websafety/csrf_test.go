@@ -89,8 +89,8 @@ func wantCSRFRejected(t *testing.T, rec *httptest.ResponseRecorder) {
 	if rec.Code != http.StatusForbidden {
 		t.Fatalf("status %d %s, want 403", rec.Code, rec.Body)
 	}
-	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type %q, want application/json", ct)
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("Content-Type %q, want application/json; charset=utf-8", ct)
 	}
 	var body struct {
 		Data   any `json:"data"`

@@ -1,8 +1,8 @@
 // Package websafety holds the browser-facing defences of the web BFF:
 // CSRF protection for its cookie session, a CORS policy for the origins
 // allowed to call it with credentials, and the security headers of its
-// answers (with a Content-Security-Policy for the GraphiQL page derived
-// from the page itself).
+// answers (with a Content-Security-Policy of its own for the GraphiQL
+// playground, which the BFF serves whole from its own origin).
 //
 // The order that works, outermost first:
 //

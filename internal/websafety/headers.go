@@ -1,29 +1,46 @@
 package websafety
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
-	"regexp"
-	"slices"
-	"strconv"
-	"strings"
 )
 
 // APICSP is the Content-Security-Policy of every answer but the GraphiQL
 // page: JSON loads nothing and may not be framed.
 const APICSP = "default-src 'none'; frame-ancestors 'none'"
 
-// PlaygroundCDN is the only origin the GraphiQL page may load code,
-// styles, fonts and images from.
-const PlaygroundCDN = "https://cdn.jsdelivr.net"
+// PlaygroundCSP is the Content-Security-Policy of the GraphiQL playground
+// (internal/playground), its page and its assets alike (a worker runs
+// under the policy its script was served with). The playground is served
+// whole by the BFF: its scripts, stylesheets, fonts and Monaco's web
+// workers come from the BFF's own origin, its settings travel in a JSON
+// data block rather than an inline script, and it sends its queries to the
+// BFF. So the policy allows:
+//
+//   - scripts, workers and connections: 'self' only, with no
+//     'unsafe-inline' and no 'unsafe-eval';
+//   - styles: 'self' and 'unsafe-inline'. The Monaco editor that GraphiQL
+//     5 is built on writes its theme (the colours of every token) into
+//     <style> elements it creates at run time, and renders each line of
+//     code as HTML with style attributes holding its position; without
+//     'unsafe-inline' the browser refuses hundreds of these on page load
+//     (seen in Chromium) and the editors lose their colours and layout. A
+//     nonce or hash cannot cover them: Monaco sets no nonce, and the
+//     values change as the user types. An inline style cannot run script;
+//   - fonts and images: 'self' and data: URLs (GraphiQL's stylesheet
+//     embeds its fonts and icons as data: URLs);
+//   - nothing else: no plugins, no manifest, no framing, no <base>, no
+//     form posts.
+//
+// The BFFs' browser tests fail on any violation of the policy.
+const PlaygroundCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; " +
+	"img-src 'self' data:; connect-src 'self'; worker-src 'self'; manifest-src 'none'; object-src 'none'; " +
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // SecurityHeaders sets the headers every answer carries:
 // X-Content-Type-Options nosniff, Referrer-Policy no-referrer,
 // X-Frame-Options DENY, Cross-Origin-Opener-Policy same-origin and
-// Content-Security-Policy APICSP. The GraphiQL page replaces the policy
-// with its own; see Playground.
+// Content-Security-Policy APICSP. The GraphiQL playground replaces the
+// policy with its own; see Playground.
 func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -36,126 +53,12 @@ func SecurityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// Playground wraps the handler of a GraphiQL page, such as gqlgen's
-// playground.Handler: it renders the page and answers it with
-// PlaygroundCSP of the page in place of the API policy. Serve it under
+// Playground answers the GraphiQL playground, its page and its assets,
+// with PlaygroundCSP in place of the API policy. Serve it under
 // SecurityHeaders.
-func Playground(page http.Handler) http.Handler {
+func Playground(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		buf := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
-		page.ServeHTTP(buf, r)
-		for k, vs := range buf.header {
-			w.Header()[k] = vs
-		}
-		w.Header().Set("Content-Security-Policy", PlaygroundCSP(buf.body.Bytes()))
-		w.Header().Set("Content-Length", strconv.Itoa(buf.body.Len()))
-		w.WriteHeader(buf.status)
-		_, _ = w.Write(buf.body.Bytes())
+		w.Header().Set("Content-Security-Policy", PlaygroundCSP)
+		next.ServeHTTP(w, r)
 	})
-}
-
-// bufferedWriter keeps a page until its policy is known.
-type bufferedWriter struct {
-	header http.Header
-	status int
-	wrote  bool
-	body   bytes.Buffer
-}
-
-func (b *bufferedWriter) Header() http.Header { return b.header }
-
-func (b *bufferedWriter) WriteHeader(status int) {
-	if !b.wrote {
-		b.status, b.wrote = status, true
-	}
-}
-
-func (b *bufferedWriter) Write(p []byte) (int, error) {
-	b.wrote = true
-	return b.body.Write(p)
-}
-
-var (
-	scriptElement = regexp.MustCompile(`(?is)<script\b([^>]*)>(.*?)</script\s*>`)
-	styleElement  = regexp.MustCompile(`(?is)<style\b[^>]*>(.*?)</style\s*>`)
-	stylesheet    = regexp.MustCompile(`(?is)<link\b[^>]*\brel\s*=\s*"stylesheet"[^>]*>`)
-	srcAttr       = regexp.MustCompile(`(?is)\bsrc\s*=\s*"([^"]*)"`)
-	hrefAttr      = regexp.MustCompile(`(?is)\bhref\s*=\s*"([^"]*)"`)
-	// safeURL keeps a URL that cannot break out of a CSP source expression.
-	safeURL = regexp.MustCompile(`^https://cdn\.jsdelivr\.net/[A-Za-z0-9@/._~+-]+$`)
-)
-
-// PlaygroundCSP returns the Content-Security-Policy of a GraphiQL page,
-// given its HTML as served. The page loads React, GraphiQL and its plugin
-// from PlaygroundCDN and boots them with an inline script (gqlgen's
-// graphql/playground/playground.go template, which also has an inline
-// style). The policy allows:
-//
-//   - scripts: exactly the PlaygroundCDN files the page's <script src>
-//     name, and its inline scripts by their SHA-256 hash;
-//   - styles: exactly the PlaygroundCDN stylesheets the page links, and
-//     its inline <style> elements by their SHA-256 hash;
-//   - fonts and images: PlaygroundCDN and data: URLs (GraphiQL's
-//     stylesheet embeds its fonts and icons as data: URLs);
-//   - connections: 'self' only, where the page sends its queries;
-//   - nothing else: no 'unsafe-inline', no 'unsafe-eval', no framing, no
-//     <base>, no form posts.
-//
-// The hashes depend on the page's options (title aside: endpoint, headers,
-// storage prefix), which is why the policy is derived from the page.
-// GraphiQL's dialogs inject a <style> of their own that the policy does
-// not allow; the only loss is that the page behind an open dialog can
-// still scroll.
-func PlaygroundCSP(page []byte) string {
-	var scripts, styles []string
-	for _, m := range scriptElement.FindAllSubmatch(page, -1) {
-		if src := srcAttr.FindSubmatch(m[1]); src != nil {
-			scripts = appendURL(scripts, string(src[1]))
-			continue
-		}
-		scripts = appendHash(scripts, m[2])
-	}
-	for _, m := range styleElement.FindAllSubmatch(page, -1) {
-		styles = appendHash(styles, m[1])
-	}
-	for _, link := range stylesheet.FindAll(page, -1) {
-		if href := hrefAttr.FindSubmatch(link); href != nil {
-			styles = appendURL(styles, string(href[1]))
-		}
-	}
-	return strings.Join([]string{
-		"default-src 'none'",
-		"script-src " + sources(scripts),
-		"style-src " + sources(styles),
-		"font-src " + PlaygroundCDN + " data:",
-		"img-src " + PlaygroundCDN + " data:",
-		"connect-src 'self'",
-		"base-uri 'none'",
-		"form-action 'none'",
-		"frame-ancestors 'none'",
-	}, "; ")
-}
-
-func appendHash(list []string, content []byte) []string {
-	sum := sha256.Sum256(content)
-	src := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-	if slices.Contains(list, src) {
-		return list
-	}
-	return append(list, src)
-}
-
-func appendURL(list []string, u string) []string {
-	u = strings.ReplaceAll(u, "&amp;", "&")
-	if !safeURL.MatchString(u) || slices.Contains(list, u) {
-		return list
-	}
-	return append(list, u)
-}
-
-func sources(list []string) string {
-	if len(list) == 0 {
-		return "'none'"
-	}
-	return strings.Join(list, " ")
 }

@@ -1,0 +1,70 @@
+package playground
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestReadBundleRefusesABrokenBuild(t *testing.T) {
+	t.Parallel()
+	manifest := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	for name, tc := range map[string]struct {
+		fs   fstest.MapFS
+		want string
+	}{
+		"no build":     {fstest.MapFS{}, "npm ci && npm run build"},
+		"bad manifest": {fstest.MapFS{"dist/manifest.json": manifest(`{`)}, "manifest.json"},
+		"no entry": {fstest.MapFS{"dist/manifest.json": manifest(`{"other.js": {"file": "assets/o.js", "isEntry": true}}`)},
+			`no entry "src/main.js"`},
+		"entry missing": {fstest.MapFS{
+			"dist/manifest.json":    manifest(`{"src/main.js": {"file": "assets/main-1.js", "isEntry": true}}`),
+			"dist/assets/main-0.js": {Data: []byte("x")},
+		}, `names "assets/main-1.js"`},
+		"stylesheet missing": {fstest.MapFS{
+			"dist/manifest.json":    manifest(`{"src/main.js": {"file": "assets/main-1.js", "css": ["assets/main-2.css"], "isEntry": true}}`),
+			"dist/assets/main-1.js": {Data: []byte("x")},
+		}, `names "assets/main-2.css"`},
+	} {
+		_, err := readBundle(tc.fs)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one saying %q", name, err, tc.want)
+		}
+	}
+
+	b, err := readBundle(fstest.MapFS{
+		"dist/manifest.json":        manifest(`{"src/main.js": {"file": "assets/main-1.js", "css": ["assets/main-2.css"], "isEntry": true}}`),
+		"dist/assets/main-1.js":     {Data: []byte("x")},
+		"dist/assets/main-2.css":    {Data: []byte("y")},
+		"dist/assets/notes.unknown": {Data: []byte("z")},
+		"dist/VERSIONS.json":        {Data: []byte(`{"graphiql": "5.0.0"}`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.script != "main-1.js" || len(b.styles) != 1 || b.styles[0] != "main-2.css" || b.versions["graphiql"] != "5.0.0" || b.assets["notes.unknown"] != nil {
+		t.Errorf("bundle %+v", b)
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	t.Parallel()
+	for header, want := range map[string]bool{
+		"":                       false,
+		"gzip":                   true,
+		"GZIP":                   true,
+		"deflate, gzip;q=1.0, *": true,
+		"br, gzip ; q=0.5":       true,
+		"gzip;q=0":               false,
+		"gzip; q=0.000":          false,
+		"br, deflate":            false,
+		"x-gzip":                 false,
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Accept-Encoding", header)
+		if got := acceptsGzip(r); got != want {
+			t.Errorf("Accept-Encoding %q: %v, want %v", header, got, want)
+		}
+	}
+}
