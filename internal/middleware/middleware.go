@@ -68,6 +68,14 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// Flush passes on to the underlying writer, for handlers that check for
+// http.Flusher directly (gqlgen's streaming transports do).
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
 // AccessLog logs one JSON line per request with its request id, and puts a
 // request-scoped logger in the context. It must run inside RequestID.
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
