@@ -26,7 +26,7 @@ func (r *homeResolver) Greeting(ctx context.Context, obj *mobilemodel.Home) (*st
 	if err != nil {
 		return nil, err
 	}
-	s := greeting(r.now().In(timezone.LocationFromContext(ctx)), u.FirstName)
+	s := greeting(r.Now().In(timezone.LocationFromContext(ctx)), u.FirstName)
 	return &s, nil
 }
 
@@ -40,7 +40,7 @@ func (r *homeResolver) RecentOrders(ctx context.Context, obj *mobilemodel.Home, 
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.clients.Orders.List(ctx, clients.OrderQuery{UserID: p.Subject, Limit: n})
+	page, err := r.Clients.Orders.List(ctx, clients.OrderQuery{UserID: p.Subject, Limit: n})
 	if err != nil {
 		return nil, err
 	}
@@ -53,12 +53,12 @@ func (r *homeResolver) Featured(ctx context.Context, obj *mobilemodel.Home, firs
 	if err != nil {
 		return nil, err
 	}
-	return resolvekit.Featured(ctx, r.catalog, n)
+	return resolvekit.Featured(ctx, r.Catalog, n)
 }
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*mobilemodel.LoginResult, error) {
-	in, err := resolvekit.SignIn(ctx, r.clients.Users, r.verifier, r.logins, r.now(), email, password)
+	in, err := resolvekit.SignIn(ctx, r.Clients.Users, r.Verifier, r.Logins, r.Now(), email, password)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, items []*mobilemodel.
 	for i, it := range items {
 		lines[i] = ordering.Line{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
-	out, err := ordering.Place(ctx, r.clients.Orders, idempotencyKey, lines, []string{"items"})
+	out, err := ordering.Place(ctx, r.Clients.Orders, idempotencyKey, lines, []string{"items"})
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func (r *queryResolver) MyOrders(ctx context.Context, first *int, after *string)
 			return nil, apperr.InvalidParam("after", "after must be a nextCursor of an earlier page")
 		}
 	}
-	page, err := r.clients.Orders.List(ctx, clients.OrderQuery{UserID: p.Subject, Limit: n, Cursor: cursor})
+	page, err := r.Clients.Orders.List(ctx, clients.OrderQuery{UserID: p.Subject, Limit: n, Cursor: cursor})
 	if err != nil {
 		return nil, err
 	}

@@ -2,13 +2,7 @@
 package graph
 
 import (
-	"time"
-
-	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/bff"
-	"github.com/acme/bff-gateway/internal/catalog"
-	"github.com/acme/bff-gateway/internal/clients"
-	"github.com/acme/bff-gateway/internal/ratelimit"
 )
 
 // Limits of the web schema's arguments.
@@ -21,16 +15,13 @@ const (
 	maxSearchLen   = 200
 )
 
-// Resolver is the web BFF's dependency container.
+// Resolver is the web BFF's dependency container: the clients, the shared
+// catalogue, token verification, login limits and the clock of bff.Deps.
 type Resolver struct {
-	clients  *clients.Set
-	catalog  *catalog.Catalog
-	verifier *auth.Verifier
-	logins   *ratelimit.LoginLimiter
-	now      func() time.Time
+	bff.Deps
 }
 
 // NewResolver returns the resolvers over the BFF's shared dependencies.
 func NewResolver(d bff.Deps) *Resolver {
-	return &Resolver{clients: d.Clients, catalog: d.Catalog, verifier: d.Verifier, logins: d.Logins, now: d.Now}
+	return &Resolver{Deps: d}
 }

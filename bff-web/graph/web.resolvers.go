@@ -22,7 +22,7 @@ import (
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*webmodel.LoginPayload, error) {
-	in, err := resolvekit.SignIn(ctx, r.clients.Users, r.verifier, r.logins, r.now(), email, password)
+	in, err := resolvekit.SignIn(ctx, r.Clients.Users, r.Verifier, r.Logins, r.Now(), email, password)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input webmodel.PlaceO
 	for i, it := range input.Items {
 		lines[i] = ordering.Line{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
-	out, err := ordering.Place(ctx, r.clients.Orders, input.IdempotencyKey, lines, []string{"input", "items"})
+	out, err := ordering.Place(ctx, r.Clients.Orders, input.IdempotencyKey, lines, []string{"input", "items"})
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input webmodel.PlaceO
 
 // CancelOrder is the resolver for the cancelOrder field.
 func (r *mutationResolver) CancelOrder(ctx context.Context, id string) (*webmodel.CancelOrderPayload, error) {
-	out, err := ordering.Cancel(ctx, r.clients.Orders, id)
+	out, err := ordering.Cancel(ctx, r.Clients.Orders, id)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (r *queryResolver) FeaturedProducts(ctx context.Context, first *int) ([]*mo
 	if err != nil {
 		return nil, err
 	}
-	return resolvekit.Featured(ctx, r.catalog, n)
+	return resolvekit.Featured(ctx, r.Catalog, n)
 }
 
 // Products is the resolver for the products field.
@@ -95,7 +95,7 @@ func (r *queryResolver) Products(ctx context.Context, search *string, category *
 	if len(resolvekit.Deref(search)) > maxSearchLen {
 		return nil, apperr.InvalidParam("search", "search must be at most %d characters", maxSearchLen)
 	}
-	page, err := r.clients.Products.Search(ctx, clients.ProductQuery{
+	page, err := r.Clients.Products.Search(ctx, clients.ProductQuery{
 		Search: resolvekit.Deref(search), Category: resolvekit.Deref(category), Limit: n, Cursor: resolvekit.Deref(after),
 	})
 	if err != nil {
@@ -118,12 +118,12 @@ func (r *queryResolver) Product(ctx context.Context, id string) (*model.Product,
 
 // Order is the resolver for the order field.
 func (r *queryResolver) Order(ctx context.Context, id string) (*model.Order, error) {
-	return resolvekit.Order(ctx, r.clients.Orders, id, true)
+	return resolvekit.Order(ctx, r.Clients.Orders, id, true)
 }
 
 // Stats is the resolver for the stats field.
 func (r *queryResolver) Stats(ctx context.Context) (*webmodel.Stats, error) {
-	return webmodel.NewStats(func() (api.OrderStats, error) { return r.clients.Orders.Stats(ctx) }), nil
+	return webmodel.NewStats(func() (api.OrderStats, error) { return r.Clients.Orders.Stats(ctx) }), nil
 }
 
 // RecentOrders is the resolver for the recentOrders field.
@@ -132,7 +132,7 @@ func (r *queryResolver) RecentOrders(ctx context.Context, first *int) ([]*model.
 	if err != nil {
 		return nil, err
 	}
-	list, err := r.clients.Orders.Recent(ctx, n)
+	list, err := r.Clients.Orders.Recent(ctx, n)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (r *queryResolver) RecentOrders(ctx context.Context, first *int) ([]*model.
 
 // UserCount is the resolver for the userCount field.
 func (r *statsResolver) UserCount(ctx context.Context, obj *webmodel.Stats) (*int, error) {
-	n, err := r.clients.Users.Count(ctx)
+	n, err := r.Clients.Users.Count(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (r *statsResolver) UserCount(ctx context.Context, obj *webmodel.Stats) (*in
 
 // ProductCount is the resolver for the productCount field.
 func (r *statsResolver) ProductCount(ctx context.Context, obj *webmodel.Stats) (*int, error) {
-	n, err := r.clients.Products.Count(ctx)
+	n, err := r.Clients.Products.Count(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (r *userResolver) Orders(ctx context.Context, obj *model.User, first *int, 
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.clients.Orders.List(ctx, clients.OrderQuery{UserID: obj.ID, Limit: n, Cursor: resolvekit.Deref(after)})
+	page, err := r.Clients.Orders.List(ctx, clients.OrderQuery{UserID: obj.ID, Limit: n, Cursor: resolvekit.Deref(after)})
 	if err != nil {
 		return nil, err
 	}
