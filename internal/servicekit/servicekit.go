@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
@@ -44,7 +45,10 @@ type Common struct {
 	ServiceToken string
 	Issuer       string
 	Audience     string
-	Seed         seed.Sizes
+	// JWKSMinRefreshGap is the least time between two JWKS refetches
+	// caused by tokens naming an unknown key (after a key rotation).
+	JWKSMinRefreshGap time.Duration
+	Seed              seed.Sizes
 }
 
 // Bind registers the common settings on set with their env overrides.
@@ -59,6 +63,7 @@ func (c *Common) Bind(set *envconfig.Set, defaultListen string) {
 	set.String(&c.ServiceToken, "service-token", "SERVICE_TOKEN", DevServiceToken, "credential of the order service at the product service")
 	set.String(&c.Issuer, "token-issuer", "TOKEN_ISSUER", auth.DefaultIssuer, "iss of access tokens")
 	set.String(&c.Audience, "token-audience", "TOKEN_AUDIENCE", auth.DefaultAudience, "aud of access tokens")
+	set.Duration(&c.JWKSMinRefreshGap, "jwks-min-refresh-gap", "JWKS_MIN_REFRESH_GAP", 10*time.Second, "least time between JWKS refetches for unknown key ids")
 	set.Int(&c.Seed.Users, "seed-users", "SEED_USERS", seed.DefaultSizes.Users, "users seeded on first start")
 	set.Int(&c.Seed.Products, "seed-products", "SEED_PRODUCTS", seed.DefaultSizes.Products, "products seeded on first start")
 	set.Int(&c.Seed.Orders, "seed-orders", "SEED_ORDERS", seed.DefaultSizes.Orders, "orders seeded on first start")
@@ -72,6 +77,9 @@ func (c *Common) Validate() error {
 	}
 	if err := c.Seed.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.JWKSMinRefreshGap <= 0 {
+		errs = append(errs, fmt.Errorf("JWKS_MIN_REFRESH_GAP must be positive"))
 	}
 	if c.Env != "development" && c.Env != "production" {
 		errs = append(errs, fmt.Errorf("ENV must be development or production, not %q", c.Env))
@@ -87,7 +95,7 @@ func (c *Common) DBPath(name string) string { return filepath.Join(c.DataDir, na
 
 // Verifier returns a token verifier backed by the user service's JWKS.
 func (c *Common) Verifier() *auth.Verifier {
-	keys := auth.NewRemoteKeys(auth.RemoteKeysConfig{URL: c.UserURL + auth.JWKSPath})
+	keys := auth.NewRemoteKeys(auth.RemoteKeysConfig{URL: c.UserURL + auth.JWKSPath, MinRefreshGap: c.JWKSMinRefreshGap})
 	return auth.NewVerifier(keys, c.Issuer, c.Audience)
 }
 

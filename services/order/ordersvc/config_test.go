@@ -31,6 +31,8 @@ func TestParseConfigDefaults(t *testing.T) {
 			Issuer:       "bff-gateway-user-service",
 			Audience:     "bff-gateway",
 			Seed:         seed.DefaultSizes,
+			// Tokens after a key rotation wait at most this for a refetch.
+			JWKSMinRefreshGap: 10 * time.Second,
 		},
 		ReconcileInterval: 30 * time.Second,
 		ReleaseGrace:      time.Minute,
