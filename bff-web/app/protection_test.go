@@ -333,3 +333,26 @@ func TestLoginAttemptsAreLimitedPerAccount(t *testing.T) {
 		t.Errorf("another account is not limited: %s", r.Raw)
 	}
 }
+
+// TestRefusedDocumentsAreRateLimitedToo: documents the guard refuses cost
+// parsing time, so an address is limited in requests before the guard
+// runs; once over, it is answered 429 without even being parsed.
+func TestRefusedDocumentsAreRateLimitedToo(t *testing.T) {
+	env := startWebWith(t, seed.Sizes{}, func(c *bffconfig.Config) {
+		c.RateLimit.RequestBurstPerAddress = 20
+		c.RateLimit.RequestsPerSecondPerAddress = 0.0001
+	})
+	hostile := "{ " + strings.Repeat("featuredProducts { id } ", 14000) + "}"
+	c := env.NewClient()
+	statuses := map[int]int{}
+	for range 30 {
+		statuses[c.Query(t, hostile, nil).Status]++
+	}
+	if statuses[400] != 20 || statuses[429] != 10 {
+		t.Errorf("statuses %v, want 20 refusals by the guard then 10 by the address limit", statuses)
+	}
+	r := c.Query(t, `{ featuredProducts(first: 1) { id } }`, nil)
+	if r.Status != 429 || r.Errors[0].Code() != "RATE_LIMITED" || r.Header.Get("Retry-After") == "" {
+		t.Errorf("an address over its limit: %d %s", r.Status, r.Raw)
+	}
+}

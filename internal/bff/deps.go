@@ -130,6 +130,20 @@ func NewDeps(opts Options) (Deps, error) {
 	}, nil
 }
 
+// addressLimit returns the limit on requests per address, applied before
+// anything else is done with a request; it has its own store, so that it
+// never spends from the operations' buckets.
+func (d Deps) addressLimit() func(http.Handler) http.Handler {
+	rl := d.Config.RateLimit
+	cfg := ratelimit.Config{
+		Enabled:        rl.Enabled,
+		Operations:     ratelimit.Limit{Rate: rl.RequestsPerSecondPerAddress, Burst: rl.RequestBurstPerAddress},
+		Login:          ratelimit.LoginConfig{PerIP: ratelimit.PerMinute(rl.LoginPerIPPerMinute), PerAccount: ratelimit.PerMinute(rl.LoginPerAccountPerMinute)},
+		TrustedProxies: d.TrustedProxies,
+	}
+	return ratelimit.Middleware(ratelimit.NewMemoryStore(rl.MaxKeys, d.Now), cfg, nil, nil)
+}
+
 // rateLimit returns the per-principal limit on operations, spending each
 // operation's cost as measured by the GraphQL guard.
 func (d Deps) rateLimit() func(http.Handler) http.Handler {

@@ -55,7 +55,8 @@ type HandlerConfig struct {
 }
 
 // NewHandler returns the BFF's HTTP handler. On /graphql, in order: the
-// request deadline, the client's address, the BFF's own protections (CSRF
+// request deadline, the client's address and its request limit, the BFF's
+// own protections (CSRF
 // on the web), the refusal of other methods, request media types and
 // unacceptable Accept headers (graphqlRequestsOnly), the GraphQL guard
 // (body, persisted and trusted documents, size and cost limits: refused
@@ -72,6 +73,7 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 	chain := []func(http.Handler) http.Handler{
 		deadline(d.Config.Timeouts.Request),
 		clientIP(d.TrustedProxies),
+		d.addressLimit(),
 	}
 	chain = append(chain, hc.Protect...)
 	chain = append(chain,

@@ -97,6 +97,12 @@ type RateLimit struct {
 	// Burst is each principal's bucket size; it must hold the most
 	// complex operation allowed.
 	Burst int `yaml:"burst"`
+	// RequestsPerSecondPerAddress and RequestBurstPerAddress limit the
+	// requests of one address before anything else is done with them, so
+	// that even documents the guard refuses (parsing one can cost a few
+	// milliseconds) cannot be sent without limit.
+	RequestsPerSecondPerAddress float64 `yaml:"requests_per_second_per_address"`
+	RequestBurstPerAddress      int     `yaml:"request_burst_per_address"`
 	// LoginPerIPPerMinute and LoginPerAccountPerMinute limit sign-ins.
 	LoginPerIPPerMinute      int `yaml:"login_per_ip_per_minute"`
 	LoginPerAccountPerMinute int `yaml:"login_per_account_per_minute"`
@@ -213,6 +219,7 @@ func Default(kind Kind) Config {
 	c.PersistedQueries = PersistedQueries{APQ: true, APQMaxEntries: 1000, TrustedDocuments: "off"}
 	c.RateLimit = RateLimit{
 		Enabled: true, CostPerSecond: 500, Burst: 10000,
+		RequestsPerSecondPerAddress: 100, RequestBurstPerAddress: 500,
 		LoginPerIPPerMinute: 10, LoginPerAccountPerMinute: 5, MaxKeys: 100000,
 	}
 	if kind == Mobile {
@@ -304,7 +311,7 @@ func (c Config) Validate(kind Kind) error {
 	if c.PersistedQueries.APQMaxEntries <= 0 {
 		add("persisted_queries.apq_max_entries must be positive")
 	}
-	if rl := c.RateLimit; rl.Enabled && (rl.CostPerSecond <= 0 || rl.Burst < c.Limits.MaxComplexity || rl.LoginPerIPPerMinute <= 0 || rl.LoginPerAccountPerMinute <= 0 || rl.MaxKeys <= 0) {
+	if rl := c.RateLimit; rl.Enabled && (rl.CostPerSecond <= 0 || rl.Burst < c.Limits.MaxComplexity || rl.RequestsPerSecondPerAddress <= 0 || rl.RequestBurstPerAddress <= 0 || rl.LoginPerIPPerMinute <= 0 || rl.LoginPerAccountPerMinute <= 0 || rl.MaxKeys <= 0) {
 		add("rate_limit: rates must be positive and burst at least limits.max_complexity")
 	}
 	for _, p := range c.HTTP.TrustedProxies {
