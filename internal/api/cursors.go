@@ -1,8 +1,6 @@
 package api
 
 import (
-	"time"
-
 	"github.com/acme/bff-gateway/internal/pagecursor"
 )
 
@@ -21,9 +19,4 @@ func OrderCursor(o Order) string {
 // catalogue listing, which is ordered by name, then id.
 func ProductCursor(p Product) string {
 	return pagecursor.Encode(pagecursor.Cursor{Key: p.Name, ID: p.ID})
-}
-
-// ParseSortableTime reads a time written with SortableTimeLayout.
-func ParseSortableTime(s string) (time.Time, error) {
-	return time.Parse(SortableTimeLayout, s)
 }

@@ -5,7 +5,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/acme/bff-gateway/internal/apperr"
@@ -94,9 +93,6 @@ func ProblemFor(r *http.Request, err error) Problem {
 	e, ok := apperr.As(err)
 	if !ok {
 		e = apperr.New(apperr.Internal, "internal error")
-		if errors.Is(err, errRequestTimeout) {
-			e = apperr.New(apperr.Timeout, "request timed out")
-		}
 	}
 	status := apperr.HTTPStatus(e.Code)
 	return Problem{
@@ -110,8 +106,6 @@ func ProblemFor(r *http.Request, err error) Problem {
 		Extra:     e.Details,
 	}
 }
-
-var errRequestTimeout = errors.New("request timeout")
 
 // WriteError writes err as a problem answer, and logs it when it is an
 // internal error.

@@ -265,12 +265,6 @@ func (p *Page) SetQuery(query string) {
 	p.setModel("operation.graphql", query)
 }
 
-// SetVariables replaces the content of the active tab's variables editor.
-func (p *Page) SetVariables(vars string) {
-	p.t.Helper()
-	p.setModel("variables.json", vars)
-}
-
 func (p *Page) setModel(suffix, text string) {
 	p.t.Helper()
 	arg, _ := json.Marshal(text)
