@@ -184,3 +184,18 @@ type PlaceOrderRequest struct {
 
 // Currency is the shop's single currency.
 const Currency = "USD"
+
+// InOrder returns the values found for the ids asked for, in the order
+// asked, and the ids not found: the two halves of every batch answer.
+func InOrder[T any](ids []string, found map[string]T) (values []T, missing []string) {
+	values = make([]T, 0, len(ids))
+	missing = []string{}
+	for _, id := range ids {
+		if v, ok := found[id]; ok {
+			values = append(values, v)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	return values, missing
+}

@@ -102,14 +102,13 @@ func (h *handlers) batchOrders(w http.ResponseWriter, r *http.Request, p request
 	if err != nil {
 		return err
 	}
-	out := api.OrderBatch{Orders: make([]api.Order, 0, len(want)), Missing: []string{}}
-	for _, id := range want {
-		if o, ok := found[id]; ok && canSee(p, o.UserID) {
-			out.Orders = append(out.Orders, o)
-		} else {
-			out.Missing = append(out.Missing, id)
+	for id, o := range found {
+		if !canSee(p, o.UserID) {
+			delete(found, id) // someone else's order is missing, not forbidden
 		}
 	}
+	var out api.OrderBatch
+	out.Orders, out.Missing = api.InOrder(want, found)
 	return httpapi.JSON(w, http.StatusOK, out)
 }
 

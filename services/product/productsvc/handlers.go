@@ -118,14 +118,8 @@ func (h *handlers) batchProducts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := api.ProductBatch{Products: make([]api.Product, 0, len(want)), Missing: []string{}}
-	for _, id := range want {
-		if p, ok := found[id]; ok {
-			out.Products = append(out.Products, p)
-		} else {
-			out.Missing = append(out.Missing, id)
-		}
-	}
+	var out api.ProductBatch
+	out.Products, out.Missing = api.InOrder(want, found)
 	return httpapi.JSON(w, http.StatusOK, out)
 }
 

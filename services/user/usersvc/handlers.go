@@ -132,14 +132,8 @@ func (h *handlers) batchUsers(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	out := api.UserBatch{Users: make([]api.User, 0, len(want)), Missing: []string{}}
-	for _, id := range want {
-		if u, ok := found[id]; ok {
-			out.Users = append(out.Users, u)
-		} else {
-			out.Missing = append(out.Missing, id)
-		}
-	}
+	var out api.UserBatch
+	out.Users, out.Missing = api.InOrder(want, found)
 	return httpapi.JSON(w, http.StatusOK, out)
 }
 
