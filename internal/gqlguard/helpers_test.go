@@ -8,9 +8,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	mobileoperations "github.com/acme/bff-gateway/bff-mobile/operations"
+	weboperations "github.com/acme/bff-gateway/bff-web/operations"
+	"github.com/acme/bff-gateway/internal/gqldocs"
 )
 
 func TestMain(m *testing.M) {
@@ -142,14 +145,24 @@ func codeOf(e gqlErr) string {
 	return s
 }
 
-// mustRead returns testdata/name.
+// mustRead returns the client document name ("Dashboard.graphql") as the
+// client sends it: the real contract documents, web's with the fragments
+// they use appended.
 func mustRead(t testing.TB, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	web, err := gqldocs.Compose(weboperations.Documents())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	op := strings.TrimSuffix(name, ".graphql")
+	if doc, ok := web[op]; ok {
+		return doc
+	}
+	if doc, ok := mobileoperations.Documents()[op]; ok {
+		return doc
+	}
+	t.Fatalf("no client document %s", name)
+	return ""
 }
 
 // mustGuard returns a guard with cfg, for tests that share its APQ store
