@@ -1,13 +1,13 @@
 package app_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/acme/bff-gateway/internal/bffconfig"
 	"github.com/acme/bff-gateway/internal/bfftest"
 	"github.com/acme/bff-gateway/internal/breaker"
+	"github.com/acme/bff-gateway/internal/fakeclock"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -109,10 +109,8 @@ func TestOrderServiceDownCostsOnlyItsFields(t *testing.T) {
 // recently when the product service is down, and says so in extensions;
 // beyond the configured age they are errors.
 func TestProductsServedStaleWhenTheProductServiceFails(t *testing.T) {
-	var mu sync.Mutex
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	clk := fakeclock.New(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+	clock, advance := clk.Now, clk.Advance
 	env := bfftest.Start(t, bfftest.Options{
 		Kind: bffconfig.Web, Build: buildWeb, OperationsDir: "../operations", Now: clock,
 		Configure: func(c *bffconfig.Config) {

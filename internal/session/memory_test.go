@@ -9,26 +9,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/acme/bff-gateway/internal/fakeclock"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the shared manually advanced test clock.
+type clock = fakeclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return fakeclock.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 func sess(user string, expires time.Time) Session {
 	return Session{Token: "tok-" + user, UserID: user, Role: "customer", ExpiresAt: expires}
