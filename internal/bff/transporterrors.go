@@ -13,8 +13,8 @@ import (
 // errors that gqlgen's server and transports write themselves, past the
 // error presenter: a request no transport takes ("transport not
 // supported": a WebSocket upgrade; other methods and content types are
-// refused before, by graphqlRequestsOnly), a mutation sent over GET,
-// variables that do not decode. Each is refused with a 4xx before anything
+// refused before, by graphqlRequestsOnly; a mutation sent over GET, by the
+// guard), variables that do not decode. Each is refused with a 4xx before anything
 // runs, so only such answers are held back and looked at; every other
 // answer passes through untouched. A rewritten answer keeps the negotiated
 // media type (gqlmedia).
