@@ -33,9 +33,9 @@ check-generated: generate
 	@git diff --exit-code --stat -- graph bff-web/graph bff-mobile/graph || \
 	  (echo "generated code is stale: run 'make generate' and commit"; exit 1)
 
-PLAYGROUND := internal/playground
+PLAYGROUND := internal/bff/playground
 
-## playground: rebuild the playground bundle (internal/playground/dist) from its pinned npm packages
+## playground: rebuild the playground bundle (internal/bff/playground/dist) from its pinned npm packages
 playground:
 	cd $(PLAYGROUND)/web && npm ci --no-audit --no-fund && npm run build
 
@@ -63,9 +63,9 @@ vet:
 # "context deadline exceeded" when its time runs out mid-step.
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := \
-	./internal/gqlguard:FuzzDecodeRequest \
+	./internal/bff/guard:FuzzDecodeRequest \
 	./internal/auth:FuzzBearerToken \
-	./internal/bffauth:FuzzSessionCookie \
+	./internal/bff/authn:FuzzSessionCookie \
 	./internal/restclient:FuzzUpstreamAnswers
 
 ## fuzz: run each fuzz target briefly (FUZZTIME each) beyond its seed corpus

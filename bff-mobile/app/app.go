@@ -13,11 +13,11 @@ import (
 	"github.com/acme/bff-gateway/bff-mobile/graph/generated"
 	"github.com/acme/bff-gateway/bff-mobile/operations"
 	"github.com/acme/bff-gateway/bff-mobile/timezone"
-	"github.com/acme/bff-gateway/internal/apikey"
 	"github.com/acme/bff-gateway/internal/bff"
-	"github.com/acme/bff-gateway/internal/bffauth"
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/gqlguard"
+	"github.com/acme/bff-gateway/internal/bff/apikey"
+	"github.com/acme/bff-gateway/internal/bff/authn"
+	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/guard"
 )
 
 // New returns the mobile BFF's handler.
@@ -34,7 +34,7 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 	}
 	// The app's documents as written, and as Apollo Client sends them
 	// (its manifest): either is trusted, by text or by hash.
-	trusted, err := gqlguard.NewManifestWithPersisted(operations.Documents(), operations.Manifest())
+	trusted, err := guard.NewManifestWithPersisted(operations.Documents(), operations.Manifest())
 	if err != nil {
 		return nil, bff.Deps{}, fmt.Errorf("trusted documents: %w", err)
 	}
@@ -42,10 +42,10 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 	if err != nil {
 		return nil, deps, err
 	}
-	mobileAuth := bffauth.MobileAuth(keys, deps.Verifier)
+	mobileAuth := authn.MobileAuth(keys, deps.Verifier)
 	schema := generated.NewExecutableSchema(generated.Config{
 		Resolvers:  graph.NewResolver(deps),
-		Directives: generated.DirectiveRoot{HasRole: bffauth.HasRole},
+		Directives: generated.DirectiveRoot{HasRole: authn.HasRole},
 	})
 	h, err := bff.NewHandler(deps, bff.HandlerConfig{
 		Schema: schema,
@@ -55,7 +55,7 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 		Authenticate: timezone.Middleware,
 		Playground: bff.Playground{
 			Title:     "bff-mobile",
-			Headers:   map[string]string{bffauth.APIKeyHeader: apikey.DevKey},
+			Headers:   map[string]string{authn.APIKeyHeader: apikey.DevKey},
 			Documents: operations.Documents(),
 			// The development stack's demo account (README), so that the
 			// Login tab signs in as it is.
@@ -68,5 +68,5 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 
 // Run is the mobile BFF's main.
 func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	return bff.Run(ctx, bffconfig.Mobile, args, getenv, stderr, New)
+	return bff.Run(ctx, config.Mobile, args, getenv, stderr, New)
 }

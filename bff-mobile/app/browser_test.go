@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/apikey"
-	"github.com/acme/bff-gateway/internal/bffauth"
-	"github.com/acme/bff-gateway/internal/playground/browsertest"
+	"github.com/acme/bff-gateway/internal/bff/apikey"
+	"github.com/acme/bff-gateway/internal/bff/authn"
+	"github.com/acme/bff-gateway/internal/bff/playground/browsertest"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -21,7 +21,7 @@ import (
 func TestPlaygroundInABrowser(t *testing.T) {
 	env := startMobile(t, nil)
 	id := seed.ProductID(0)
-	product := rest[api.Product](t, "", env.Stack.Product.URL+"/v1/products/"+id)
+	product := rest[contract.Product](t, "", env.Stack.Product.URL+"/v1/products/"+id)
 
 	p := browsertest.Open(t, env.URL+"/")
 
@@ -35,8 +35,8 @@ func TestPlaygroundInABrowser(t *testing.T) {
 
 	// The key is in the headers editor, as JSON.
 	var headers map[string]string
-	if err := json.Unmarshal([]byte(p.Headers()), &headers); err != nil || headers[bffauth.APIKeyHeader] != apikey.DevKey {
-		t.Fatalf("headers editor holds %q (%v), want %s: %s", p.Headers(), err, bffauth.APIKeyHeader, apikey.DevKey)
+	if err := json.Unmarshal([]byte(p.Headers()), &headers); err != nil || headers[authn.APIKeyHeader] != apikey.DevKey {
+		t.Fatalf("headers editor holds %q (%v), want %s: %s", p.Headers(), err, authn.APIKeyHeader, apikey.DevKey)
 	}
 
 	p.SetQuery(`{ product(id: "` + id + `") { name } }`)
@@ -51,7 +51,7 @@ func TestPlaygroundInABrowser(t *testing.T) {
 	// The key the page sends is the one in the editor: without it, the
 	// BFF refuses the request.
 	p.SetHeaders(`{}`)
-	if got := p.Run(bffauth.CodeInvalidAPIKey); strings.Contains(got, product.Name) {
+	if got := p.Run(authn.CodeInvalidAPIKey); strings.Contains(got, product.Name) {
 		t.Errorf("answered without the key: %s", got)
 	}
 

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/bff-mobile/app"
-	"github.com/acme/bff-gateway/internal/apikey"
 	"github.com/acme/bff-gateway/internal/bff"
-	"github.com/acme/bff-gateway/internal/bffauth"
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/apikey"
+	"github.com/acme/bff-gateway/internal/bff/authn"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
+	"github.com/acme/bff-gateway/services/servicetest"
 )
 
 // The demo accounts.
@@ -35,7 +36,7 @@ func startMobile(t *testing.T, now func() time.Time) *bfftest.Env {
 
 // sixFeatured is the small seed with enough products for six featured ones
 // (every tenth product is featured).
-var sixFeatured = seed.Sizes{Users: testutil.SmallSeed.Users, Products: 60, Orders: testutil.SmallSeed.Orders}
+var sixFeatured = seed.Sizes{Users: servicetest.SmallSeed.Users, Products: 60, Orders: servicetest.SmallSeed.Orders}
 
 // startMobileSeeded starts the mobile BFF over services seeded with sizes
 // (zero: the small seed).
@@ -48,17 +49,17 @@ func startMobileSeeded(t testing.TB, now func() time.Time, sizes seed.Sizes) *bf
 			return app.NewWithDeps(opts)
 		}
 	}
-	return bfftest.Start(t, bfftest.Options{Kind: bffconfig.Mobile, Build: build, OperationsDir: "../operations",
-		Stack: testutil.StackOptions{Seed: sizes},
+	return bfftest.Start(t, bfftest.Options{Kind: config.Mobile, Build: build, OperationsDir: "../operations",
+		Stack: servicetest.StackOptions{Seed: sizes},
 	})
 }
 
 // startMobileWith starts the mobile BFF over services with the small seed,
 // with configure changing its configuration. configure runs after
 // bfftest's own settings (the raised login limits), so it may set those.
-func startMobileWith(t testing.TB, configure func(*bffconfig.Config)) *bfftest.Env {
+func startMobileWith(t testing.TB, configure func(*config.Config)) *bfftest.Env {
 	t.Helper()
-	return bfftest.Start(t, bfftest.Options{Kind: bffconfig.Mobile, Build: app.NewWithDeps, OperationsDir: "../operations",
+	return bfftest.Start(t, bfftest.Options{Kind: config.Mobile, Build: app.NewWithDeps, OperationsDir: "../operations",
 		Configure: configure,
 	})
 }
@@ -69,7 +70,7 @@ func fixedClock(t time.Time) func() time.Time { return func() time.Time { return
 // appClient returns a client that sends the app's key, as the app does.
 func appClient(env *bfftest.Env) *bfftest.Client {
 	c := env.NewClient()
-	c.Header.Set(bffauth.APIKeyHeader, apikey.DevKey)
+	c.Header.Set(authn.APIKeyHeader, apikey.DevKey)
 	return c
 }
 

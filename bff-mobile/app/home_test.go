@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/bff-mobile/timezone"
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -54,7 +54,7 @@ func TestHome(t *testing.T) {
 	}
 
 	// The three newest of Ada's orders, as the order service has them.
-	want := rest[api.OrderPage](t, token, env.Stack.Order.URL+"/v1/orders?limit=3&user_id="+seed.UserID(1))
+	want := rest[contract.OrderPage](t, token, env.Stack.Order.URL+"/v1/orders?limit=3&user_id="+seed.UserID(1))
 	if len(want.Orders) != 3 || len(home.RecentOrders) != 3 {
 		t.Fatalf("recentOrders has %d orders, the service %d; want 3", len(home.RecentOrders), len(want.Orders))
 	}
@@ -67,12 +67,12 @@ func TestHome(t *testing.T) {
 		if o.ID != w.ID || o.Status != strings.ToUpper(w.Status) || o.TotalFormatted != usd(w.TotalCents) || o.ItemCount != items {
 			t.Errorf("recentOrders[%d] = %+v, want %s %s %s with %d items", i, o, w.ID, w.Status, usd(w.TotalCents), items)
 		}
-		first := rest[api.Product](t, token, env.Stack.Product.URL+"/v1/products/"+w.Items[0].ProductID)
+		first := rest[contract.Product](t, token, env.Stack.Product.URL+"/v1/products/"+w.Items[0].ProductID)
 		wantThumbnail(t, o.ThumbnailURL, first.ImageURL)
 	}
 
 	// Six featured products, as the product service has them.
-	featured := rest[api.ProductList](t, token, env.Stack.Product.URL+"/v1/products/featured?limit=6")
+	featured := rest[contract.ProductList](t, token, env.Stack.Product.URL+"/v1/products/featured?limit=6")
 	if len(home.Featured) != 6 || len(featured.Products) != 6 {
 		t.Fatalf("featured has %d products, the service %d; want 6", len(home.Featured), len(featured.Products))
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/acme/bff-gateway/bff-mobile/graph"
 	"github.com/acme/bff-gateway/bff-mobile/graph/generated"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
 )
 
 // mobileOperations are the app's documents, one per file of ../operations

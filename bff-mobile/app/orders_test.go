@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -33,12 +33,12 @@ func TestOrderListPagesThroughAllOrders(t *testing.T) {
 	env := startMobile(t, nil)
 	ada := signIn(t, env, adaEmail, adaPassword)
 	token := env.Stack.Token(t, adaEmail, adaPassword)
-	all := rest[api.OrderPage](t, token, env.Stack.Order.URL+"/v1/orders?limit=100&user_id="+seed.UserID(1))
+	all := rest[contract.OrderPage](t, token, env.Stack.Order.URL+"/v1/orders?limit=100&user_id="+seed.UserID(1))
 	if all.NextCursor != nil || len(all.Orders) <= 10 {
 		t.Fatalf("Ada has %d orders (more: %v); the test wants 11 to 100", len(all.Orders), all.NextCursor != nil)
 	}
 	want := make([]string, len(all.Orders))
-	byID := map[string]api.Order{}
+	byID := map[string]contract.Order{}
 	for i, o := range all.Orders {
 		want[i] = o.ID
 		byID[o.ID] = o

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -39,11 +39,11 @@ func TestPlaceOrder(t *testing.T) {
 	token := env.Stack.Token(t, graceEmail, gracePassword)
 	stock := func(id string) int {
 		t.Helper()
-		return rest[api.Product](t, token, env.Stack.Product.URL+"/v1/products/"+id).Stock
+		return rest[contract.Product](t, token, env.Stack.Product.URL+"/v1/products/"+id).Stock
 	}
-	all := rest[api.ProductPage](t, token, env.Stack.Product.URL+"/v1/products?limit=100")
-	var inStock []api.Product
-	var soldOut *api.Product
+	all := rest[contract.ProductPage](t, token, env.Stack.Product.URL+"/v1/products?limit=100")
+	var inStock []contract.Product
+	var soldOut *contract.Product
 	for i, p := range all.Products {
 		if p.Stock >= 3 {
 			inStock = append(inStock, p)
@@ -76,8 +76,8 @@ func TestPlaceOrder(t *testing.T) {
 			t.Errorf("the same key again placed order %s, want %s", out.Order.ID, firstID)
 		}
 	}
-	o := rest[api.Order](t, token, env.Stack.Order.URL+"/v1/orders/"+firstID)
-	if o.UserID != seed.UserID(2) || o.Status != api.StatusPending || o.TotalCents != 2*p.PriceCents {
+	o := rest[contract.Order](t, token, env.Stack.Order.URL+"/v1/orders/"+firstID)
+	if o.UserID != seed.UserID(2) || o.Status != contract.StatusPending || o.TotalCents != 2*p.PriceCents {
 		t.Errorf("the order service has %+v, want Grace's pending order of %d cents", o, 2*p.PriceCents)
 	}
 	if after := stock(p.ID); after != before-2 {

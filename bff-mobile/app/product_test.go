@@ -3,8 +3,8 @@ package app_test
 import (
 	"testing"
 
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/contract"
 )
 
 // productData is the Product document's answer.
@@ -23,8 +23,8 @@ func TestProduct(t *testing.T) {
 	t.Parallel()
 	env := startMobile(t, nil)
 	token := env.Stack.Token(t, adaEmail, adaPassword)
-	all := rest[api.ProductPage](t, token, env.Stack.Product.URL+"/v1/products?limit=100")
-	var inStock, soldOut *api.Product
+	all := rest[contract.ProductPage](t, token, env.Stack.Product.URL+"/v1/products?limit=100")
+	var inStock, soldOut *contract.Product
 	for i, p := range all.Products {
 		switch {
 		case p.Stock > 0 && inStock == nil:
@@ -43,7 +43,7 @@ func TestProduct(t *testing.T) {
 	}
 	for name, c := range clients {
 		t.Run(name, func(t *testing.T) {
-			for _, w := range []*api.Product{inStock, soldOut} {
+			for _, w := range []*contract.Product{inStock, soldOut} {
 				r := c.Op(t, "Product", map[string]any{"id": w.ID})
 				p := bfftest.Decode[productData](t, r).Product
 				if len(r.Errors) > 0 || p == nil {

@@ -20,12 +20,12 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/bff-mobile/app"
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/apikey"
 	"github.com/acme/bff-gateway/internal/bff"
-	"github.com/acme/bff-gateway/internal/bffauth"
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/apikey"
+	"github.com/acme/bff-gateway/internal/bff/authn"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/httpserver"
 	"github.com/acme/bff-gateway/internal/seed"
 )
@@ -138,13 +138,13 @@ const adHocProduct = `{ product(id: "prd_x") { id } }`
 // its exact text and by its hash alone, and nothing else runs.
 func TestTrustedDocumentsInProduction(t *testing.T) {
 	t.Parallel()
-	env := startMobileWith(t, func(c *bffconfig.Config) { c.Env = "production" })
+	env := startMobileWith(t, func(c *config.Config) { c.Env = "production" })
 	if !env.Config.TrustedOnly() {
 		t.Fatalf("production mode with trusted_documents %q does not restrict to trusted documents", env.Config.PersistedQueries.TrustedDocuments)
 	}
 	token := env.Stack.Token(t, adaEmail, adaPassword)
-	all := rest[api.ProductPage](t, token, env.Stack.Product.URL+"/v1/products?limit=100")
-	var product *api.Product
+	all := rest[contract.ProductPage](t, token, env.Stack.Product.URL+"/v1/products?limit=100")
+	var product *contract.Product
 	for i, p := range all.Products {
 		if p.Stock >= 2 {
 			product = &all.Products[i]
@@ -284,7 +284,7 @@ func isNullData(raw json.RawMessage) bool {
 // documents off, production mode still answers no introspection.
 func TestProductionHidesIntrospectionWithoutTrustedDocuments(t *testing.T) {
 	t.Parallel()
-	env := startMobileWith(t, func(c *bffconfig.Config) {
+	env := startMobileWith(t, func(c *config.Config) {
 		c.Env = "production"
 		c.PersistedQueries.TrustedDocuments = "off"
 	})
@@ -443,7 +443,7 @@ func TestGuardRefusesBeforeUpstream(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := env.NewClient()
 			if !tt.noKey {
-				c.Header.Set(bffauth.APIKeyHeader, apikey.DevKey)
+				c.Header.Set(authn.APIKeyHeader, apikey.DevKey)
 			}
 			if tt.auth != "" {
 				c.Header.Set("Authorization", tt.auth)
@@ -497,7 +497,7 @@ func TestGuardRefusesBeforeUpstream(t *testing.T) {
 	// server the BFF really runs on: httpserver.Listen, as bff.Run uses it.
 	t.Run("a header block over 64 KiB on the real server", func(t *testing.T) {
 		logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-		h, err := app.New(bff.Options{Kind: bffconfig.Mobile, Config: env.Config, Logger: logger, Transport: env.Counter})
+		h, err := app.New(bff.Options{Kind: config.Mobile, Config: env.Config, Logger: logger, Transport: env.Counter})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -521,7 +521,7 @@ func TestGuardRefusesBeforeUpstream(t *testing.T) {
 				t.Fatal(err)
 			}
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set(bffauth.APIKeyHeader, apikey.DevKey)
+			req.Header.Set(authn.APIKeyHeader, apikey.DevKey)
 			for i := 0; padding > 0; i++ {
 				n := min(padding, 4<<10)
 				req.Header.Set("X-Padding-"+strconv.Itoa(i), strings.Repeat("p", n))
@@ -555,7 +555,7 @@ func TestGuardRefusesBeforeUpstream(t *testing.T) {
 func TestRateLimitPerPrincipal(t *testing.T) {
 	t.Parallel()
 	const burst = 200
-	env := startMobileWith(t, func(c *bffconfig.Config) {
+	env := startMobileWith(t, func(c *config.Config) {
 		c.RateLimit.Enabled = true
 		c.RateLimit.CostPerSecond = 0.001 // one unit in about 17 minutes
 		c.RateLimit.Burst = burst
@@ -730,7 +730,7 @@ func TestLoginAttemptsAreLimited(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := startMobileWith(t, func(c *bffconfig.Config) {
+			env := startMobileWith(t, func(c *config.Config) {
 				c.RateLimit.LoginPerIPPerMinute = tt.perIP
 				c.RateLimit.LoginPerAccountPerMinute = tt.perAccount
 			})

@@ -14,15 +14,15 @@ import (
 	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/clients"
-	"github.com/acme/bff-gateway/internal/ordering"
-	"github.com/acme/bff-gateway/internal/pagecursor"
-	"github.com/acme/bff-gateway/internal/resolvekit"
+	"github.com/acme/bff-gateway/internal/bff/orderflow"
+	"github.com/acme/bff-gateway/internal/bff/resolve"
+	"github.com/acme/bff-gateway/internal/bff/upstream"
+	"github.com/acme/bff-gateway/internal/contract"
 )
 
 // Greeting is the resolver for the greeting field.
 func (r *homeResolver) Greeting(ctx context.Context, obj *mobilemodel.Home) (*string, error) {
-	u, err := resolvekit.Viewer(ctx)
+	u, err := resolve.Viewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -36,29 +36,29 @@ func (r *homeResolver) RecentOrders(ctx context.Context, obj *mobilemodel.Home, 
 	if err != nil {
 		return nil, err
 	}
-	n, err := resolvekit.PageSize(first, "first", defaultRecent, maxRecent)
+	n, err := resolve.PageSize(first, "first", defaultRecent, maxRecent)
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.Clients.Orders.List(ctx, clients.OrderQuery{UserID: p.Subject, Limit: n})
+	page, err := r.Clients.Orders.List(ctx, upstream.OrderQuery{UserID: p.Subject, Limit: n})
 	if err != nil {
 		return nil, err
 	}
-	return resolvekit.Orders(ctx, page.Orders, false), nil
+	return resolve.Orders(ctx, page.Orders, false), nil
 }
 
 // Featured is the resolver for the featured field.
 func (r *homeResolver) Featured(ctx context.Context, obj *mobilemodel.Home, first *int) ([]*model.Product, error) {
-	n, err := resolvekit.PageSize(first, "first", defaultFeatured, maxFeatured)
+	n, err := resolve.PageSize(first, "first", defaultFeatured, maxFeatured)
 	if err != nil {
 		return nil, err
 	}
-	return resolvekit.Featured(ctx, r.Catalog, n)
+	return resolve.Featured(ctx, r.Catalog, n)
 }
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*mobilemodel.LoginResult, error) {
-	in, err := resolvekit.SignIn(ctx, r.Clients.Users, r.Verifier, r.Logins, r.Now(), email, password)
+	in, err := resolve.SignIn(ctx, r.Clients.Users, r.Verifier, r.Logins, r.Now(), email, password)
 	if err != nil {
 		return nil, err
 	}
@@ -67,11 +67,11 @@ func (r *mutationResolver) Login(ctx context.Context, email string, password str
 
 // PlaceOrder is the resolver for the placeOrder field.
 func (r *mutationResolver) PlaceOrder(ctx context.Context, items []*mobilemodel.OrderLineInput, idempotencyKey string) (*mobilemodel.PlaceOrderResult, error) {
-	lines := make([]ordering.Line, len(items))
+	lines := make([]orderflow.Line, len(items))
 	for i, it := range items {
-		lines[i] = ordering.Line{ProductID: it.ProductID, Quantity: it.Quantity}
+		lines[i] = orderflow.Line{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
-	out, err := ordering.Place(ctx, r.Clients.Orders, idempotencyKey, lines, []string{"items"})
+	out, err := orderflow.Place(ctx, r.Clients.Orders, idempotencyKey, lines, []string{"items"})
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (r *orderSummaryResolver) ThumbnailURL(ctx context.Context, obj *model.Orde
 	if len(obj.Items) == 0 {
 		return nil, nil
 	}
-	p, err := resolvekit.Product(ctx, obj.Items[0].ProductID)
+	p, err := resolve.Product(ctx, obj.Items[0].ProductID)
 	if err != nil {
 		return nil, err
 	}
@@ -106,26 +106,26 @@ func (r *queryResolver) MyOrders(ctx context.Context, first *int, after *string)
 	if err != nil {
 		return nil, err
 	}
-	n, err := resolvekit.PageSize(first, "first", defaultMyOrders, maxMyOrders)
+	n, err := resolve.PageSize(first, "first", defaultMyOrders, maxMyOrders)
 	if err != nil {
 		return nil, err
 	}
-	cursor := resolvekit.Deref(after)
+	cursor := resolve.Deref(after)
 	if cursor != "" {
-		if _, err := pagecursor.Decode(cursor); err != nil {
+		if _, err := contract.DecodeCursor(cursor); err != nil {
 			return nil, apperr.InvalidParam("after", "after must be a nextCursor of an earlier page")
 		}
 	}
-	page, err := r.Clients.Orders.List(ctx, clients.OrderQuery{UserID: p.Subject, Limit: n, Cursor: cursor})
+	page, err := r.Clients.Orders.List(ctx, upstream.OrderQuery{UserID: p.Subject, Limit: n, Cursor: cursor})
 	if err != nil {
 		return nil, err
 	}
-	return &mobilemodel.OrderPage{Items: resolvekit.Orders(ctx, page.Orders, false), NextCursor: page.NextCursor}, nil
+	return &mobilemodel.OrderPage{Items: resolve.Orders(ctx, page.Orders, false), NextCursor: page.NextCursor}, nil
 }
 
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, id string) (*model.Product, error) {
-	return resolvekit.Product(ctx, id)
+	return resolve.Product(ctx, id)
 }
 
 // Home returns generated.HomeResolver implementation.

@@ -10,8 +10,8 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/acme/bff-gateway/bff-mobile/operations"
-	"github.com/acme/bff-gateway/internal/gqldocs"
-	"github.com/acme/bff-gateway/internal/gqlguard"
+	"github.com/acme/bff-gateway/internal/bff/gqldocs"
+	"github.com/acme/bff-gateway/internal/bff/guard"
 )
 
 const regenerate = "manifest.json is stale: run `node internal/tools/nodetests/manifest.mjs` (see internal/tools/nodetests) and commit it"
@@ -21,7 +21,7 @@ const regenerate = "manifest.json is stale: run `node internal/tools/nodetests/m
 // Apollo Client's __typename fields are added, each id the SHA-256 of its
 // body.
 func TestManifestIsUpToDate(t *testing.T) {
-	pm, err := gqlguard.ParsePersistedManifest(operations.Manifest())
+	pm, err := guard.ParsePersistedManifest(operations.Manifest())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, regenerate)
 	}
@@ -30,7 +30,7 @@ func TestManifestIsUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	byName := map[string]gqlguard.PersistedOperation{}
+	byName := map[string]guard.PersistedOperation{}
 	for _, op := range pm.Operations {
 		byName[op.Name] = op
 	}
@@ -47,7 +47,7 @@ func TestManifestIsUpToDate(t *testing.T) {
 			t.Errorf("operation %s (%s.graphql) is not in manifest.json\n%s", rawOp.Name, file, regenerate)
 			continue
 		}
-		if gqlguard.Hash(op.Body) != op.ID {
+		if guard.Hash(op.Body) != op.ID {
 			t.Errorf("%s: id is not the SHA-256 of the body", op.Name)
 		}
 		sent := parse(t, "manifest.json "+op.Name, op.Body)
@@ -79,11 +79,11 @@ func TestManifestIsUpToDate(t *testing.T) {
 // documents and manifest.json accepts both the files' texts and the
 // manifest's bodies, by text and by hash.
 func TestManifestIsTrusted(t *testing.T) {
-	m, err := gqlguard.NewManifestWithPersisted(operations.Documents(), operations.Manifest())
+	m, err := guard.NewManifestWithPersisted(operations.Documents(), operations.Manifest())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pm, err := gqlguard.ParsePersistedManifest(operations.Manifest())
+	pm, err := guard.ParsePersistedManifest(operations.Manifest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestManifestIsTrusted(t *testing.T) {
 		}
 	}
 	for name, text := range operations.Documents() {
-		if _, ok := m.Lookup(gqlguard.Hash(text)); !ok || !m.Contains(text) {
+		if _, ok := m.Lookup(guard.Hash(text)); !ok || !m.Contains(text) {
 			t.Errorf("%s.graphql is not trusted", name)
 		}
 	}

@@ -16,7 +16,7 @@ import (
 	"bytes"
 	"embed"
 
-	"github.com/acme/bff-gateway/internal/gqldocs"
+	"github.com/acme/bff-gateway/internal/bff/gqldocs"
 )
 
 //go:embed *.graphql

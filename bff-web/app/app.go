@@ -12,12 +12,12 @@ import (
 	"github.com/acme/bff-gateway/bff-web/graph/generated"
 	"github.com/acme/bff-gateway/bff-web/operations"
 	"github.com/acme/bff-gateway/internal/bff"
-	"github.com/acme/bff-gateway/internal/bffauth"
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/gqldocs"
-	"github.com/acme/bff-gateway/internal/gqlguard"
-	"github.com/acme/bff-gateway/internal/session"
-	"github.com/acme/bff-gateway/internal/websafety"
+	"github.com/acme/bff-gateway/internal/bff/authn"
+	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/gqldocs"
+	"github.com/acme/bff-gateway/internal/bff/guard"
+	"github.com/acme/bff-gateway/internal/bff/session"
+	"github.com/acme/bff-gateway/internal/bff/websafety"
 )
 
 // New returns the web BFF's handler with an in-memory session store.
@@ -32,7 +32,7 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 	if err != nil {
 		return nil, deps, err
 	}
-	sessions := &bffauth.Sessions{
+	sessions := &authn.Sessions{
 		Store:    session.NewMemoryStore(opts.Config.Auth.MaxSessions, deps.Now),
 		Verifier: deps.Verifier,
 		Cookie:   opts.Config.Auth.SessionCookie,
@@ -41,7 +41,7 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 	}
 	schema := generated.NewExecutableSchema(generated.Config{
 		Resolvers:  graph.NewResolver(deps),
-		Directives: generated.DirectiveRoot{HasRole: bffauth.HasRole},
+		Directives: generated.DirectiveRoot{HasRole: authn.HasRole},
 	})
 	docs, err := gqldocs.Compose(operations.Documents())
 	if err != nil {
@@ -58,12 +58,12 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 			// Login tab signs in as it is.
 			Variables: map[string]string{"Login": `{"email": "ada@example.com", "password": "ada123"}`},
 		},
-		Trusted: gqlguard.NewManifest(docs),
+		Trusted: guard.NewManifest(docs),
 	})
 	return h, deps, err
 }
 
 // Run is the web BFF's main.
 func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	return bff.Run(ctx, bffconfig.Web, args, getenv, stderr, New)
+	return bff.Run(ctx, config.Web, args, getenv, stderr, New)
 }

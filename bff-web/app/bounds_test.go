@@ -6,20 +6,20 @@ import (
 	"testing"
 
 	"github.com/acme/bff-gateway/bff-web/app"
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/seed"
-	"github.com/acme/bff-gateway/internal/testutil"
+	"github.com/acme/bff-gateway/services/servicetest"
 )
 
 // startWebWith starts the web BFF over services seeded with sizes.
-func startWebWith(t testing.TB, sizes seed.Sizes, configure func(*bffconfig.Config)) *bfftest.Env {
+func startWebWith(t testing.TB, sizes seed.Sizes, configure func(*config.Config)) *bfftest.Env {
 	t.Helper()
 	return bfftest.Start(t, bfftest.Options{
-		Kind:          bffconfig.Web,
+		Kind:          config.Web,
 		Build:         app.NewWithDeps,
 		OperationsDir: "../operations",
-		Stack:         testutil.StackOptions{Seed: sizes},
+		Stack:         servicetest.StackOptions{Seed: sizes},
 		Configure:     configure,
 	})
 }
@@ -100,7 +100,7 @@ func TestUpstreamRequestsDoNotGrowWithLists(t *testing.T) {
 // playground, refuses introspection and suggests no field names.
 func TestProductionModeHidesThePlaygroundAndSchema(t *testing.T) {
 	for _, prod := range []bool{false, true} {
-		env := startWebWith(t, seed.Sizes{}, func(c *bffconfig.Config) {
+		env := startWebWith(t, seed.Sizes{}, func(c *config.Config) {
 			if prod {
 				c.Env = "production"
 			}

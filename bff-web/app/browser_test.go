@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/playground/browsertest"
+	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/playground/browsertest"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -21,7 +21,7 @@ import (
 // every request the page makes stays on the BFF's own origin.
 func TestPlaygroundInABrowser(t *testing.T) {
 	env := startWeb(t)
-	featured := restGet[api.ProductList](t, env.Stack.Product.URL+"/v1/products/featured?limit=2", "")
+	featured := restGet[contract.ProductList](t, env.Stack.Product.URL+"/v1/products/featured?limit=2", "")
 	if len(featured.Products) != 2 {
 		t.Fatalf("the product service has %d featured products, want 2", len(featured.Products))
 	}
@@ -164,7 +164,7 @@ func TestPlaygroundAssetsAreServedByTheBFF(t *testing.T) {
 
 	// In production there is no playground: neither the page nor its
 	// files.
-	prod := startWebWith(t, seed.Sizes{}, func(c *bffconfig.Config) { c.Env = "production" })
+	prod := startWebWith(t, seed.Sizes{}, func(c *config.Config) { c.Env = "production" })
 	for _, path := range append([]string{"/"}, assets...) {
 		r, err := http.Get(prod.URL + path)
 		if err != nil {

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/bff-web/app"
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
+	"github.com/acme/bff-gateway/services/servicetest"
 )
 
 // The demo accounts.
@@ -37,10 +38,10 @@ var testSeed = seed.Sizes{Users: 20, Products: 50, Orders: 200}
 func startWeb(t *testing.T) *bfftest.Env {
 	t.Helper()
 	return bfftest.Start(t, bfftest.Options{
-		Kind:          bffconfig.Web,
+		Kind:          config.Web,
 		Build:         app.NewWithDeps,
 		OperationsDir: "../operations",
-		Stack:         testutil.StackOptions{Seed: testSeed},
+		Stack:         servicetest.StackOptions{Seed: testSeed},
 	})
 }
 
@@ -151,19 +152,19 @@ func restGet[T any](t testing.TB, rawURL, token string) T {
 }
 
 // restProduct reads one product from the product service.
-func restProduct(t testing.TB, env *bfftest.Env, id string) api.Product {
+func restProduct(t testing.TB, env *bfftest.Env, id string) contract.Product {
 	t.Helper()
-	return restGet[api.Product](t, env.Stack.Product.URL+"/v1/products/"+id, "")
+	return restGet[contract.Product](t, env.Stack.Product.URL+"/v1/products/"+id, "")
 }
 
 // restProducts reads products by id from the product service, by id.
-func restProducts(t testing.TB, env *bfftest.Env, ids []string) map[string]api.Product {
+func restProducts(t testing.TB, env *bfftest.Env, ids []string) map[string]contract.Product {
 	t.Helper()
-	out := map[string]api.Product{}
+	out := map[string]contract.Product{}
 	if len(ids) == 0 {
 		return out
 	}
-	b := restGet[api.ProductBatch](t, env.Stack.Product.URL+"/v1/products?ids="+url.QueryEscape(strings.Join(unique(ids), ",")), "")
+	b := restGet[contract.ProductBatch](t, env.Stack.Product.URL+"/v1/products?ids="+url.QueryEscape(strings.Join(unique(ids), ",")), "")
 	for _, p := range b.Products {
 		out[p.ID] = p
 	}
@@ -172,9 +173,9 @@ func restProducts(t testing.TB, env *bfftest.Env, ids []string) map[string]api.P
 
 // restCatalogue reads the whole catalogue (at most 100 products) in the
 // service's order.
-func restCatalogue(t testing.TB, env *bfftest.Env) []api.Product {
+func restCatalogue(t testing.TB, env *bfftest.Env) []contract.Product {
 	t.Helper()
-	page := restGet[api.ProductPage](t, env.Stack.Product.URL+"/v1/products?limit=100", "")
+	page := restGet[contract.ProductPage](t, env.Stack.Product.URL+"/v1/products?limit=100", "")
 	if page.NextCursor != nil {
 		t.Fatalf("the catalogue has more than 100 products (%d)", page.TotalCount)
 	}
@@ -182,25 +183,25 @@ func restCatalogue(t testing.TB, env *bfftest.Env) []api.Product {
 }
 
 // restUser reads one user from the user service with an admin's token.
-func restUser(t testing.TB, env *bfftest.Env, adminToken, id string) api.User {
+func restUser(t testing.TB, env *bfftest.Env, adminToken, id string) contract.User {
 	t.Helper()
-	return restGet[api.User](t, env.Stack.User.URL+"/v1/users/"+id, adminToken)
+	return restGet[contract.User](t, env.Stack.User.URL+"/v1/users/"+id, adminToken)
 }
 
 // restOrder reads one order from the order service.
-func restOrder(t testing.TB, env *bfftest.Env, token, id string) api.Order {
+func restOrder(t testing.TB, env *bfftest.Env, token, id string) contract.Order {
 	t.Helper()
-	return restGet[api.Order](t, env.Stack.Order.URL+"/v1/orders/"+id, token)
+	return restGet[contract.Order](t, env.Stack.Order.URL+"/v1/orders/"+id, token)
 }
 
 // restOrders reads one page of the token's user's orders, newest first.
-func restOrders(t testing.TB, env *bfftest.Env, token string, limit int, cursor string) api.OrderPage {
+func restOrders(t testing.TB, env *bfftest.Env, token string, limit int, cursor string) contract.OrderPage {
 	t.Helper()
 	q := url.Values{"limit": {strconv.Itoa(limit)}}
 	if cursor != "" {
 		q.Set("cursor", cursor)
 	}
-	return restGet[api.OrderPage](t, env.Stack.Order.URL+"/v1/orders?"+q.Encode(), token)
+	return restGet[contract.OrderPage](t, env.Stack.Order.URL+"/v1/orders?"+q.Encode(), token)
 }
 
 func unique(list []string) []string {
@@ -303,14 +304,14 @@ func formatted(cents int64) string {
 // wantMoney checks a Money against cents of the shop's currency.
 func wantMoney(t testing.TB, what string, got gqlMoney, cents int64) {
 	t.Helper()
-	want := gqlMoney{Cents: int(cents), Currency: api.Currency, Formatted: formatted(cents)}
+	want := gqlMoney{Cents: int(cents), Currency: contract.Currency, Formatted: formatted(cents)}
 	if got != want {
 		t.Errorf("%s = %+v, want %+v", what, got, want)
 	}
 }
 
 // wantProduct checks a product of the answer against the service's.
-func wantProduct(t testing.TB, got gqlProduct, want api.Product) {
+func wantProduct(t testing.TB, got gqlProduct, want contract.Product) {
 	t.Helper()
 	if got.ID != want.ID || got.SKU != want.SKU || got.Name != want.Name || got.Category != want.Category ||
 		got.ImageURL != want.ImageURL || got.InStock != (want.Stock > 0) {
@@ -324,7 +325,7 @@ func wantProduct(t testing.TB, got gqlProduct, want api.Product) {
 
 // wantOrder checks an order of the answer against the service's, its
 // items' products against products.
-func wantOrder(t testing.TB, got gqlOrder, want api.Order, products map[string]api.Product) {
+func wantOrder(t testing.TB, got gqlOrder, want contract.Order, products map[string]contract.Product) {
 	t.Helper()
 	if got.ID != want.ID {
 		t.Fatalf("order %s, want %s", got.ID, want.ID)
@@ -366,7 +367,7 @@ func wantOrder(t testing.TB, got gqlOrder, want api.Order, products map[string]a
 }
 
 // productIDsOf lists the products the orders' items refer to.
-func productIDsOf(orders ...api.Order) []string {
+func productIDsOf(orders ...contract.Order) []string {
 	var out []string
 	for _, o := range orders {
 		for _, it := range o.Items {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -46,9 +46,9 @@ func placeVars(key string, lines ...line) map[string]any {
 
 // inStock returns n distinct products of the catalogue with at least min
 // stock, skipping those in skip.
-func inStock(t testing.TB, catalogue []api.Product, n, min int, skip map[string]bool) []api.Product {
+func inStock(t testing.TB, catalogue []contract.Product, n, min int, skip map[string]bool) []contract.Product {
 	t.Helper()
-	var out []api.Product
+	var out []contract.Product
 	for _, p := range catalogue {
 		if p.Stock >= min && !skip[p.ID] {
 			out = append(out, p)
@@ -120,10 +120,10 @@ func TestPlaceOrder(t *testing.T) {
 			t.Errorf("itemCount %d, want 4", o.ItemCount)
 		}
 		stored := restOrder(t, env, adaToken, o.ID)
-		if stored.UserID != seed.UserID(1) || stored.Status != api.StatusPending {
+		if stored.UserID != seed.UserID(1) || stored.Status != contract.StatusPending {
 			t.Errorf("the order service holds %+v, want Ada's pending order", stored)
 		}
-		wantOrder(t, *o, stored, map[string]api.Product{a.ID: a, b.ID: b})
+		wantOrder(t, *o, stored, map[string]contract.Product{a.ID: a, b.ID: b})
 		if o.Items[0].Product == nil || o.Items[0].Product.ID != a.ID || o.Items[1].Product == nil || o.Items[1].Product.ID != b.ID {
 			t.Errorf("items %s, want %s then %s", mustJSON(o.Items), a.ID, b.ID)
 		}
@@ -175,7 +175,7 @@ func TestPlaceOrder(t *testing.T) {
 		p := inStock(t, catalogue, 1, 2, used)[0]
 		p = restProduct(t, env, p.ID)
 		q := inStock(t, catalogue, 1, 2, used)[0]
-		var soldOut api.Product
+		var soldOut contract.Product
 		for _, x := range catalogue {
 			if x.Stock == 0 {
 				soldOut = x
@@ -300,7 +300,7 @@ func TestCancelOrder(t *testing.T) {
 		if len(got.CancelOrder.UserErrors) != 0 {
 			t.Errorf("userErrors %s", mustJSON(got.CancelOrder.UserErrors))
 		}
-		if s := restOrder(t, env, adaToken, id).Status; s != api.StatusCancelled {
+		if s := restOrder(t, env, adaToken, id).Status; s != contract.StatusCancelled {
 			t.Errorf("the order service says %s", s)
 		}
 		if got := restProduct(t, env, p.ID).Stock; got != p.Stock {
@@ -322,7 +322,7 @@ func TestCancelOrder(t *testing.T) {
 
 	t.Run("not cancellable", func(t *testing.T) {
 		// Ada's seeded orders are in every status.
-		byStatus := map[string]api.Order{}
+		byStatus := map[string]contract.Order{}
 		after := ""
 		for {
 			page := restOrders(t, env, adaToken, 100, after)
@@ -336,7 +336,7 @@ func TestCancelOrder(t *testing.T) {
 			}
 			after = *page.NextCursor
 		}
-		for _, status := range []string{api.StatusShipped, api.StatusDelivered, api.StatusCancelled} {
+		for _, status := range []string{contract.StatusShipped, contract.StatusDelivered, contract.StatusCancelled} {
 			o, ok := byStatus[status]
 			if !ok {
 				t.Fatalf("Ada has no %s order", status)
@@ -355,9 +355,9 @@ func TestCancelOrder(t *testing.T) {
 	})
 
 	t.Run("someone else's", func(t *testing.T) {
-		var graces []api.Order
+		var graces []contract.Order
 		for _, o := range restOrders(t, env, graceToken, 100, "").Orders {
-			if o.Status == api.StatusPending || o.Status == api.StatusPaid {
+			if o.Status == contract.StatusPending || o.Status == contract.StatusPaid {
 				graces = append(graces, o)
 			}
 		}

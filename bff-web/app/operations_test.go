@@ -15,8 +15,8 @@ import (
 
 	"github.com/acme/bff-gateway/bff-web/graph"
 	"github.com/acme/bff-gateway/bff-web/graph/generated"
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -136,7 +136,7 @@ func TestDashboard(t *testing.T) {
 	env := startWeb(t)
 	adaToken := env.Stack.Token(t, adaEmail, adaPassword)
 	adminToken := env.Stack.Token(t, adminEmail, adminPassword)
-	featured := restGet[api.ProductList](t, env.Stack.Product.URL+"/v1/products/featured?limit=4", "").Products
+	featured := restGet[contract.ProductList](t, env.Stack.Product.URL+"/v1/products/featured?limit=4", "").Products
 	if len(featured) != 4 {
 		t.Fatalf("the product service has %d featured products, want 4", len(featured))
 	}
@@ -289,7 +289,7 @@ func TestDashboard(t *testing.T) {
 			t.Fatalf("viewer %+v, want the admin", v)
 		}
 		// The admin's own orders, not everyone's.
-		own := restGet[api.OrderPage](t, env.Stack.Order.URL+"/v1/orders?limit=5&user_id="+admin.ID, adminToken)
+		own := restGet[contract.OrderPage](t, env.Stack.Order.URL+"/v1/orders?limit=5&user_id="+admin.ID, adminToken)
 		if v.Orders == nil || v.Orders.TotalCount != own.TotalCount || len(v.Orders.Edges) != len(own.Orders) {
 			t.Errorf("the admin's orders %+v, want %d of %d", v.Orders, len(own.Orders), own.TotalCount)
 		}
@@ -328,7 +328,7 @@ func TestProductSearch(t *testing.T) {
 	t.Parallel()
 	env := startWeb(t)
 	catalogue := restCatalogue(t, env)
-	byID := map[string]api.Product{}
+	byID := map[string]contract.Product{}
 	for _, p := range catalogue {
 		byID[p.ID] = p
 	}
@@ -421,7 +421,7 @@ func TestProductSearch(t *testing.T) {
 		if !slices.Equal(ids, want) || got.TotalCount != len(want) || len(want) == 0 {
 			t.Errorf("category %q: %v (total %d), want %v", cat, ids, got.TotalCount, want)
 		}
-		rest := restGet[api.ProductPage](t, env.Stack.Product.URL+"/v1/products?limit=1&category="+url.QueryEscape(cat), "")
+		rest := restGet[contract.ProductPage](t, env.Stack.Product.URL+"/v1/products?limit=1&category="+url.QueryEscape(cat), "")
 		if got.TotalCount != rest.TotalCount {
 			t.Errorf("totalCount %d, the product service %d", got.TotalCount, rest.TotalCount)
 		}
@@ -542,7 +542,7 @@ func TestOrderDetail(t *testing.T) {
 		}
 		return r, bfftest.Decode[orderDetailData](t, r).Order
 	}
-	wantCustomer := func(t *testing.T, o *gqlOrder, u api.User) {
+	wantCustomer := func(t *testing.T, o *gqlOrder, u contract.User) {
 		t.Helper()
 		if o.Customer == nil || o.Customer.ID != u.ID || o.Customer.Name != u.Name || o.Customer.Email != u.Email {
 			t.Errorf("customer %+v, want %s %q %s", o.Customer, u.ID, u.Name, u.Email)
@@ -585,8 +585,8 @@ func TestOrderDetail(t *testing.T) {
 	t.Run("admin", func(t *testing.T) {
 		t.Parallel()
 		for _, tc := range []struct {
-			order api.Order
-			user  api.User
+			order contract.Order
+			user  contract.User
 		}{{graceOrder, grace}, {adaOrder, ada}} {
 			r, o := detail(t, adminClient, tc.order.ID)
 			wantOK(t, r)
@@ -644,9 +644,9 @@ func TestAdminOverview(t *testing.T) {
 		wantOK(t, r)
 		got := bfftest.Decode[adminOverviewData](t, r)
 
-		users := restGet[api.Count](t, env.Stack.User.URL+"/v1/users/count", adminToken)
-		products := restGet[api.Count](t, env.Stack.Product.URL+"/v1/products/count", adminToken)
-		stats := restGet[api.OrderStats](t, env.Stack.Order.URL+"/v1/orders/stats", adminToken)
+		users := restGet[contract.Count](t, env.Stack.User.URL+"/v1/users/count", adminToken)
+		products := restGet[contract.Count](t, env.Stack.Product.URL+"/v1/products/count", adminToken)
+		stats := restGet[contract.OrderStats](t, env.Stack.Order.URL+"/v1/orders/stats", adminToken)
 		s := got.Stats
 		if s == nil {
 			t.Fatal("stats is null")
@@ -665,13 +665,13 @@ func TestAdminOverview(t *testing.T) {
 		} else {
 			wantMoney(t, "revenue", *s.Revenue, stats.RevenueCents)
 		}
-		if len(s.OrdersByStatus) != len(api.OrderStatuses) {
-			t.Errorf("ordersByStatus has %d entries, want %d", len(s.OrdersByStatus), len(api.OrderStatuses))
+		if len(s.OrdersByStatus) != len(contract.OrderStatuses) {
+			t.Errorf("ordersByStatus has %d entries, want %d", len(s.OrdersByStatus), len(contract.OrderStatuses))
 		}
 		sum := 0
 		for i, sc := range s.OrdersByStatus {
-			if i < len(api.OrderStatuses) && sc.Status != strings.ToUpper(api.OrderStatuses[i]) {
-				t.Errorf("ordersByStatus[%d] is %s, want %s", i, sc.Status, strings.ToUpper(api.OrderStatuses[i]))
+			if i < len(contract.OrderStatuses) && sc.Status != strings.ToUpper(contract.OrderStatuses[i]) {
+				t.Errorf("ordersByStatus[%d] is %s, want %s", i, sc.Status, strings.ToUpper(contract.OrderStatuses[i]))
 			}
 			if want := stats.ByStatus[strings.ToLower(sc.Status)]; sc.Count != want {
 				t.Errorf("ordersByStatus %s = %d, want %d", sc.Status, sc.Count, want)
@@ -682,12 +682,12 @@ func TestAdminOverview(t *testing.T) {
 			t.Errorf("ordersByStatus sums to %d, want %d", sum, stats.Count)
 		}
 
-		recent := restGet[api.OrderList](t, env.Stack.Order.URL+"/v1/orders/recent?limit=10", adminToken).Orders
+		recent := restGet[contract.OrderList](t, env.Stack.Order.URL+"/v1/orders/recent?limit=10", adminToken).Orders
 		if len(got.RecentOrders) != 10 || len(recent) != 10 {
 			t.Fatalf("%d recent orders (service: %d), want 10", len(got.RecentOrders), len(recent))
 		}
 		prods := restProducts(t, env, productIDsOf(recent...))
-		customers := map[string]api.User{}
+		customers := map[string]contract.User{}
 		for i, o := range got.RecentOrders {
 			wantOrder(t, o, recent[i], prods)
 			u, ok := customers[recent[i].UserID]
@@ -783,7 +783,7 @@ func TestGet(t *testing.T) {
 		got := bfftest.Decode[struct {
 			FeaturedProducts []struct{ ID string } `json:"featuredProducts"`
 		}](t, r)
-		want := restGet[api.ProductList](t, env.Stack.Product.URL+"/v1/products/featured?limit=4", "").Products
+		want := restGet[contract.ProductList](t, env.Stack.Product.URL+"/v1/products/featured?limit=4", "").Products
 		if len(got.FeaturedProducts) != len(want) {
 			t.Fatalf("%d featured products, want %d", len(got.FeaturedProducts), len(want))
 		}
@@ -798,7 +798,7 @@ func TestGet(t *testing.T) {
 		t.Parallel()
 		c := login(t, env, adaEmail, adaPassword)
 		adaToken := env.Stack.Token(t, adaEmail, adaPassword)
-		var target api.Product
+		var target contract.Product
 		for _, p := range restCatalogue(t, env) {
 			if p.Stock > 1 {
 				target = p

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/acme/bff-gateway/bff-web/app"
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
 )
@@ -33,7 +33,7 @@ func TestPrivateDataNeverCrossesUsers(t *testing.T) {
 		tok := env.Stack.Token(t, c.email, c.password)
 		_, body := testutil.Do(t, http.DefaultClient, "GET", env.Stack.Order.URL+"/v1/orders?limit=100", tok, nil, nil)
 		c.orders = map[string]bool{}
-		for _, o := range testutil.MustJSON[api.OrderPage](t, body).Orders {
+		for _, o := range testutil.MustJSON[contract.OrderPage](t, body).Orders {
 			c.orders[o.ID] = true
 		}
 	}

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -144,7 +144,7 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 }
 
 func TestTrustedDocumentsModeRunsOnlyTheContract(t *testing.T) {
-	env := startWebWith(t, seed.Sizes{}, func(c *bffconfig.Config) { c.PersistedQueries.TrustedDocuments = "always" })
+	env := startWebWith(t, seed.Sizes{}, func(c *config.Config) { c.PersistedQueries.TrustedDocuments = "always" })
 	c := env.NewClient()
 	if r := c.Op(t, "ProductSearch", map[string]any{"first": 2}); len(r.Errors) > 0 {
 		t.Fatalf("a contract document must run: %s", r.Raw)
@@ -205,7 +205,7 @@ func TestCSRFOnCookieSessions(t *testing.T) {
 
 func TestCORSAndSecurityHeaders(t *testing.T) {
 	const allowed = "https://app.example.com"
-	env := startWebWith(t, seed.Sizes{}, func(c *bffconfig.Config) { c.HTTP.CORSOrigins = []string{allowed} })
+	env := startWebWith(t, seed.Sizes{}, func(c *config.Config) { c.HTTP.CORSOrigins = []string{allowed} })
 	for origin, want := range map[string]bool{allowed: true, "https://evil.example.com": false} {
 		req, _ := http.NewRequest(http.MethodOptions, env.URL+"/graphql", nil)
 		req.Header.Set("Origin", origin)
@@ -249,7 +249,7 @@ func TestCORSAndSecurityHeaders(t *testing.T) {
 // as their cost fits in the bucket, under concurrency, and answers the rest
 // 429 without an upstream request.
 func TestRateLimitIsExactAndCostBased(t *testing.T) {
-	env := startWebWith(t, seed.Sizes{}, func(c *bffconfig.Config) {
+	env := startWebWith(t, seed.Sizes{}, func(c *config.Config) {
 		c.Limits.MaxComplexity = 300
 		c.RateLimit.Burst = 300
 		c.RateLimit.CostPerSecond = 0.0001
@@ -310,7 +310,7 @@ func TestRateLimitIsExactAndCostBased(t *testing.T) {
 }
 
 func TestLoginAttemptsAreLimitedPerAccount(t *testing.T) {
-	env := startWebWith(t, seed.Sizes{}, func(c *bffconfig.Config) {
+	env := startWebWith(t, seed.Sizes{}, func(c *config.Config) {
 		c.RateLimit.LoginPerAccountPerMinute = 3
 		c.RateLimit.LoginPerIPPerMinute = 100
 	})
@@ -338,7 +338,7 @@ func TestLoginAttemptsAreLimitedPerAccount(t *testing.T) {
 // parsing time, so an address is limited in requests before the guard
 // runs; once over, it is answered 429 without even being parsed.
 func TestRefusedDocumentsAreRateLimitedToo(t *testing.T) {
-	env := startWebWith(t, seed.Sizes{}, func(c *bffconfig.Config) {
+	env := startWebWith(t, seed.Sizes{}, func(c *config.Config) {
 		c.RateLimit.RequestBurstPerAddress = 20
 		c.RateLimit.RequestsPerSecondPerAddress = 0.0001
 	})

@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/bfftest"
-	"github.com/acme/bff-gateway/internal/breaker"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/breaker"
+	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/fakeclock"
 	"github.com/acme/bff-gateway/internal/seed"
 )
@@ -40,7 +40,7 @@ func breakerState(env *bfftest.Env, service string) breaker.State {
 // once the service is back.
 func TestOrderServiceDownCostsOnlyItsFields(t *testing.T) {
 	const openFor = 300 * time.Millisecond
-	env := startWebWith(t, seed.Sizes{}, func(c *bffconfig.Config) {
+	env := startWebWith(t, seed.Sizes{}, func(c *config.Config) {
 		c.Breaker.ConsecutiveFailures = 2
 		c.Breaker.OpenTimeout = openFor
 	})
@@ -112,8 +112,8 @@ func TestProductsServedStaleWhenTheProductServiceFails(t *testing.T) {
 	clk := fakeclock.New(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 	clock, advance := clk.Now, clk.Advance
 	env := bfftest.Start(t, bfftest.Options{
-		Kind: bffconfig.Web, Build: buildWeb, OperationsDir: "../operations", Now: clock,
-		Configure: func(c *bffconfig.Config) {
+		Kind: config.Web, Build: buildWeb, OperationsDir: "../operations", Now: clock,
+		Configure: func(c *config.Config) {
 			c.ProductCache.TTL = time.Minute
 			c.ProductCache.MaxStale = 3 * time.Minute
 		},

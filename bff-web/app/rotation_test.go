@@ -15,10 +15,11 @@ import (
 	"github.com/acme/bff-gateway/bff-web/app"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
+	"github.com/acme/bff-gateway/services/servicetest"
 	"github.com/acme/bff-gateway/services/user/usersvc"
 )
 
@@ -64,11 +65,11 @@ func TestBFFPicksUpKeyRotationWithoutRestart(t *testing.T) {
 	t.Parallel()
 	const gap = 50 * time.Millisecond
 	env := bfftest.Start(t, bfftest.Options{
-		Kind:          bffconfig.Web,
+		Kind:          config.Web,
 		Build:         app.NewWithDeps,
 		OperationsDir: "../operations",
-		Stack:         testutil.StackOptions{Seed: testSeed},
-		Configure:     func(c *bffconfig.Config) { c.Auth.JWKSMinRefreshGap = gap },
+		Stack:         servicetest.StackOptions{Seed: testSeed},
+		Configure:     func(c *config.Config) { c.Auth.JWKSMinRefreshGap = gap },
 	})
 
 	// A session signed with the first key. Before the rotation it reads

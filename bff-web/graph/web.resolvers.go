@@ -12,21 +12,21 @@ import (
 	"github.com/acme/bff-gateway/bff-web/graph/generated"
 	"github.com/acme/bff-gateway/bff-web/graph/webmodel"
 	"github.com/acme/bff-gateway/graph/model"
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/bffauth"
-	"github.com/acme/bff-gateway/internal/clients"
-	"github.com/acme/bff-gateway/internal/ordering"
-	"github.com/acme/bff-gateway/internal/resolvekit"
+	"github.com/acme/bff-gateway/internal/bff/authn"
+	"github.com/acme/bff-gateway/internal/bff/orderflow"
+	"github.com/acme/bff-gateway/internal/bff/resolve"
+	"github.com/acme/bff-gateway/internal/bff/upstream"
+	"github.com/acme/bff-gateway/internal/contract"
 )
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*webmodel.LoginPayload, error) {
-	in, err := resolvekit.SignIn(ctx, r.Clients.Users, r.Verifier, r.Logins, r.Now(), email, password)
+	in, err := resolve.SignIn(ctx, r.Clients.Users, r.Verifier, r.Logins, r.Now(), email, password)
 	if err != nil {
 		return nil, err
 	}
-	if err := bffauth.StartSession(ctx, in.Principal, in.ExpiresAt); err != nil {
+	if err := authn.StartSession(ctx, in.Principal, in.ExpiresAt); err != nil {
 		return nil, err
 	}
 	return &webmodel.LoginPayload{Viewer: in.User}, nil
@@ -34,7 +34,7 @@ func (r *mutationResolver) Login(ctx context.Context, email string, password str
 
 // Logout is the resolver for the logout field.
 func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
-	if err := bffauth.EndSession(ctx); err != nil {
+	if err := authn.EndSession(ctx); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -42,11 +42,11 @@ func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
 
 // PlaceOrder is the resolver for the placeOrder field.
 func (r *mutationResolver) PlaceOrder(ctx context.Context, input webmodel.PlaceOrderInput) (*webmodel.PlaceOrderPayload, error) {
-	lines := make([]ordering.Line, len(input.Items))
+	lines := make([]orderflow.Line, len(input.Items))
 	for i, it := range input.Items {
-		lines[i] = ordering.Line{ProductID: it.ProductID, Quantity: it.Quantity}
+		lines[i] = orderflow.Line{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
-	out, err := ordering.Place(ctx, r.Clients.Orders, input.IdempotencyKey, lines, []string{"input", "items"})
+	out, err := orderflow.Place(ctx, r.Clients.Orders, input.IdempotencyKey, lines, []string{"input", "items"})
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input webmodel.PlaceO
 
 // CancelOrder is the resolver for the cancelOrder field.
 func (r *mutationResolver) CancelOrder(ctx context.Context, id string) (*webmodel.CancelOrderPayload, error) {
-	out, err := ordering.Cancel(ctx, r.Clients.Orders, id)
+	out, err := orderflow.Cancel(ctx, r.Clients.Orders, id)
 	if err != nil {
 		return nil, err
 	}
@@ -64,39 +64,39 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, id string) (*webmode
 
 // Customer is the resolver for the customer field.
 func (r *orderResolver) Customer(ctx context.Context, obj *model.Order) (*model.User, error) {
-	return resolvekit.User(ctx, obj.UserID)
+	return resolve.User(ctx, obj.UserID)
 }
 
 // Product is the resolver for the product field.
 func (r *orderItemResolver) Product(ctx context.Context, obj *model.OrderItem) (*model.Product, error) {
-	return resolvekit.Product(ctx, obj.ProductID)
+	return resolve.Product(ctx, obj.ProductID)
 }
 
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*model.User, error) {
-	return resolvekit.Viewer(ctx)
+	return resolve.Viewer(ctx)
 }
 
 // FeaturedProducts is the resolver for the featuredProducts field.
 func (r *queryResolver) FeaturedProducts(ctx context.Context, first *int) ([]*model.Product, error) {
-	n, err := resolvekit.PageSize(first, "first", defaultFeature, maxPage)
+	n, err := resolve.PageSize(first, "first", defaultFeature, maxPage)
 	if err != nil {
 		return nil, err
 	}
-	return resolvekit.Featured(ctx, r.Catalog, n)
+	return resolve.Featured(ctx, r.Catalog, n)
 }
 
 // Products is the resolver for the products field.
 func (r *queryResolver) Products(ctx context.Context, search *string, category *string, first *int, after *string) (*webmodel.ProductConnection, error) {
-	n, err := resolvekit.PageSize(first, "first", defaultSearch, maxPage)
+	n, err := resolve.PageSize(first, "first", defaultSearch, maxPage)
 	if err != nil {
 		return nil, err
 	}
-	if len(resolvekit.Deref(search)) > maxSearchLen {
+	if len(resolve.Deref(search)) > maxSearchLen {
 		return nil, apperr.InvalidParam("search", "search must be at most %d characters", maxSearchLen)
 	}
-	page, err := r.Clients.Products.Search(ctx, clients.ProductQuery{
-		Search: resolvekit.Deref(search), Category: resolvekit.Deref(category), Limit: n, Cursor: resolvekit.Deref(after),
+	page, err := r.Clients.Products.Search(ctx, upstream.ProductQuery{
+		Search: resolve.Deref(search), Category: resolve.Deref(category), Limit: n, Cursor: resolve.Deref(after),
 	})
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (r *queryResolver) Products(ctx context.Context, search *string, category *
 	conn := &webmodel.ProductConnection{TotalCount: page.TotalCount, PageInfo: &model.PageInfo{HasNextPage: page.NextCursor != nil}}
 	conn.Edges = make([]*webmodel.ProductEdge, len(page.Products))
 	for i, p := range page.Products {
-		cursor := api.ProductCursor(p)
+		cursor := contract.ProductCursor(p)
 		conn.Edges[i] = &webmodel.ProductEdge{Cursor: cursor, Node: model.ProductFromAPI(p)}
 		conn.PageInfo.EndCursor = &cursor
 	}
@@ -113,22 +113,22 @@ func (r *queryResolver) Products(ctx context.Context, search *string, category *
 
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, id string) (*model.Product, error) {
-	return resolvekit.Product(ctx, id)
+	return resolve.Product(ctx, id)
 }
 
 // Order is the resolver for the order field.
 func (r *queryResolver) Order(ctx context.Context, id string) (*model.Order, error) {
-	return resolvekit.Order(ctx, r.Clients.Orders, id, true)
+	return resolve.Order(ctx, r.Clients.Orders, id, true)
 }
 
 // Stats is the resolver for the stats field.
 func (r *queryResolver) Stats(ctx context.Context) (*webmodel.Stats, error) {
-	return webmodel.NewStats(func() (api.OrderStats, error) { return r.Clients.Orders.Stats(ctx) }), nil
+	return webmodel.NewStats(func() (contract.OrderStats, error) { return r.Clients.Orders.Stats(ctx) }), nil
 }
 
 // RecentOrders is the resolver for the recentOrders field.
 func (r *queryResolver) RecentOrders(ctx context.Context, first *int) ([]*model.Order, error) {
-	n, err := resolvekit.PageSize(first, "first", defaultRecent, maxPage)
+	n, err := resolve.PageSize(first, "first", defaultRecent, maxPage)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (r *queryResolver) RecentOrders(ctx context.Context, first *int) ([]*model.
 	if err != nil {
 		return nil, err
 	}
-	return resolvekit.Orders(ctx, list, true), nil
+	return resolve.Orders(ctx, list, true), nil
 }
 
 // UserCount is the resolver for the userCount field.
@@ -181,8 +181,8 @@ func (r *statsResolver) OrdersByStatus(ctx context.Context, obj *webmodel.Stats)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*webmodel.StatusCount, 0, len(api.OrderStatuses))
-	for _, status := range api.OrderStatuses {
+	out := make([]*webmodel.StatusCount, 0, len(contract.OrderStatuses))
+	for _, status := range contract.OrderStatuses {
 		out = append(out, &webmodel.StatusCount{Status: model.OrderStatus(strings.ToUpper(status)), Count: st.ByStatus[status]})
 	}
 	return out, nil
@@ -190,19 +190,19 @@ func (r *statsResolver) OrdersByStatus(ctx context.Context, obj *webmodel.Stats)
 
 // Orders is the resolver for the orders field.
 func (r *userResolver) Orders(ctx context.Context, obj *model.User, first *int, after *string) (*webmodel.OrderConnection, error) {
-	n, err := resolvekit.PageSize(first, "first", defaultOrders, maxPage)
+	n, err := resolve.PageSize(first, "first", defaultOrders, maxPage)
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.Clients.Orders.List(ctx, clients.OrderQuery{UserID: obj.ID, Limit: n, Cursor: resolvekit.Deref(after)})
+	page, err := r.Clients.Orders.List(ctx, upstream.OrderQuery{UserID: obj.ID, Limit: n, Cursor: resolve.Deref(after)})
 	if err != nil {
 		return nil, err
 	}
-	nodes := resolvekit.Orders(ctx, page.Orders, false)
+	nodes := resolve.Orders(ctx, page.Orders, false)
 	conn := &webmodel.OrderConnection{TotalCount: page.TotalCount, PageInfo: &model.PageInfo{HasNextPage: page.NextCursor != nil}}
 	conn.Edges = make([]*webmodel.OrderEdge, len(nodes))
 	for i, o := range page.Orders {
-		cursor := api.OrderCursor(o)
+		cursor := contract.OrderCursor(o)
 		conn.Edges[i] = &webmodel.OrderEdge{Cursor: cursor, Node: nodes[i]}
 		conn.PageInfo.EndCursor = &cursor
 	}

@@ -6,7 +6,7 @@ package operations
 import (
 	"embed"
 
-	"github.com/acme/bff-gateway/internal/gqldocs"
+	"github.com/acme/bff-gateway/internal/bff/gqldocs"
 )
 
 //go:embed *.graphql

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/contract"
 )
 
 // User is a user of the shop.
@@ -21,7 +21,7 @@ type User struct {
 }
 
 // UserFromAPI converts a user of the user service.
-func UserFromAPI(u api.User) *User {
+func UserFromAPI(u contract.User) *User {
 	return &User{
 		ID:        u.ID,
 		Email:     u.Email,
@@ -47,7 +47,7 @@ type Product struct {
 }
 
 // ProductFromAPI converts a product of the product service.
-func ProductFromAPI(p api.Product) *Product {
+func ProductFromAPI(p contract.Product) *Product {
 	return &Product{
 		ID:          p.ID,
 		SKU:         p.SKU,
@@ -109,7 +109,7 @@ type OrderItem struct {
 }
 
 // OrderFromAPI converts an order of the order service.
-func OrderFromAPI(o api.Order) *Order {
+func OrderFromAPI(o contract.Order) *Order {
 	items := make([]*OrderItem, len(o.Items))
 	for i, it := range o.Items {
 		items[i] = &OrderItem{

@@ -284,28 +284,6 @@ func TestBearerToken(t *testing.T) {
 	}
 }
 
-func TestRequireServiceToken(t *testing.T) {
-	h := auth.RequireServiceToken("secret-service-token")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	for header, want := range map[string]int{
-		"":                            401,
-		"Bearer wrong":                403,
-		"Bearer secret-service-token": 204,
-		"Basic secret-service-token":  401,
-	} {
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", "/internal/x", nil)
-		if header != "" {
-			req.Header.Set("Authorization", header)
-		}
-		h.ServeHTTP(rec, req)
-		if rec.Code != want {
-			t.Errorf("%q: status %d, want %d", header, rec.Code, want)
-		}
-	}
-}
-
 func TestRemoteKeysColdStartUnderConcurrency(t *testing.T) {
 	ks := newKeySet(t)
 	var fetches atomic.Int32

@@ -11,7 +11,6 @@ import (
 
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/ids"
-	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
 // ErrUnknownKey is returned by a KeySource for a key id it does not hold.
@@ -65,7 +64,7 @@ func NewVerifier(keys KeySource, issuer, audience string) *Verifier {
 
 // Verify checks raw and returns its principal. Every failure is an
 // Unauthenticated error; the reason is kept as its cause for logs.
-func (v *Verifier) Verify(ctx context.Context, raw string) (requestctx.Principal, error) {
+func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	claims := &Claims{}
 	_, err := v.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -82,11 +81,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (requestctx.Principal
 		return jwk.Key, nil
 	})
 	if err != nil {
-		return requestctx.Principal{}, apperr.Wrap(apperr.Unauthenticated, "invalid or expired token", err)
+		return Principal{}, apperr.Wrap(apperr.Unauthenticated, "invalid or expired token", err)
 	}
-	role := requestctx.Role(claims.Role)
-	if !ids.ValidUser(claims.Subject) || (role != requestctx.RoleCustomer && role != requestctx.RoleAdmin) {
-		return requestctx.Principal{}, apperr.New(apperr.Unauthenticated, "invalid or expired token")
+	role := Role(claims.Role)
+	if !ids.ValidUser(claims.Subject) || (role != RoleCustomer && role != RoleAdmin) {
+		return Principal{}, apperr.New(apperr.Unauthenticated, "invalid or expired token")
 	}
-	return requestctx.Principal{Subject: claims.Subject, Role: role, Token: raw}, nil
+	return Principal{Subject: claims.Subject, Role: role, Token: raw}, nil
 }

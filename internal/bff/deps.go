@@ -13,21 +13,22 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/breaker"
-	"github.com/acme/bff-gateway/internal/cache"
-	"github.com/acme/bff-gateway/internal/catalog"
-	"github.com/acme/bff-gateway/internal/clients"
-	"github.com/acme/bff-gateway/internal/gqlguard"
-	"github.com/acme/bff-gateway/internal/ratelimit"
+	"github.com/acme/bff-gateway/internal/bff/breaker"
+	"github.com/acme/bff-gateway/internal/bff/cache"
+	"github.com/acme/bff-gateway/internal/bff/catalog"
+	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/guard"
+	"github.com/acme/bff-gateway/internal/bff/ratelimit"
+	"github.com/acme/bff-gateway/internal/bff/upstream"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
 // Options are what a BFF is built from.
 type Options struct {
-	Kind   bffconfig.Kind
-	Config bffconfig.Config
+	Kind   config.Kind
+	Config config.Config
 	Logger *slog.Logger
 	// Transport is the base transport to the services; nil means a
 	// default one. Tests pass a counting transport.
@@ -39,8 +40,8 @@ type Options struct {
 // Deps are the dependencies resolvers are built from, shared by all
 // requests of one process.
 type Deps struct {
-	Config   bffconfig.Config
-	Clients  *clients.Set
+	Config   config.Config
+	Clients  *upstream.Set
 	Catalog  *catalog.Catalog
 	Verifier *auth.Verifier
 	JWKS     *auth.RemoteKeys
@@ -63,7 +64,7 @@ func NewDeps(opts Options) (Deps, error) {
 		now = time.Now
 	}
 	logger := opts.Logger
-	set, err := clients.New(clients.Config{
+	set, err := upstream.New(upstream.Config{
 		UserURL:     cfg.Services.UserURL,
 		OrderURL:    cfg.Services.OrderURL,
 		ProductURL:  cfg.Services.ProductURL,
@@ -154,19 +155,19 @@ func (d Deps) rateLimit() func(http.Handler) http.Handler {
 		TrustedProxies: d.TrustedProxies,
 	}
 	cost := func(ctx context.Context) int {
-		c, _ := gqlguard.CostFromContext(ctx)
+		c, _ := guard.CostFromContext(ctx)
 		return c
 	}
 	return ratelimit.Middleware(d.RateStore, cfg, cost, requestctx.ClientFromContext)
 }
 
-// Ready reports whether the BFF can answer anything: not every service's
-// breaker is open.
-func (d Deps) Ready() bool {
+// ready reports whether the BFF can answer anything: it fails, with
+// Unavailable, only when every service's breaker is open.
+func (d Deps) ready(context.Context) error {
 	for _, b := range d.Clients.Breakers {
 		if b.State() != breaker.StateOpen {
-			return true
+			return nil
 		}
 	}
-	return false
+	return apperr.New(apperr.Unavailable, "every upstream service's circuit breaker is open")
 }

@@ -14,20 +14,19 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/bffconfig"
+	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/guard"
+	"github.com/acme/bff-gateway/internal/bff/loader"
+	"github.com/acme/bff-gateway/internal/bff/playground"
+	"github.com/acme/bff-gateway/internal/bff/ratelimit"
+	"github.com/acme/bff-gateway/internal/bff/websafety"
 	"github.com/acme/bff-gateway/internal/gqlerr"
-	"github.com/acme/bff-gateway/internal/gqlguard"
-	"github.com/acme/bff-gateway/internal/httpapi"
-	"github.com/acme/bff-gateway/internal/loader"
+	"github.com/acme/bff-gateway/internal/httpserver"
 	"github.com/acme/bff-gateway/internal/middleware"
-	"github.com/acme/bff-gateway/internal/playground"
-	"github.com/acme/bff-gateway/internal/ratelimit"
 	"github.com/acme/bff-gateway/internal/requestctx"
-	"github.com/acme/bff-gateway/internal/websafety"
 )
 
-// Playground configures the development GraphiQL page (internal/playground),
+// Playground configures the development GraphiQL page (internal/bff/playground),
 // served at / and /playground/assets/ when not in production.
 type Playground struct {
 	Title string
@@ -51,7 +50,7 @@ type HandlerConfig struct {
 	Playground Playground
 	// Trusted are the client's own documents, the only ones that run in
 	// trusted-documents mode.
-	Trusted *gqlguard.Manifest
+	Trusted *guard.Manifest
 }
 
 // NewHandler returns the BFF's HTTP handler. On /graphql, in order: the
@@ -66,7 +65,7 @@ type HandlerConfig struct {
 // (see negotiated). Nothing refused before gqlgen makes an upstream request.
 func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 	gql := newGraphQLServer(d, hc.Schema)
-	guard, err := gqlguard.Middleware(guardConfig(d.Config, hc.Trusted))
+	guard, err := guard.Middleware(guardConfig(d.Config, hc.Trusted))
 	if err != nil {
 		return nil, fmt.Errorf("graphql guard: %w", err)
 	}
@@ -88,16 +87,8 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 	graphqlChain := middleware.Chain(gql, chain...)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graphqlChain)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !d.Ready() {
-			httpapi.WriteError(w, r, apperr.New(apperr.Unavailable, "every upstream service's circuit breaker is open"))
-			return
-		}
-		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
+	mux.HandleFunc("GET /healthz", httpserver.Healthz)
+	mux.HandleFunc("GET /readyz", httpserver.Readyz(d.ready))
 	if !d.Config.Production() {
 		page := websafety.Playground(playground.Handler(playground.Options{
 			Title:     hc.Playground.Title,
@@ -119,8 +110,8 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 }
 
 // guardConfig maps the configured limits onto the GraphQL guard.
-func guardConfig(c bffconfig.Config, trusted *gqlguard.Manifest) gqlguard.Config {
-	g := gqlguard.DefaultConfig()
+func guardConfig(c config.Config, trusted *guard.Manifest) guard.Config {
+	g := guard.DefaultConfig()
 	g.MaxBodyBytes = c.Limits.MaxBodyBytes
 	g.MaxTokens = c.Limits.MaxTokens
 	g.MaxDepth = c.Limits.MaxDepth
@@ -162,7 +153,7 @@ func newGraphQLServer(d Deps, schema graphql.ExecutableSchema) *handler.Server {
 	} else {
 		srv.Use(extension.Introspection{})
 	}
-	// Persisted queries are resolved by the guard (internal/gqlguard),
+	// Persisted queries are resolved by the guard (internal/bff/guard),
 	// before anything is parsed, so gqlgen's own APQ extension is not used.
 	srv.AroundResponses(reportStaleData)
 	return srv

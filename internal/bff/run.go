@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/acme/bff-gateway/internal/bffconfig"
+	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/httpserver"
 )
 
@@ -17,14 +17,14 @@ type Build func(Options) (http.Handler, error)
 // Run is a BFF's main: it reads the configuration (the YAML file named by
 // -config or BFF_CONFIG, then the environment), builds the handler and
 // serves until ctx ends.
-func Run(ctx context.Context, kind bffconfig.Kind, args []string, getenv func(string) string, stderr io.Writer, build Build) error {
+func Run(ctx context.Context, kind config.Kind, args []string, getenv func(string) string, stderr io.Writer, build Build) error {
 	fs := flag.NewFlagSet("bff-"+string(kind), flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", getenv("BFF_CONFIG"), "YAML configuration file (env BFF_CONFIG)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := bffconfig.Load(kind, *path, getenv)
+	cfg, err := config.Load(kind, *path, getenv)
 	if err != nil {
 		return err
 	}

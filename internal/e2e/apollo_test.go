@@ -14,11 +14,11 @@ import (
 
 	mobile "github.com/acme/bff-gateway/bff-mobile/app"
 	"github.com/acme/bff-gateway/bff-mobile/operations"
-	"github.com/acme/bff-gateway/internal/apikey"
-	"github.com/acme/bff-gateway/internal/bffauth"
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/bfftest"
-	"github.com/acme/bff-gateway/internal/gqlguard"
+	"github.com/acme/bff-gateway/internal/bff/apikey"
+	"github.com/acme/bff-gateway/internal/bff/authn"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/guard"
 )
 
 // apolloTimeout bounds one run of apollo.mjs (a few dozen requests).
@@ -43,8 +43,8 @@ func TestApolloClientPersistedQueries(t *testing.T) {
 	} {
 		t.Run(mode.env, func(t *testing.T) {
 			t.Parallel()
-			env := bfftest.Start(t, bfftest.Options{Kind: bffconfig.Mobile, Build: mobile.NewWithDeps,
-				Configure: func(c *bffconfig.Config) { c.Env = mode.env },
+			env := bfftest.Start(t, bfftest.Options{Kind: config.Mobile, Build: mobile.NewWithDeps,
+				Configure: func(c *config.Config) { c.Env = mode.env },
 			})
 			if got := env.Config.TrustedOnly(); got != (mode.env == "production") {
 				t.Fatalf("%s: trusted documents only = %v", mode.env, got)
@@ -69,15 +69,15 @@ func TestApolloManifestIsCurrent(t *testing.T) {
 // Client sends first.
 func TestTrustedManifestByHash(t *testing.T) {
 	t.Parallel()
-	env := bfftest.Start(t, bfftest.Options{Kind: bffconfig.Mobile, Build: mobile.NewWithDeps,
-		Configure: func(c *bffconfig.Config) { c.Env = "production" },
+	env := bfftest.Start(t, bfftest.Options{Kind: config.Mobile, Build: mobile.NewWithDeps,
+		Configure: func(c *config.Config) { c.Env = "production" },
 	})
-	pm, err := gqlguard.ParsePersistedManifest(operations.Manifest())
+	pm, err := guard.ParsePersistedManifest(operations.Manifest())
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := env.NewClient()
-	c.Header.Set(bffauth.APIKeyHeader, apikey.DevKey)
+	c.Header.Set(authn.APIKeyHeader, apikey.DevKey)
 	byHash := func(id string, vars map[string]any) bfftest.Response {
 		body, _ := json.Marshal(map[string]any{
 			"variables":  vars,
@@ -115,8 +115,8 @@ func TestTrustedManifestByHash(t *testing.T) {
 			t.Errorf("%s by its manifest id: %d %s", op.Name, r.Status, r.Raw)
 		}
 	}
-	r := byHash(gqlguard.Hash(`{ home { greeting } }`), nil)
-	if len(r.Errors) != 1 || r.Errors[0].Code() != gqlguard.CodePersistedQueryNotAllowed {
+	r := byHash(guard.Hash(`{ home { greeting } }`), nil)
+	if len(r.Errors) != 1 || r.Errors[0].Code() != guard.CodePersistedQueryNotAllowed {
 		t.Errorf("an unknown hash: %d %s", r.Status, r.Raw)
 	}
 }

@@ -12,10 +12,10 @@ import (
 
 	mobile "github.com/acme/bff-gateway/bff-mobile/app"
 	web "github.com/acme/bff-gateway/bff-web/app"
-	"github.com/acme/bff-gateway/internal/apikey"
-	"github.com/acme/bff-gateway/internal/bffauth"
-	"github.com/acme/bff-gateway/internal/bffconfig"
-	"github.com/acme/bff-gateway/internal/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/apikey"
+	"github.com/acme/bff-gateway/internal/bff/authn"
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/config"
 )
 
 // auditTimeout bounds one run of the audit suite (about 60 requests).
@@ -38,12 +38,12 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		kind    bffconfig.Kind
+		kind    config.Kind
 		build   bfftest.Build
 		headers []string
 	}{
-		{"bff-web", bffconfig.Web, web.NewWithDeps, nil},
-		{"bff-mobile", bffconfig.Mobile, mobile.NewWithDeps, []string{bffauth.APIKeyHeader + ": " + apikey.DevKey}},
+		{"bff-web", config.Web, web.NewWithDeps, nil},
+		{"bff-mobile", config.Mobile, mobile.NewWithDeps, []string{authn.APIKeyHeader + ": " + apikey.DevKey}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

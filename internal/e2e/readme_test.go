@@ -22,9 +22,9 @@ import (
 	mobile "github.com/acme/bff-gateway/bff-mobile/app"
 	web "github.com/acme/bff-gateway/bff-web/app"
 	"github.com/acme/bff-gateway/internal/bff"
-	"github.com/acme/bff-gateway/internal/bffconfig"
+	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/seed"
-	"github.com/acme/bff-gateway/internal/testutil"
+	"github.com/acme/bff-gateway/services/servicetest"
 )
 
 // The README sections whose shell examples TestREADMEExamples runs, and
@@ -186,9 +186,9 @@ func TestREADMEExamples(t *testing.T) {
 		l.Close()
 	}
 
-	testutil.StartStack(t, testutil.StackOptions{Seed: seed.DefaultSizes, Addrs: readmeServiceAddrs})
-	startDefaultBFF(t, bffconfig.Web, web.New, readmeWebAddr)
-	startDefaultBFF(t, bffconfig.Mobile, mobile.New, readmeMobileAddr)
+	servicetest.StartStack(t, servicetest.StackOptions{Seed: seed.DefaultSizes, Addrs: readmeServiceAddrs})
+	startDefaultBFF(t, config.Web, web.New, readmeWebAddr)
+	startDefaultBFF(t, config.Mobile, mobile.New, readmeMobileAddr)
 
 	dir := t.TempDir()
 	seen := map[string]bool{}
@@ -380,7 +380,7 @@ func checkReadmeExample(t *testing.T, ex readmeExample) {
 // startDefaultBFF runs a BFF as its main does, with no environment at all:
 // the default configuration, listening on addr (its default) and calling
 // the services on their default addresses. It stops with the test.
-func startDefaultBFF(t *testing.T, kind bffconfig.Kind, build bff.Build, addr string) {
+func startDefaultBFF(t *testing.T, kind config.Kind, build bff.Build, addr string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &lockedBuffer{}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/problem"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
@@ -107,7 +107,7 @@ func Recover(next http.Handler) http.Handler {
 					panic(v)
 				}
 				requestctx.LoggerFromContext(r.Context()).ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(v))
-				httpapi.WriteError(w, r, apperr.New(apperr.Internal, "internal error"))
+				problem.Write(w, r, apperr.New(apperr.Internal, "internal error"))
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -10,30 +10,7 @@ import (
 )
 
 type requestIDKey struct{}
-type principalKey struct{}
 type loggerKey struct{}
-
-// Role is a user's role as carried in tokens.
-type Role string
-
-// The roles a user can have.
-const (
-	RoleCustomer Role = "customer"
-	RoleAdmin    Role = "admin"
-)
-
-// Principal is the authenticated caller of a request.
-type Principal struct {
-	// Subject is the user id (the token's sub claim).
-	Subject string
-	// Role is the user's role (the token's role claim).
-	Role Role
-	// Token is the raw bearer token, forwarded to downstream services.
-	Token string
-}
-
-// IsAdmin reports whether the principal has the admin role.
-func (p Principal) IsAdmin() bool { return p.Role == RoleAdmin }
 
 // NewContextWithRequestID returns ctx carrying the request id.
 func NewContextWithRequestID(ctx context.Context, id string) context.Context {
@@ -44,17 +21,6 @@ func NewContextWithRequestID(ctx context.Context, id string) context.Context {
 func RequestIDFromContext(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
-}
-
-// NewContextWithPrincipal returns ctx carrying the authenticated principal.
-func NewContextWithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// PrincipalFromContext returns the principal and whether there is one.
-func PrincipalFromContext(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
 }
 
 // NewContextWithLogger returns ctx carrying a request-scoped logger.

@@ -16,8 +16,9 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/middleware"
+	"github.com/acme/bff-gateway/internal/problem"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
@@ -58,7 +59,7 @@ func WithCallTimeout(d time.Duration) Option { return func(c *Client) { c.callTi
 
 // PrincipalToken forwards the caller's own token from the context.
 func PrincipalToken(ctx context.Context) string {
-	p, _ := requestctx.PrincipalFromContext(ctx)
+	p, _ := auth.PrincipalFromContext(ctx)
 	return p.Token
 }
 
@@ -192,7 +193,7 @@ func isTimeout(err error) bool {
 }
 
 func (c *Client) problemError(status int, body io.Reader) error {
-	var p httpapi.Problem
+	var p problem.Problem
 	if err := json.NewDecoder(body).Decode(&p); err != nil || p.Code == "" {
 		code := apperr.CodeForStatus(status)
 		return apperr.Errorf(code, "%s service answered %d", c.service, status)

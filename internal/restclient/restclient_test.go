@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/problem"
 	"github.com/acme/bff-gateway/internal/requestctx"
 	"github.com/acme/bff-gateway/internal/restclient"
 )
@@ -43,7 +44,7 @@ func TestProblemsBecomeCodedErrors(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/problem":
-			w.Header().Set("Content-Type", httpapi.ProblemContentType)
+			w.Header().Set("Content-Type", problem.ContentType)
 			w.WriteHeader(409)
 			json.NewEncoder(w).Encode(map[string]any{"type": "x", "title": "Conflict", "status": 409,
 				"code": "insufficient_stock", "detail": "short", "shortages": []any{map[string]any{"product_id": "prd_a"}}})
@@ -82,7 +83,7 @@ func TestProblemsBecomeCodedErrors(t *testing.T) {
 		t.Errorf("connection refused: %v", err)
 	}
 
-	pctx := requestctx.NewContextWithRequestID(requestctx.NewContextWithPrincipal(ctx, requestctx.Principal{Token: "tok"}), "rid-1")
+	pctx := requestctx.NewContextWithRequestID(auth.NewContextWithPrincipal(ctx, auth.Principal{Token: "tok"}), "rid-1")
 	var got map[string]string
 	if err := c.Do(pctx, restclient.Request{Method: "GET", Path: "/auth"}, &got); err != nil {
 		t.Fatal(err)

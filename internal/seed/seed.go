@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/ids"
 )
 
@@ -69,7 +69,7 @@ func OrderID(i int) string   { return stableID(ids.OrderPrefix, "order", i) }
 
 // SeedUser is a seeded user with the password to hash.
 type SeedUser struct {
-	api.User
+	contract.User
 	Password string
 }
 
@@ -97,7 +97,7 @@ func Users(n int, anchor time.Time) []SeedUser {
 		}
 		id := UserID(i)
 		users = append(users, SeedUser{
-			User: api.User{
+			User: contract.User{
 				ID:        id,
 				Email:     a.Email,
 				Name:      a.Name,
@@ -141,9 +141,9 @@ func Categories() []string {
 
 // Products returns n products over every category, every tenth featured and
 // some out of stock.
-func Products(n int, anchor time.Time) []api.Product {
+func Products(n int, anchor time.Time) []contract.Product {
 	rng := rand.New(rand.NewPCG(2, 2))
-	products := make([]api.Product, 0, n)
+	products := make([]contract.Product, 0, n)
 	for i := range n {
 		c := categories[i%len(categories)]
 		adj := adjectives[rng.IntN(len(adjectives))]
@@ -154,14 +154,14 @@ func Products(n int, anchor time.Time) []api.Product {
 			stock = 0
 		}
 		id := ProductID(i)
-		products = append(products, api.Product{
+		products = append(products, contract.Product{
 			ID:          id,
 			SKU:         fmt.Sprintf("%s-%04d", c.code, i+1),
 			Name:        fmt.Sprintf("%s %s", adj, noun),
 			Description: fmt.Sprintf("%s %s %s from our %s range.", article(adj), lower(adj), lower(noun), c.name),
 			Category:    c.name,
 			PriceCents:  int64(100*(1+rng.IntN(300)) - 1),
-			Currency:    api.Currency,
+			Currency:    contract.Currency,
 			ImageURL:    "https://img.example.com/products/" + id + ".jpg",
 			Stock:       stock,
 			Featured:    featured,
@@ -191,10 +191,10 @@ func lower(s string) string {
 // Orders returns n orders placed over the 90 days before anchor, in every
 // status, by the users and for the products of the given sizes. The first
 // OrdersPerFixedCustomer orders belong to each fixed customer in turn.
-func Orders(sizes Sizes, anchor time.Time) []api.Order {
+func Orders(sizes Sizes, anchor time.Time) []contract.Order {
 	products := Products(sizes.Products, anchor)
 	rng := rand.New(rand.NewPCG(3, 3))
-	orders := make([]api.Order, 0, sizes.Orders)
+	orders := make([]contract.Order, 0, sizes.Orders)
 	const window = 90 * 24 * time.Hour
 	for i := range sizes.Orders {
 		var userIdx int
@@ -213,21 +213,21 @@ func Orders(sizes Sizes, anchor time.Time) []api.Order {
 		if nItems > len(products) {
 			nItems = len(products)
 		}
-		items := make([]api.OrderItem, 0, nItems)
+		items := make([]contract.OrderItem, 0, nItems)
 		var total int64
 		for _, pi := range rng.Perm(len(products))[:nItems] {
 			p := products[pi]
 			q := 1 + rng.IntN(3)
-			items = append(items, api.OrderItem{ProductID: p.ID, Quantity: q, UnitPriceCents: p.PriceCents})
+			items = append(items, contract.OrderItem{ProductID: p.ID, Quantity: q, UnitPriceCents: p.PriceCents})
 			total += int64(q) * p.PriceCents
 		}
-		orders = append(orders, api.Order{
+		orders = append(orders, contract.Order{
 			ID:         OrderID(i),
 			UserID:     UserID(userIdx),
 			Status:     status,
 			Items:      items,
 			TotalCents: total,
-			Currency:   api.Currency,
+			Currency:   contract.Currency,
 			CreatedAt:  created,
 		})
 	}
@@ -238,19 +238,19 @@ func Orders(sizes Sizes, anchor time.Time) []api.Order {
 // status for the fixed customers' orders so that each has all of them.
 func statusFor(i int, age time.Duration, rng *rand.Rand) string {
 	if i < 2*OrdersPerFixedCustomer {
-		return api.OrderStatuses[i%len(api.OrderStatuses)]
+		return contract.OrderStatuses[i%len(contract.OrderStatuses)]
 	}
 	if rng.IntN(100) < 8 {
-		return api.StatusCancelled
+		return contract.StatusCancelled
 	}
 	day := 24 * time.Hour
 	switch {
 	case age < 2*day:
-		return []string{api.StatusPending, api.StatusPaid}[rng.IntN(2)]
+		return []string{contract.StatusPending, contract.StatusPaid}[rng.IntN(2)]
 	case age < 7*day:
-		return []string{api.StatusPaid, api.StatusShipped}[rng.IntN(2)]
+		return []string{contract.StatusPaid, contract.StatusShipped}[rng.IntN(2)]
 	case age < 14*day:
-		return []string{api.StatusShipped, api.StatusDelivered}[rng.IntN(2)]
+		return []string{contract.StatusShipped, contract.StatusDelivered}[rng.IntN(2)]
 	}
-	return api.StatusDelivered
+	return contract.StatusDelivered
 }

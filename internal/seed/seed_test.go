@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/ids"
 )
 
@@ -33,7 +33,7 @@ func TestDefaultDataSetHasWhatTheDemoNeeds(t *testing.T) {
 	}
 
 	cats, featured, outOfStock := map[string]bool{}, 0, 0
-	productByID := map[string]api.Product{}
+	productByID := map[string]contract.Product{}
 	for _, p := range products {
 		cats[p.Category] = true
 		if p.Featured {
@@ -69,7 +69,7 @@ func TestDefaultDataSetHasWhatTheDemoNeeds(t *testing.T) {
 			t.Fatalf("order %s total %d, items sum to %d", o.ID, o.TotalCents, total)
 		}
 	}
-	for _, st := range api.OrderStatuses {
+	for _, st := range contract.OrderStatuses {
 		if statuses[st] == 0 {
 			t.Errorf("no order is %s", st)
 		}

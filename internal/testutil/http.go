@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/problem"
 )
 
 // Answer is a response with its body read.
@@ -86,15 +86,15 @@ func Do(t testing.TB, c *http.Client, method, url, token string, body any, heade
 // WantProblem checks that a is a problem document (Content-Type
 // application/problem+json) with the status, code and param, whose status
 // matches and which carries a request id, and returns it.
-func WantProblem(t testing.TB, a Answer, status int, code, param string) httpapi.Problem {
+func WantProblem(t testing.TB, a Answer, status int, code, param string) problem.Problem {
 	t.Helper()
 	if a.Status != status {
 		t.Fatalf("status %d, want %d: %s", a.Status, status, a.Body)
 	}
-	if ct := a.Header.Get("Content-Type"); ct != httpapi.ProblemContentType {
-		t.Errorf("Content-Type %q, want %q", ct, httpapi.ProblemContentType)
+	if ct := a.Header.Get("Content-Type"); ct != problem.ContentType {
+		t.Errorf("Content-Type %q, want %q", ct, problem.ContentType)
 	}
-	p := MustJSON[httpapi.Problem](t, a.Body)
+	p := MustJSON[problem.Problem](t, a.Body)
 	if string(p.Code) != code {
 		t.Errorf("code %q, want %q (%s)", p.Code, code, a.Body)
 	}

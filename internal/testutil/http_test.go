@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/httpapi"
 	"github.com/acme/bff-gateway/internal/middleware"
+	"github.com/acme/bff-gateway/internal/problem"
 	"github.com/acme/bff-gateway/internal/testutil"
 )
 
@@ -66,7 +66,7 @@ func TestSendReportsFailures(t *testing.T) {
 
 func TestWantProblem(t *testing.T) {
 	h := middleware.RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteError(w, r, apperr.InvalidParam("limit", "too big"))
+		problem.Write(w, r, apperr.InvalidParam("limit", "too big"))
 	}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -88,19 +88,19 @@ func (r *recorder) Errorf(string, ...any) { r.failed = true }
 func (r *recorder) Fatalf(string, ...any) { r.failed = true; runtime.Goexit() }
 
 func TestWantProblemFailsOnOtherAnswers(t *testing.T) {
-	problem := func(status int, ct, body string) testutil.Answer {
+	answer := func(status int, ct, body string) testutil.Answer {
 		return testutil.Answer{Status: status, Header: http.Header{"Content-Type": {ct}}, Body: []byte(body)}
 	}
-	const pt = httpapi.ProblemContentType
+	const pt = problem.ContentType
 	good := `{"status":400,"code":"invalid_argument","param":"limit","request_id":"r1"}`
 	tests := map[string]testutil.Answer{
-		"other status":       problem(404, pt, good),
-		"plain JSON":         problem(400, "application/json", good),
-		"not JSON":           problem(400, pt, "oops"),
-		"other code":         problem(400, pt, `{"status":400,"code":"not_found","param":"limit","request_id":"r1"}`),
-		"other param":        problem(400, pt, `{"status":400,"code":"invalid_argument","param":"cursor","request_id":"r1"}`),
-		"other body status":  problem(400, pt, `{"status":500,"code":"invalid_argument","param":"limit","request_id":"r1"}`),
-		"without request id": problem(400, pt, `{"status":400,"code":"invalid_argument","param":"limit"}`),
+		"other status":       answer(404, pt, good),
+		"plain JSON":         answer(400, "application/json", good),
+		"not JSON":           answer(400, pt, "oops"),
+		"other code":         answer(400, pt, `{"status":400,"code":"not_found","param":"limit","request_id":"r1"}`),
+		"other param":        answer(400, pt, `{"status":400,"code":"invalid_argument","param":"cursor","request_id":"r1"}`),
+		"other body status":  answer(400, pt, `{"status":500,"code":"invalid_argument","param":"limit","request_id":"r1"}`),
+		"without request id": answer(400, pt, `{"status":400,"code":"invalid_argument","param":"limit"}`),
 	}
 	run := func(a testutil.Answer) bool {
 		r := &recorder{TB: t}
@@ -112,7 +112,7 @@ func TestWantProblemFailsOnOtherAnswers(t *testing.T) {
 		<-done
 		return r.failed
 	}
-	if run(problem(400, pt, good)) {
+	if run(answer(400, pt, good)) {
 		t.Errorf("a matching problem failed")
 	}
 	for name, a := range tests {

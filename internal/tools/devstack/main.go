@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/apikey"
+	"github.com/acme/bff-gateway/internal/bff/apikey"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 

@@ -14,7 +14,7 @@
 // recognises Apollo Client's very first, hash-only request.
 //
 // A fragments.graphql file, if any, holds shared fragments: each operation
-// gets the ones it uses appended, as the Go side (internal/gqldocs) does.
+// gets the ones it uses appended, as the Go side (internal/bff/gqldocs) does.
 //
 // Usage (from anywhere):
 //

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/internal/seed"
-	"github.com/acme/bff-gateway/internal/servicekit"
+	"github.com/acme/bff-gateway/services/internal/platform"
 	"github.com/acme/bff-gateway/services/order/ordersvc"
 )
 
@@ -20,14 +20,14 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatalf("ParseConfig: %v", err)
 	}
 	want := ordersvc.Config{
-		Common: servicekit.Common{
+		Common: platform.Common{
 			ListenAddr:   ordersvc.DefaultListenAddr,
 			DataDir:      "./var",
 			Env:          "development",
-			UserURL:      servicekit.DefaultUserURL,
-			OrderURL:     servicekit.DefaultOrderURL,
-			ProductURL:   servicekit.DefaultProductURL,
-			ServiceToken: servicekit.DevServiceToken,
+			UserURL:      platform.DefaultUserURL,
+			OrderURL:     platform.DefaultOrderURL,
+			ProductURL:   platform.DefaultProductURL,
+			ServiceToken: platform.DevServiceToken,
 			Issuer:       "bff-gateway-user-service",
 			Audience:     "bff-gateway",
 			Seed:         seed.DefaultSizes,

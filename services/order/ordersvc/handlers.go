@@ -5,19 +5,18 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/ids"
-	"github.com/acme/bff-gateway/internal/pagecursor"
-	"github.com/acme/bff-gateway/internal/requestctx"
+	"github.com/acme/bff-gateway/services/internal/platform"
+	"github.com/acme/bff-gateway/services/internal/rest"
 )
 
 // stockReserver is the product service's stock reservation API.
 type stockReserver interface {
-	Reserve(ctx context.Context, reservationID string, items []api.ReservationItem) (api.Reservation, error)
-	Release(ctx context.Context, reservationID string, items []api.ReservationItem, restock bool) error
+	Reserve(ctx context.Context, reservationID string, items []contract.ReservationItem) (contract.Reservation, error)
+	Release(ctx context.Context, reservationID string, items []contract.ReservationItem, restock bool) error
 }
 
 // handlers serves the order service's API.
@@ -29,24 +28,23 @@ type handlers struct {
 
 const (
 	defaultPageSize = 20
-	maxPageSize     = 100
 )
 
 func (h *handlers) routes(verifier *auth.Verifier) *http.ServeMux {
 	mux := http.NewServeMux()
-	authed := auth.Authenticate(verifier)
-	mux.Handle("GET /v1/orders/{id}", authed(httpapi.HandlerFunc(h.getOrder)))
-	mux.Handle("GET /v1/orders", authed(httpapi.HandlerFunc(h.listOrders)))
-	mux.Handle("GET /v1/orders/recent", authed(httpapi.HandlerFunc(h.recentOrders)))
-	mux.Handle("GET /v1/orders/stats", authed(httpapi.HandlerFunc(h.orderStats)))
-	mux.Handle("POST /v1/orders", authed(httpapi.HandlerFunc(h.placeOrder)))
-	mux.Handle("POST /v1/orders/{id}/cancel", authed(httpapi.HandlerFunc(h.cancelOrder)))
+	authed := platform.Authenticate(verifier)
+	mux.Handle("GET /v1/orders/{id}", authed(rest.HandlerFunc(h.getOrder)))
+	mux.Handle("GET /v1/orders", authed(rest.HandlerFunc(h.listOrders)))
+	mux.Handle("GET /v1/orders/recent", authed(rest.HandlerFunc(h.recentOrders)))
+	mux.Handle("GET /v1/orders/stats", authed(rest.HandlerFunc(h.orderStats)))
+	mux.Handle("POST /v1/orders", authed(rest.HandlerFunc(h.placeOrder)))
+	mux.Handle("POST /v1/orders/{id}/cancel", authed(rest.HandlerFunc(h.cancelOrder)))
 	return mux
 }
 
 // canSee reports whether p may see the orders of userID: an admin every
 // user's, a customer only their own.
-func canSee(p requestctx.Principal, userID string) bool {
+func canSee(p auth.Principal, userID string) bool {
 	return p.IsAdmin() || p.Subject == userID
 }
 
@@ -58,7 +56,7 @@ func (h *handlers) getOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := httpapi.PathID(r, "id", ids.ValidOrder)
+	id, err := rest.PathID(r, "id", ids.ValidOrder)
 	if err != nil {
 		return err
 	}
@@ -69,7 +67,7 @@ func (h *handlers) getOrder(w http.ResponseWriter, r *http.Request) error {
 	if !canSee(p, o.UserID) {
 		return apperr.New(apperr.NotFound, "order not found")
 	}
-	return httpapi.JSON(w, http.StatusOK, o)
+	return rest.JSON(w, http.StatusOK, o)
 }
 
 // listOrders answers a batch read when ?ids= is given, else one page of a
@@ -88,13 +86,13 @@ func (h *handlers) listOrders(w http.ResponseWriter, r *http.Request) error {
 
 // batchOrders returns the orders asked for by ?ids= in the order asked,
 // with the ids not found (or not visible to a customer) in missing.
-func (h *handlers) batchOrders(w http.ResponseWriter, r *http.Request, p requestctx.Principal) error {
+func (h *handlers) batchOrders(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	for _, param := range []string{"user_id", "limit", "cursor"} {
 		if r.URL.Query().Has(param) {
 			return apperr.InvalidParam(param, "%s cannot be combined with ids", param)
 		}
 	}
-	want, err := httpapi.IDsParam(r, "ids", ids.ValidOrder)
+	want, err := rest.IDsParam(r, "ids", ids.ValidOrder)
 	if err != nil {
 		return err
 	}
@@ -107,15 +105,15 @@ func (h *handlers) batchOrders(w http.ResponseWriter, r *http.Request, p request
 			delete(found, id) // someone else's order is missing, not forbidden
 		}
 	}
-	var out api.OrderBatch
-	out.Orders, out.Missing = api.InOrder(want, found)
-	return httpapi.JSON(w, http.StatusOK, out)
+	var out contract.OrderBatch
+	out.Orders, out.Missing = contract.InOrder(want, found)
+	return rest.JSON(w, http.StatusOK, out)
 }
 
 // pageOrders returns one page of orders newest first. A customer lists
 // their own (another user's are not_found); an admin any user's, or
 // everyone's without user_id.
-func (h *handlers) pageOrders(w http.ResponseWriter, r *http.Request, p requestctx.Principal) error {
+func (h *handlers) pageOrders(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	userID, err := userIDParam(r)
 	if err != nil {
 		return err
@@ -126,7 +124,7 @@ func (h *handlers) pageOrders(w http.ResponseWriter, r *http.Request, p requestc
 		}
 		userID = p.Subject
 	}
-	limit, err := httpapi.IntParam(r, "limit", defaultPageSize, 1, maxPageSize)
+	limit, err := rest.IntParam(r, "limit", defaultPageSize, 1, contract.MaxPageSize)
 	if err != nil {
 		return err
 	}
@@ -142,12 +140,12 @@ func (h *handlers) pageOrders(w http.ResponseWriter, r *http.Request, p requestc
 	if err != nil {
 		return err
 	}
-	out := api.OrderPage{Orders: orders, TotalCount: total}
+	out := contract.OrderPage{Orders: orders, TotalCount: total}
 	if more {
-		next := api.OrderCursor(orders[len(orders)-1])
+		next := contract.OrderCursor(orders[len(orders)-1])
 		out.NextCursor = &next
 	}
-	return httpapi.JSON(w, http.StatusOK, out)
+	return rest.JSON(w, http.StatusOK, out)
 }
 
 // recentOrders returns the newest orders of everyone. Admin only.
@@ -156,7 +154,7 @@ func (h *handlers) recentOrders(w http.ResponseWriter, r *http.Request) error {
 	if _, err := auth.RequireAdmin(r.Context()); err != nil {
 		return err
 	}
-	limit, err := httpapi.IntParam(r, "limit", defaultPageSize, 1, maxPageSize)
+	limit, err := rest.IntParam(r, "limit", defaultPageSize, 1, contract.MaxPageSize)
 	if err != nil {
 		return err
 	}
@@ -164,7 +162,7 @@ func (h *handlers) recentOrders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.JSON(w, http.StatusOK, api.OrderList{Orders: orders})
+	return rest.JSON(w, http.StatusOK, contract.OrderList{Orders: orders})
 }
 
 // orderStats returns the shop's order totals. Admin only.
@@ -177,7 +175,7 @@ func (h *handlers) orderStats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.JSON(w, http.StatusOK, stats)
+	return rest.JSON(w, http.StatusOK, stats)
 }
 
 // userIDParam returns the user_id query parameter, "" when absent, or
@@ -195,11 +193,11 @@ func userIDParam(r *http.Request) (string, error) {
 
 // cursorParam returns the decoded cursor query parameter, nil when absent,
 // or Invalid naming it when it is not a cursor of this listing.
-func cursorParam(r *http.Request) (*pagecursor.Cursor, error) {
+func cursorParam(r *http.Request) (*contract.Cursor, error) {
 	if !r.URL.Query().Has("cursor") {
 		return nil, nil
 	}
-	c, err := pagecursor.Decode(r.URL.Query().Get("cursor"))
+	c, err := contract.DecodeCursor(r.URL.Query().Get("cursor"))
 	if err != nil || !ids.ValidOrder(c.ID) {
 		return nil, apperr.InvalidParam("cursor", "malformed cursor")
 	}

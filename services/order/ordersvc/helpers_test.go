@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/ids"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
 	"github.com/acme/bff-gateway/services/order/ordersvc"
 	"github.com/acme/bff-gateway/services/product/productsvc"
+	"github.com/acme/bff-gateway/services/servicetest"
 )
 
 // The demo accounts' user ids.
@@ -26,7 +27,7 @@ var (
 // product services against their OpenAPI descriptions, and the demo
 // accounts' tokens.
 type env struct {
-	stack    *testutil.Stack
+	stack    *servicetest.Stack
 	orders   *http.Client
 	products *http.Client
 	admin    string
@@ -36,12 +37,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvWith(t, testutil.StackOptions{})
+	return newEnvWith(t, servicetest.StackOptions{})
 }
 
-func newEnvWith(t *testing.T, opts testutil.StackOptions) *env {
+func newEnvWith(t *testing.T, opts servicetest.StackOptions) *env {
 	t.Helper()
-	s := testutil.StartStack(t, opts)
+	s := servicetest.StartStack(t, opts)
 	return &env{
 		stack:    s,
 		orders:   testutil.NewClient(t, ordersvc.OpenAPI),
@@ -77,29 +78,29 @@ func keyHeader(key string) http.Header {
 func newKey() string { return ids.New("key-") }
 
 // place places an order and returns the answer.
-func (e *env) place(t *testing.T, token, key string, req api.PlaceOrderRequest) testutil.Answer {
+func (e *env) place(t *testing.T, token, key string, req contract.PlaceOrderRequest) testutil.Answer {
 	t.Helper()
 	return e.call(t, http.MethodPost, "/v1/orders", token, req, keyHeader(key))
 }
 
 // mustPlace places an order that must succeed and returns it.
-func (e *env) mustPlace(t *testing.T, token string, req api.PlaceOrderRequest) api.Order {
+func (e *env) mustPlace(t *testing.T, token string, req contract.PlaceOrderRequest) contract.Order {
 	t.Helper()
 	a := e.place(t, token, newKey(), req)
 	if a.Status != http.StatusCreated {
 		t.Fatalf("place order: status %d, want 201: %s", a.Status, a.Body)
 	}
-	return testutil.MustJSON[api.Order](t, a.Body)
+	return testutil.MustJSON[contract.Order](t, a.Body)
 }
 
 // product reads a product at the product service.
-func (e *env) product(t *testing.T, id string) api.Product {
+func (e *env) product(t *testing.T, id string) contract.Product {
 	t.Helper()
 	a := testutil.Call(t, e.products, http.MethodGet, e.stack.Product.URL+"/v1/products/"+id, e.admin, nil, nil)
 	if a.Status != http.StatusOK {
 		t.Fatalf("GET product %s: status %d: %s", id, a.Status, a.Body)
 	}
-	return testutil.MustJSON[api.Product](t, a.Body)
+	return testutil.MustJSON[contract.Product](t, a.Body)
 }
 
 // stockOf reads a product's stock at the product service.
@@ -109,14 +110,14 @@ func (e *env) stockOf(t *testing.T, id string) int {
 }
 
 // productsWithStock returns n products that have at least min in stock.
-func (e *env) productsWithStock(t *testing.T, n, min int) []api.Product {
+func (e *env) productsWithStock(t *testing.T, n, min int) []contract.Product {
 	t.Helper()
 	a := testutil.Call(t, e.products, http.MethodGet, e.stack.Product.URL+"/v1/products?limit=100", e.admin, nil, nil)
 	if a.Status != http.StatusOK {
 		t.Fatalf("list products: status %d: %s", a.Status, a.Body)
 	}
-	var out []api.Product
-	for _, p := range testutil.MustJSON[api.ProductPage](t, a.Body).Products {
+	var out []contract.Product
+	for _, p := range testutil.MustJSON[contract.ProductPage](t, a.Body).Products {
 		if p.Stock >= min {
 			out = append(out, p)
 		}
@@ -130,11 +131,11 @@ func (e *env) productsWithStock(t *testing.T, n, min int) []api.Product {
 
 // reserve takes stock directly at the product service's internal API,
 // as the order service does, under a new reservation id it returns.
-func (e *env) reserve(t *testing.T, items []api.ReservationItem) string {
+func (e *env) reserve(t *testing.T, items []contract.ReservationItem) string {
 	t.Helper()
 	id := ids.New(ids.OrderPrefix)
 	a := testutil.Call(t, e.products, http.MethodPost, e.stack.Product.URL+"/internal/v1/reservations", e.stack.ServiceToken,
-		api.ReserveRequest{ReservationID: id, Items: items}, nil)
+		contract.ReserveRequest{ReservationID: id, Items: items}, nil)
 	if a.Status != http.StatusCreated {
 		t.Fatalf("reserve %v: status %d: %s", items, a.Status, a.Body)
 	}
@@ -155,12 +156,12 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 
 // seededOrders returns the orders the test stack seeds. Only created_at
 // depends on the start time.
-func seededOrders() []api.Order {
-	return seed.Orders(testutil.SmallSeed, time.Now().UTC().Truncate(time.Hour))
+func seededOrders() []contract.Order {
+	return seed.Orders(servicetest.SmallSeed, time.Now().UTC().Truncate(time.Hour))
 }
 
 // wantSameOrder checks the fields of an order other than created_at.
-func wantSameOrder(t *testing.T, got, want api.Order) {
+func wantSameOrder(t *testing.T, got, want contract.Order) {
 	t.Helper()
 	g, w := got, want
 	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
@@ -172,7 +173,7 @@ func wantSameOrder(t *testing.T, got, want api.Order) {
 }
 
 // itemsTotal is Σ quantity × unit price.
-func itemsTotal(items []api.OrderItem) int64 {
+func itemsTotal(items []contract.OrderItem) int64 {
 	var sum int64
 	for _, it := range items {
 		sum += int64(it.Quantity) * it.UnitPriceCents

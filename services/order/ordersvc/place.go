@@ -10,20 +10,16 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/ids"
 	"github.com/acme/bff-gateway/internal/requestctx"
+	"github.com/acme/bff-gateway/services/internal/rest"
 )
 
 // Placement limits and headers.
 const (
-	maxOrderLines      = 50
-	maxLineQuantity    = 1000
-	maxIdempotencyKey  = 255
-	idempotencyHeader  = "Idempotency-Key"
 	replayedHeader     = "Idempotent-Replayed"
 	ordersLocationBase = "/v1/orders/"
 )
@@ -44,8 +40,8 @@ func (h *handlers) placeOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req api.PlaceOrderRequest
-	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
+	var req contract.PlaceOrderRequest
+	if err := rest.DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	if err := validatePlaceOrder(p, req); err != nil {
@@ -59,20 +55,16 @@ func (h *handlers) placeOrder(w http.ResponseWriter, r *http.Request) error {
 	if replayed {
 		w.Header().Set(replayedHeader, "true")
 	}
-	return httpapi.JSON(w, http.StatusCreated, o)
+	return rest.JSON(w, http.StatusCreated, o)
 }
 
 // idempotencyKey returns the Idempotency-Key header: 1 to 255 visible
 // ASCII characters.
 func idempotencyKey(r *http.Request) (string, error) {
-	key := r.Header.Get(idempotencyHeader)
-	if key == "" || len(key) > maxIdempotencyKey {
-		return "", apperr.InvalidParam(idempotencyHeader, "the %s header must be 1 to %d visible ASCII characters", idempotencyHeader, maxIdempotencyKey)
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < '!' || key[i] > '~' {
-			return "", apperr.InvalidParam(idempotencyHeader, "the %s header must be 1 to %d visible ASCII characters", idempotencyHeader, maxIdempotencyKey)
-		}
+	key := r.Header.Get(contract.IdempotencyKeyHeader)
+	if !contract.ValidIdempotencyKey(key) {
+		return "", apperr.InvalidParam(contract.IdempotencyKeyHeader, "the %s header must be 1 to %d visible ASCII characters",
+			contract.IdempotencyKeyHeader, contract.MaxIdempotencyKeyLen)
 	}
 	return key, nil
 }
@@ -80,15 +72,15 @@ func idempotencyKey(r *http.Request) (string, error) {
 // validatePlaceOrder checks a placement: a well-formed user id that a
 // customer may only give as their own, and 1 to 50 lines of distinct
 // products in quantities of 1 to 1000.
-func validatePlaceOrder(p requestctx.Principal, req api.PlaceOrderRequest) error {
+func validatePlaceOrder(p auth.Principal, req contract.PlaceOrderRequest) error {
 	if !ids.ValidUser(req.UserID) {
 		return apperr.InvalidParam("user_id", "user_id must be a user id")
 	}
 	if !canSee(p, req.UserID) {
 		return apperr.New(apperr.Forbidden, "a customer can only order for themselves")
 	}
-	if len(req.Items) == 0 || len(req.Items) > maxOrderLines {
-		return apperr.InvalidParam("items", "items must hold 1 to %d lines", maxOrderLines)
+	if len(req.Items) == 0 || len(req.Items) > contract.MaxOrderLines {
+		return apperr.InvalidParam("items", "items must hold 1 to %d lines", contract.MaxOrderLines)
 	}
 	seen := make(map[string]bool, len(req.Items))
 	for i, it := range req.Items {
@@ -99,15 +91,15 @@ func validatePlaceOrder(p requestctx.Principal, req api.PlaceOrderRequest) error
 			return apperr.InvalidParam(fmt.Sprintf("items[%d].product_id", i), "a product may appear on one line only")
 		}
 		seen[it.ProductID] = true
-		if it.Quantity < 1 || it.Quantity > maxLineQuantity {
-			return apperr.InvalidParam(fmt.Sprintf("items[%d].quantity", i), "quantity must be from 1 to %d", maxLineQuantity)
+		if it.Quantity < 1 || it.Quantity > contract.MaxLineQuantity {
+			return apperr.InvalidParam(fmt.Sprintf("items[%d].quantity", i), "quantity must be from 1 to %d", contract.MaxLineQuantity)
 		}
 	}
 	return nil
 }
 
 // requestHash is the SHA-256 of the request's canonical JSON encoding.
-func requestHash(req api.PlaceOrderRequest) (string, error) {
+func requestHash(req contract.PlaceOrderRequest) (string, error) {
 	b, err := json.Marshal(req)
 	if err != nil {
 		return "", fmt.Errorf("encode request: %w", err)
@@ -120,10 +112,10 @@ func requestHash(req api.PlaceOrderRequest) (string, error) {
 // replay of an earlier one. The steps are ordered so that a crash at any
 // point leaves either the order written or its reservation owed back (a
 // pending release, handled by the reconciler).
-func (h *handlers) place(ctx context.Context, p requestctx.Principal, key string, req api.PlaceOrderRequest) (api.Order, bool, error) {
+func (h *handlers) place(ctx context.Context, p auth.Principal, key string, req contract.PlaceOrderRequest) (contract.Order, bool, error) {
 	hash, err := requestHash(req)
 	if err != nil {
-		return api.Order{}, false, err
+		return contract.Order{}, false, err
 	}
 	pl := placement{
 		Subject:     p.Subject,
@@ -135,7 +127,7 @@ func (h *handlers) place(ctx context.Context, p requestctx.Principal, key string
 	}
 	prev, err := h.store.beginPlacement(ctx, pl)
 	if err != nil {
-		return api.Order{}, false, err
+		return contract.Order{}, false, err
 	}
 	if prev != nil {
 		o, err := h.replay(ctx, prev, hash)
@@ -146,7 +138,7 @@ func (h *handlers) place(ctx context.Context, p requestctx.Principal, key string
 	ctx = context.WithoutCancel(ctx)
 	res, err := h.stock.Reserve(ctx, pl.OrderID, pl.Items)
 	if err != nil {
-		return api.Order{}, false, h.reserveFailed(ctx, pl, err)
+		return contract.Order{}, false, h.reserveFailed(ctx, pl, err)
 	}
 	o, err := newOrder(pl, req.UserID, res)
 	if err == nil {
@@ -155,9 +147,9 @@ func (h *handlers) place(ctx context.Context, p requestctx.Principal, key string
 	if err != nil {
 		h.giveUp(ctx, pl)
 		if errors.Is(err, errReleaseClaimed) {
-			return api.Order{}, false, apperr.Wrap(apperr.Unavailable, "the order could not be placed in time, try again", err)
+			return contract.Order{}, false, apperr.Wrap(apperr.Unavailable, "the order could not be placed in time, try again", err)
 		}
-		return api.Order{}, false, err
+		return contract.Order{}, false, err
 	}
 	return o, false, nil
 }
@@ -165,12 +157,12 @@ func (h *handlers) place(ctx context.Context, p requestctx.Principal, key string
 // replay answers a key already used by the caller: the same order for the
 // same request once completed. Errors: idempotency_key_reused,
 // idempotency_in_progress.
-func (h *handlers) replay(ctx context.Context, prev *idempotencyRecord, hash string) (api.Order, error) {
+func (h *handlers) replay(ctx context.Context, prev *idempotencyRecord, hash string) (contract.Order, error) {
 	switch {
 	case prev.RequestHash != hash:
-		return api.Order{}, apperr.New(apperr.IdempotencyKeyReused, "this Idempotency-Key was used for a different request")
+		return contract.Order{}, apperr.New(apperr.IdempotencyKeyReused, "this Idempotency-Key was used for a different request")
 	case prev.State != stateCompleted:
-		return api.Order{}, apperr.New(apperr.IdempotencyInProgress, "a request with this Idempotency-Key is still in progress")
+		return contract.Order{}, apperr.New(apperr.IdempotencyInProgress, "a request with this Idempotency-Key is still in progress")
 	}
 	return h.store.byID(ctx, prev.OrderID)
 }
@@ -228,25 +220,25 @@ func (h *handlers) abandon(ctx context.Context, pl placement, released bool) {
 }
 
 // newOrder builds the order of a placement at the prices reserved.
-func newOrder(pl placement, userID string, res api.Reservation) (api.Order, error) {
-	reserved := make(map[string]api.ReservedItem, len(res.Items))
+func newOrder(pl placement, userID string, res contract.Reservation) (contract.Order, error) {
+	reserved := make(map[string]contract.ReservedItem, len(res.Items))
 	for _, it := range res.Items {
 		reserved[it.ProductID] = it
 	}
-	o := api.Order{
+	o := contract.Order{
 		ID:        pl.OrderID,
 		UserID:    userID,
-		Status:    api.StatusPending,
-		Items:     make([]api.OrderItem, 0, len(pl.Items)),
-		Currency:  api.Currency,
+		Status:    contract.StatusPending,
+		Items:     make([]contract.OrderItem, 0, len(pl.Items)),
+		Currency:  contract.Currency,
 		CreatedAt: pl.At.UTC().Truncate(time.Microsecond),
 	}
 	for _, it := range pl.Items {
 		r, ok := reserved[it.ProductID]
-		if !ok || r.Quantity != it.Quantity || r.Currency != api.Currency || r.UnitPriceCents < 0 {
-			return api.Order{}, fmt.Errorf("reservation %s does not match line %s", pl.OrderID, it.ProductID)
+		if !ok || r.Quantity != it.Quantity || r.Currency != contract.Currency || r.UnitPriceCents < 0 {
+			return contract.Order{}, fmt.Errorf("reservation %s does not match line %s", pl.OrderID, it.ProductID)
 		}
-		o.Items = append(o.Items, api.OrderItem{ProductID: it.ProductID, Quantity: it.Quantity, UnitPriceCents: r.UnitPriceCents})
+		o.Items = append(o.Items, contract.OrderItem{ProductID: it.ProductID, Quantity: it.Quantity, UnitPriceCents: r.UnitPriceCents})
 		o.TotalCents += int64(it.Quantity) * r.UnitPriceCents
 	}
 	return o, nil
@@ -262,7 +254,7 @@ func (h *handlers) cancelOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := httpapi.PathID(r, "id", ids.ValidOrder)
+	id, err := rest.PathID(r, "id", ids.ValidOrder)
 	if err != nil {
 		return err
 	}
@@ -276,5 +268,5 @@ func (h *handlers) cancelOrder(w http.ResponseWriter, r *http.Request) error {
 	} else if err := h.store.finishRelease(ctx, o.ID); err != nil {
 		requestctx.LoggerFromContext(ctx).ErrorContext(ctx, "finish release", "order_id", o.ID, "err", err)
 	}
-	return httpapi.JSON(w, http.StatusOK, o)
+	return rest.JSON(w, http.StatusOK, o)
 }

@@ -8,9 +8,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/contract"
+	"github.com/acme/bff-gateway/internal/problem"
 	"github.com/acme/bff-gateway/internal/testutil"
+	"github.com/acme/bff-gateway/services/servicetest"
 )
 
 func TestPlaceOrder(t *testing.T) {
@@ -18,7 +19,7 @@ func TestPlaceOrder(t *testing.T) {
 	e := newEnv(t)
 	ps := e.productsWithStock(t, 2, 5)
 	p, q := ps[0], ps[1]
-	req := api.PlaceOrderRequest{UserID: adaID, Items: []api.ReservationItem{
+	req := contract.PlaceOrderRequest{UserID: adaID, Items: []contract.ReservationItem{
 		{ProductID: p.ID, Quantity: 3},
 		{ProductID: q.ID, Quantity: 1},
 	}}
@@ -28,19 +29,19 @@ func TestPlaceOrder(t *testing.T) {
 	if a.Status != http.StatusCreated {
 		t.Fatalf("status %d, want 201: %s", a.Status, a.Body)
 	}
-	o := testutil.MustJSON[api.Order](t, a.Body)
+	o := testutil.MustJSON[contract.Order](t, a.Body)
 	if loc := a.Header.Get("Location"); loc != "/v1/orders/"+o.ID {
 		t.Errorf("Location %q, want /v1/orders/%s", loc, o.ID)
 	}
 	if a.Header.Get("Idempotent-Replayed") != "" {
 		t.Errorf("a first placement is marked replayed")
 	}
-	wantItems := []api.OrderItem{
+	wantItems := []contract.OrderItem{
 		{ProductID: p.ID, Quantity: 3, UnitPriceCents: p.PriceCents},
 		{ProductID: q.ID, Quantity: 1, UnitPriceCents: q.PriceCents},
 	}
-	want := api.Order{ID: o.ID, UserID: adaID, Status: api.StatusPending, Items: wantItems,
-		TotalCents: 3*p.PriceCents + q.PriceCents, Currency: api.Currency}
+	want := contract.Order{ID: o.ID, UserID: adaID, Status: contract.StatusPending, Items: wantItems,
+		TotalCents: 3*p.PriceCents + q.PriceCents, Currency: contract.Currency}
 	wantSameOrder(t, o, want)
 	if o.CreatedAt.IsZero() || o.CreatedAt.Location().String() != "UTC" {
 		t.Errorf("created_at %v, want a UTC time", o.CreatedAt)
@@ -51,44 +52,44 @@ func TestPlaceOrder(t *testing.T) {
 	if got := e.stockOf(t, q.ID); got != q.Stock-1 {
 		t.Errorf("stock of %s is %d, want %d", q.ID, got, q.Stock-1)
 	}
-	wantSameOrder(t, get[api.Order](t, e, "/v1/orders/"+o.ID, e.ada), want)
+	wantSameOrder(t, get[contract.Order](t, e, "/v1/orders/"+o.ID, e.ada), want)
 
 	t.Run("same key and body replays", func(t *testing.T) {
 		a := e.place(t, e.ada, key, req)
 		if a.Status != http.StatusCreated || a.Header.Get("Idempotent-Replayed") != "true" {
 			t.Fatalf("status %d, Idempotent-Replayed %q: want 201 and true: %s", a.Status, a.Header.Get("Idempotent-Replayed"), a.Body)
 		}
-		wantSameOrder(t, testutil.MustJSON[api.Order](t, a.Body), want)
+		wantSameOrder(t, testutil.MustJSON[contract.Order](t, a.Body), want)
 		if got := e.stockOf(t, p.ID); got != p.Stock-3 {
 			t.Errorf("stock of %s is %d after a replay, want %d", p.ID, got, p.Stock-3)
 		}
-		if page := get[api.OrderPage](t, e, "/v1/orders?limit=1", e.ada); page.Orders[0].ID != o.ID {
+		if page := get[contract.OrderPage](t, e, "/v1/orders?limit=1", e.ada); page.Orders[0].ID != o.ID {
 			t.Errorf("newest order of ada is %s, want %s only once", page.Orders[0].ID, o.ID)
 		}
 	})
 	t.Run("same key other body", func(t *testing.T) {
-		other := api.PlaceOrderRequest{UserID: adaID, Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
+		other := contract.PlaceOrderRequest{UserID: adaID, Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
 		testutil.WantProblem(t, e.place(t, e.ada, key, other), http.StatusUnprocessableEntity, "idempotency_key_reused", "")
 		if got := e.stockOf(t, p.ID); got != p.Stock-3 {
 			t.Errorf("stock of %s is %d, want %d", p.ID, got, p.Stock-3)
 		}
 	})
 	t.Run("keys are per caller", func(t *testing.T) {
-		mine := api.PlaceOrderRequest{UserID: graceID, Items: []api.ReservationItem{{ProductID: q.ID, Quantity: 1}}}
+		mine := contract.PlaceOrderRequest{UserID: graceID, Items: []contract.ReservationItem{{ProductID: q.ID, Quantity: 1}}}
 		a := e.place(t, e.grace, key, mine)
 		if a.Status != http.StatusCreated || a.Header.Get("Idempotent-Replayed") != "" {
 			t.Fatalf("status %d: %s", a.Status, a.Body)
 		}
-		if got := testutil.MustJSON[api.Order](t, a.Body); got.ID == o.ID || got.UserID != graceID {
+		if got := testutil.MustJSON[contract.Order](t, a.Body); got.ID == o.ID || got.UserID != graceID {
 			t.Errorf("grace's order %s of %s, want a new order of hers", got.ID, got.UserID)
 		}
 	})
 	t.Run("admin for another user", func(t *testing.T) {
-		got := e.mustPlace(t, e.admin, api.PlaceOrderRequest{UserID: graceID, Items: []api.ReservationItem{{ProductID: q.ID, Quantity: 1}}})
+		got := e.mustPlace(t, e.admin, contract.PlaceOrderRequest{UserID: graceID, Items: []contract.ReservationItem{{ProductID: q.ID, Quantity: 1}}})
 		if got.UserID != graceID {
 			t.Errorf("user_id %s, want %s", got.UserID, graceID)
 		}
-		get[api.Order](t, e, "/v1/orders/"+got.ID, e.grace)
+		get[contract.Order](t, e, "/v1/orders/"+got.ID, e.grace)
 	})
 }
 
@@ -132,7 +133,7 @@ func TestPlaceOrderRefusals(t *testing.T) {
 		{name: "wrong type", token: e.ada, body: `{"user_id":"` + adaID + `","items":[{"product_id":"` + p.ID + `","quantity":"2"}]}`, status: 400, code: "invalid_argument", param: "items.quantity"},
 		{name: "broken JSON", token: e.ada, body: `{"user_id":`, status: 400, code: "invalid_argument", param: "body"},
 		{name: "empty body", token: e.ada, body: "", status: 400, code: "invalid_argument", param: "body"},
-		{name: "over 1 MiB", token: e.ada, body: `{"user_id":"` + strings.Repeat("x", httpapi.MaxBodyBytes) + `"}`, status: 413, code: "payload_too_large"},
+		{name: "over 1 MiB", token: e.ada, body: `{"user_id":"` + strings.Repeat("x", contract.MaxBodyBytes) + `"}`, status: 413, code: "payload_too_large"},
 		{name: "not JSON", token: e.ada, header: http.Header{"Idempotency-Key": {newKey()}, "Content-Type": {"text/plain"}}, body: "hello", status: 415, code: "unsupported_media_type"},
 		{name: "unknown product", token: e.ada, body: withItems(line(p.ID, 1), line("prd_nosuchproduct", 1)), status: 422, code: "unprocessable", param: "items"},
 	}
@@ -155,8 +156,8 @@ func TestPlaceOrderRefusals(t *testing.T) {
 	if got := e.stockOf(t, p.ID); got != p.Stock {
 		t.Errorf("stock of %s is %d after refused orders, want %d", p.ID, got, p.Stock)
 	}
-	if page := get[api.OrderPage](t, e, "/v1/orders?limit=1", e.admin); page.TotalCount != testutil.SmallSeed.Orders {
-		t.Errorf("%d orders after refused placements, want %d", page.TotalCount, testutil.SmallSeed.Orders)
+	if page := get[contract.OrderPage](t, e, "/v1/orders?limit=1", e.admin); page.TotalCount != servicetest.SmallSeed.Orders {
+		t.Errorf("%d orders after refused placements, want %d", page.TotalCount, servicetest.SmallSeed.Orders)
 	}
 }
 
@@ -166,17 +167,17 @@ func TestPlaceOrderInsufficientStock(t *testing.T) {
 	ps := e.productsWithStock(t, 2, 5)
 	p, q := ps[0], ps[1]
 	key := newKey()
-	req := api.PlaceOrderRequest{UserID: adaID, Items: []api.ReservationItem{
+	req := contract.PlaceOrderRequest{UserID: adaID, Items: []contract.ReservationItem{
 		{ProductID: q.ID, Quantity: 1},
 		{ProductID: p.ID, Quantity: p.Stock + 1},
 	}}
 	prob := testutil.WantProblem(t, e.place(t, e.ada, key, req), http.StatusConflict, "insufficient_stock", "")
 	raw, _ := json.Marshal(prob.Extra["shortages"])
-	var shortages []api.Shortage
+	var shortages []contract.Shortage
 	if err := json.Unmarshal(raw, &shortages); err != nil {
 		t.Fatalf("shortages %s: %v", raw, err)
 	}
-	want := []api.Shortage{{ProductID: p.ID, Requested: p.Stock + 1, Available: p.Stock}}
+	want := []contract.Shortage{{ProductID: p.ID, Requested: p.Stock + 1, Available: p.Stock}}
 	if len(shortages) != 1 || shortages[0] != want[0] {
 		t.Errorf("shortages %+v, want %+v", shortages, want)
 	}
@@ -205,7 +206,7 @@ func TestConcurrentOrders(t *testing.T) {
 	e := newEnv(t)
 	p := e.productsWithStock(t, 1, 10)[0]
 	if surplus := p.Stock - 10; surplus > 0 {
-		e.reserve(t, []api.ReservationItem{{ProductID: p.ID, Quantity: surplus}})
+		e.reserve(t, []contract.ReservationItem{{ProductID: p.ID, Quantity: surplus}})
 	}
 	if got := e.stockOf(t, p.ID); got != 10 {
 		t.Fatalf("stock %d, want 10", got)
@@ -213,7 +214,7 @@ func TestConcurrentOrders(t *testing.T) {
 
 	// Warm the order service's JWKS cache first: this test is about the
 	// stock race, not the first token verification.
-	get[api.OrderPage](t, e, "/v1/orders?limit=1", e.ada)
+	get[contract.OrderPage](t, e, "/v1/orders?limit=1", e.ada)
 
 	const n = 50
 	statuses := make([]int, n)
@@ -227,7 +228,7 @@ func TestConcurrentOrders(t *testing.T) {
 			if i%2 == 1 {
 				token = e.admin
 			}
-			req := api.PlaceOrderRequest{UserID: adaID, Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
+			req := contract.PlaceOrderRequest{UserID: adaID, Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
 			a, err := testutil.Send(e.orders, http.MethodPost, e.stack.Order.URL+"/v1/orders", token, req, keyHeader(newKey()))
 			if err != nil {
 				t.Errorf("placement %d: %v", i, err)
@@ -236,9 +237,9 @@ func TestConcurrentOrders(t *testing.T) {
 			statuses[i] = a.Status
 			switch a.Status {
 			case http.StatusCreated:
-				placed[i] = testutil.MustJSON[api.Order](t, a.Body).ID
+				placed[i] = testutil.MustJSON[contract.Order](t, a.Body).ID
 			case http.StatusConflict:
-				if p := testutil.MustJSON[httpapi.Problem](t, a.Body); p.Code != "insufficient_stock" {
+				if p := testutil.MustJSON[problem.Problem](t, a.Body); p.Code != "insufficient_stock" {
 					t.Errorf("placement %d: code %s, want insufficient_stock", i, p.Code)
 				}
 			default:
@@ -263,7 +264,7 @@ func TestConcurrentOrders(t *testing.T) {
 			won = append(won, id)
 		}
 	}
-	batch := get[api.OrderBatch](t, e, "/v1/orders?ids="+strings.Join(won, ","), e.ada)
+	batch := get[contract.OrderBatch](t, e, "/v1/orders?ids="+strings.Join(won, ","), e.ada)
 	if len(batch.Orders) != len(won) || len(batch.Missing) != 0 {
 		t.Errorf("ada sees %d of the %d orders placed (missing %v)", len(batch.Orders), len(won), batch.Missing)
 	}

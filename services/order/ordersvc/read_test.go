@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
 	"github.com/acme/bff-gateway/services/order/ordersvc"
@@ -28,7 +28,7 @@ func TestGetOrder(t *testing.T) {
 		status int
 		code   string
 		param  string
-		want   api.Order
+		want   contract.Order
 	}{
 		{name: "customer own", token: e.ada, id: adaFirst.ID, status: http.StatusOK, want: adaFirst},
 		{name: "customer other's", token: e.ada, id: graceFirst.ID, status: http.StatusNotFound, code: "not_found"},
@@ -48,7 +48,7 @@ func TestGetOrder(t *testing.T) {
 			if a.Status != http.StatusOK {
 				t.Fatalf("status %d: %s", a.Status, a.Body)
 			}
-			got := testutil.MustJSON[api.Order](t, a.Body)
+			got := testutil.MustJSON[contract.Order](t, a.Body)
 			wantSameOrder(t, got, tc.want)
 			if got.TotalCents != itemsTotal(got.Items) || len(got.Items) == 0 {
 				t.Errorf("total %d for items %v", got.TotalCents, got.Items)
@@ -64,7 +64,7 @@ func TestBatchOrders(t *testing.T) {
 	const unknown = "ord_unknown"
 
 	t.Run("admin in the order asked", func(t *testing.T) {
-		got := get[api.OrderBatch](t, e, "/v1/orders?ids="+strings.Join([]string{grace1, unknown, ada1, ada2, ada1}, ","), e.admin)
+		got := get[contract.OrderBatch](t, e, "/v1/orders?ids="+strings.Join([]string{grace1, unknown, ada1, ada2, ada1}, ","), e.admin)
 		if ids := orderIDs(got.Orders); !slices.Equal(ids, []string{grace1, ada1, ada2}) {
 			t.Errorf("orders %v, want %v", ids, []string{grace1, ada1, ada2})
 		}
@@ -78,7 +78,7 @@ func TestBatchOrders(t *testing.T) {
 		}
 	})
 	t.Run("customer sees others' as missing", func(t *testing.T) {
-		got := get[api.OrderBatch](t, e, "/v1/orders?ids="+strings.Join([]string{ada1, grace1, ada2}, ","), e.ada)
+		got := get[contract.OrderBatch](t, e, "/v1/orders?ids="+strings.Join([]string{ada1, grace1, ada2}, ","), e.ada)
 		if ids := orderIDs(got.Orders); !slices.Equal(ids, []string{ada1, ada2}) {
 			t.Errorf("orders %v, want [%s %s]", ids, ada1, ada2)
 		}
@@ -158,7 +158,7 @@ func TestListOrders(t *testing.T) {
 	}
 
 	t.Run("default limit", func(t *testing.T) {
-		page := get[api.OrderPage](t, e, "/v1/orders", e.admin)
+		page := get[contract.OrderPage](t, e, "/v1/orders", e.admin)
 		if len(page.Orders) != 20 || page.NextCursor == nil || page.TotalCount != len(seeded) {
 			t.Errorf("got %d orders, next %v, total %d; want 20, a cursor, %d", len(page.Orders), page.NextCursor, page.TotalCount, len(seeded))
 		}
@@ -189,9 +189,9 @@ func TestListOrders(t *testing.T) {
 
 // walkOrders follows next_cursor from the first page of a listing to the
 // last, checking the page sizes and total_count, and returns every order.
-func walkOrders(t *testing.T, e *env, token, query string, limit, total int) []api.Order {
+func walkOrders(t *testing.T, e *env, token, query string, limit, total int) []contract.Order {
 	t.Helper()
-	var all []api.Order
+	var all []contract.Order
 	cursor := ""
 	for pages := 0; ; pages++ {
 		if pages > total/limit+1 {
@@ -201,7 +201,7 @@ func walkOrders(t *testing.T, e *env, token, query string, limit, total int) []a
 		if cursor != "" {
 			q += "&cursor=" + url.QueryEscape(cursor)
 		}
-		page := get[api.OrderPage](t, e, "/v1/orders?"+q, token)
+		page := get[contract.OrderPage](t, e, "/v1/orders?"+q, token)
 		if page.TotalCount != total {
 			t.Errorf("total_count %d, want %d", page.TotalCount, total)
 		}
@@ -221,14 +221,14 @@ func walkOrders(t *testing.T, e *env, token, query string, limit, total int) []a
 
 // newerFirst reports whether a comes before b newest first: by created_at,
 // then id, descending.
-func newerFirst(a, b api.Order) bool {
+func newerFirst(a, b contract.Order) bool {
 	if !a.CreatedAt.Equal(b.CreatedAt) {
 		return a.CreatedAt.After(b.CreatedAt)
 	}
 	return a.ID > b.ID
 }
 
-func orderIDs(orders []api.Order) []string {
+func orderIDs(orders []contract.Order) []string {
 	out := make([]string, len(orders))
 	for i, o := range orders {
 		out[i] = o.ID
@@ -241,24 +241,24 @@ func TestRecentOrders(t *testing.T) {
 	e := newEnv(t)
 	seeded := seededOrders()
 	newest := slices.Clone(seeded)
-	slices.SortFunc(newest, func(a, b api.Order) int {
+	slices.SortFunc(newest, func(a, b contract.Order) int {
 		if newerFirst(a, b) {
 			return -1
 		}
 		return 1
 	})
 
-	got := get[api.OrderList](t, e, "/v1/orders/recent?limit=5", e.admin)
+	got := get[contract.OrderList](t, e, "/v1/orders/recent?limit=5", e.admin)
 	if ids, want := orderIDs(got.Orders), orderIDs(newest[:5]); !slices.Equal(ids, want) {
 		t.Errorf("recent %v, want %v", ids, want)
 	}
-	if def := get[api.OrderList](t, e, "/v1/orders/recent", e.admin); len(def.Orders) != 20 {
+	if def := get[contract.OrderList](t, e, "/v1/orders/recent", e.admin); len(def.Orders) != 20 {
 		t.Errorf("default recent holds %d orders, want 20", len(def.Orders))
 	}
 
-	placed := e.mustPlace(t, e.ada, api.PlaceOrderRequest{UserID: adaID,
-		Items: []api.ReservationItem{{ProductID: e.productsWithStock(t, 1, 1)[0].ID, Quantity: 1}}})
-	if got := get[api.OrderList](t, e, "/v1/orders/recent?limit=1", e.admin); len(got.Orders) != 1 || got.Orders[0].ID != placed.ID {
+	placed := e.mustPlace(t, e.ada, contract.PlaceOrderRequest{UserID: adaID,
+		Items: []contract.ReservationItem{{ProductID: e.productsWithStock(t, 1, 1)[0].ID, Quantity: 1}}})
+	if got := get[contract.OrderList](t, e, "/v1/orders/recent?limit=1", e.admin); len(got.Orders) != 1 || got.Orders[0].ID != placed.ID {
 		t.Errorf("newest order %v, want the one just placed %s", orderIDs(got.Orders), placed.ID)
 	}
 
@@ -272,53 +272,53 @@ func TestOrderStats(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	seeded := seededOrders()
-	want := api.OrderStats{Currency: api.Currency, ByStatus: map[string]int{}}
-	for _, s := range api.OrderStatuses {
+	want := contract.OrderStats{Currency: contract.Currency, ByStatus: map[string]int{}}
+	for _, s := range contract.OrderStatuses {
 		want.ByStatus[s] = 0
 	}
 	for _, o := range seeded {
 		want.Count++
 		want.ByStatus[o.Status]++
-		if o.Status != api.StatusCancelled {
+		if o.Status != contract.StatusCancelled {
 			want.RevenueCents += o.TotalCents
 		}
 	}
 
-	got := get[api.OrderStats](t, e, "/v1/orders/stats", e.admin)
+	got := get[contract.OrderStats](t, e, "/v1/orders/stats", e.admin)
 	wantStats(t, got, want)
 
 	// Cancelling a pending order moves it to cancelled and out of revenue.
 	pending := seeded[0]
-	if pending.Status != api.StatusPending {
+	if pending.Status != contract.StatusPending {
 		t.Fatalf("seed: order 0 is %s, want pending", pending.Status)
 	}
 	if a := e.call(t, http.MethodPost, "/v1/orders/"+pending.ID+"/cancel", e.ada, nil, nil); a.Status != http.StatusOK {
 		t.Fatalf("cancel: status %d: %s", a.Status, a.Body)
 	}
-	want.ByStatus[api.StatusPending]--
-	want.ByStatus[api.StatusCancelled]++
+	want.ByStatus[contract.StatusPending]--
+	want.ByStatus[contract.StatusCancelled]++
 	want.RevenueCents -= pending.TotalCents
-	wantStats(t, get[api.OrderStats](t, e, "/v1/orders/stats", e.admin), want)
+	wantStats(t, get[contract.OrderStats](t, e, "/v1/orders/stats", e.admin), want)
 
 	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/stats", e.ada, nil, nil), http.StatusForbidden, "forbidden", "")
 	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/stats", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
 }
 
-func wantStats(t *testing.T, got, want api.OrderStats) {
+func wantStats(t *testing.T, got, want contract.OrderStats) {
 	t.Helper()
 	if got.Count != want.Count || got.RevenueCents != want.RevenueCents || got.Currency != want.Currency {
 		t.Errorf("stats count %d revenue %d %s, want %d %d %s", got.Count, got.RevenueCents, got.Currency,
 			want.Count, want.RevenueCents, want.Currency)
 	}
 	sum := 0
-	for _, s := range api.OrderStatuses {
+	for _, s := range contract.OrderStatuses {
 		n, ok := got.ByStatus[s]
 		if !ok || n != want.ByStatus[s] {
 			t.Errorf("by_status[%s] = %d (present %v), want %d", s, n, ok, want.ByStatus[s])
 		}
 		sum += n
 	}
-	if sum != got.Count || len(got.ByStatus) != len(api.OrderStatuses) {
+	if sum != got.Count || len(got.ByStatus) != len(contract.OrderStatuses) {
 		t.Errorf("by_status %v does not add up to count %d", got.ByStatus, got.Count)
 	}
 }

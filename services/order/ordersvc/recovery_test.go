@@ -12,8 +12,9 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/testutil"
+	"github.com/acme/bff-gateway/services/servicetest"
 )
 
 // openOrdersDB opens the order service's database directly, as a crash
@@ -44,7 +45,7 @@ func TestCrashRecovery(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	p := e.productsWithStock(t, 1, 3)[0]
-	items := []api.ReservationItem{{ProductID: p.ID, Quantity: 3}}
+	items := []contract.ReservationItem{{ProductID: p.ID, Quantity: 3}}
 	orderID := e.reserve(t, items)
 	if got := e.stockOf(t, p.ID); got != p.Stock-3 {
 		t.Fatalf("stock %d after reserving, want %d", got, p.Stock-3)
@@ -66,7 +67,7 @@ func TestCrashRecovery(t *testing.T) {
 
 	eventually(t, 5*time.Second, "stock restored", func() bool { return e.stockOf(t, p.ID) == p.Stock })
 	eventually(t, 5*time.Second, "pending release dropped", func() bool { return countRows(t, db, "pending_releases") == 0 })
-	a := e.place(t, e.ada, "crashed-key", api.PlaceOrderRequest{UserID: adaID, Items: items})
+	a := e.place(t, e.ada, "crashed-key", contract.PlaceOrderRequest{UserID: adaID, Items: items})
 	if a.Status != http.StatusCreated || a.Header.Get("Idempotent-Replayed") != "" {
 		t.Fatalf("placing with the crashed placement's key: status %d: %s", a.Status, a.Body)
 	}
@@ -81,7 +82,7 @@ func TestIdempotencyInProgress(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	p := e.productsWithStock(t, 1, 1)[0]
-	req := api.PlaceOrderRequest{UserID: adaID, Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
+	req := contract.PlaceOrderRequest{UserID: adaID, Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
 	canonical, _ := json.Marshal(req)
 	sum := sha256.Sum256(canonical)
 	db := openOrdersDB(t, e)
@@ -105,15 +106,15 @@ func TestProductServiceDown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	p := e.productsWithStock(t, 1, 2)[0]
-	req := api.PlaceOrderRequest{UserID: adaID, Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 2}}}
+	req := contract.PlaceOrderRequest{UserID: adaID, Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 2}}}
 	placed := e.mustPlace(t, e.ada, req)
-	statsBefore := get[api.OrderStats](t, e, "/v1/orders/stats", e.admin)
+	statsBefore := get[contract.OrderStats](t, e, "/v1/orders/stats", e.admin)
 
 	e.stack.Stop(t, "product")
 	key := newKey()
 	testutil.WantProblem(t, e.place(t, e.ada, key, req), http.StatusServiceUnavailable, "unavailable", "")
 	a := e.call(t, http.MethodPost, "/v1/orders/"+placed.ID+"/cancel", e.ada, nil, nil)
-	if a.Status != http.StatusOK || testutil.MustJSON[api.Order](t, a.Body).Status != api.StatusCancelled {
+	if a.Status != http.StatusOK || testutil.MustJSON[contract.Order](t, a.Body).Status != contract.StatusCancelled {
 		t.Fatalf("cancel with the product service down: status %d: %s", a.Status, a.Body)
 	}
 	e.stack.Start(t, "product")
@@ -125,11 +126,11 @@ func TestProductServiceDown(t *testing.T) {
 	e.stack.Start(t, "order")
 	eventually(t, 5*time.Second, "stock restored", func() bool { return e.stockOf(t, p.ID) == p.Stock })
 
-	got := get[api.Order](t, e, "/v1/orders/"+placed.ID, e.ada)
-	if got.Status != api.StatusCancelled || got.TotalCents != placed.TotalCents || !got.CreatedAt.Equal(placed.CreatedAt) {
+	got := get[contract.Order](t, e, "/v1/orders/"+placed.ID, e.ada)
+	if got.Status != contract.StatusCancelled || got.TotalCents != placed.TotalCents || !got.CreatedAt.Equal(placed.CreatedAt) {
 		t.Errorf("after restart: %+v, want %+v cancelled", got, placed)
 	}
-	statsAfter := get[api.OrderStats](t, e, "/v1/orders/stats", e.admin)
+	statsAfter := get[contract.OrderStats](t, e, "/v1/orders/stats", e.admin)
 	if statsAfter.Count != statsBefore.Count || statsAfter.RevenueCents != statsBefore.RevenueCents-placed.TotalCents {
 		t.Errorf("stats after restart %+v, before %+v", statsAfter, statsBefore)
 	}
@@ -148,7 +149,7 @@ func TestProductServiceDown(t *testing.T) {
 // a restock the product service missed is applied without a restart.
 func TestReconcilerRetriesPeriodically(t *testing.T) {
 	t.Parallel()
-	e := newEnvWith(t, testutil.StackOptions{Env: map[string]string{
+	e := newEnvWith(t, servicetest.StackOptions{Env: map[string]string{
 		"RECONCILE_INTERVAL": "50ms",
 		"RELEASE_GRACE":      "0s",
 	}})

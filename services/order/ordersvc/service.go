@@ -14,12 +14,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/clients"
-	"github.com/acme/bff-gateway/internal/envconfig"
 	"github.com/acme/bff-gateway/internal/httpserver"
 	"github.com/acme/bff-gateway/internal/seed"
-	"github.com/acme/bff-gateway/internal/servicekit"
-	"github.com/acme/bff-gateway/internal/sqlitedb"
+	"github.com/acme/bff-gateway/services/internal/envconfig"
+	"github.com/acme/bff-gateway/services/internal/platform"
+	"github.com/acme/bff-gateway/services/internal/sqlitedb"
+	"github.com/acme/bff-gateway/services/order/productclient"
 )
 
 //go:embed migrations/*.sql
@@ -35,7 +35,7 @@ const DefaultListenAddr = "127.0.0.1:9002"
 
 // Config is the order service's configuration.
 type Config struct {
-	servicekit.Common
+	platform.Common
 	// ReconcileInterval is how often owed stock releases are retried.
 	ReconcileInterval time.Duration
 	// ReleaseGrace is how old an owed release must be before a periodic
@@ -100,13 +100,13 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, erro
 	if seeded {
 		logger.InfoContext(ctx, "seeded orders", "count", cfg.Seed.Orders)
 	}
-	stock, err := clients.NewReservations(cfg.ProductURL, cfg.ServiceToken, &http.Client{Timeout: cfg.UpstreamTimeout})
+	stock, err := productclient.New(cfg.ProductURL, cfg.ServiceToken, &http.Client{Timeout: cfg.UpstreamTimeout})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	h := &handlers{store: st, stock: stock, now: time.Now}
-	handler := servicekit.Handler(logger, cfg.Latency, db, OpenAPI, h.routes(cfg.Verifier()))
+	handler := platform.Handler(logger, cfg.Latency, db, OpenAPI, h.routes(cfg.Verifier()))
 	server, err := httpserver.Listen(cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
 	if err != nil {
 		db.Close()
@@ -145,5 +145,5 @@ func (s *Service) Serve(ctx context.Context) error {
 // Run is the order service's main: it parses the configuration, starts the
 // service and serves until ctx ends.
 func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	return servicekit.Run(ctx, "order", args, getenv, stderr, ParseConfig, Start)
+	return platform.Run(ctx, "order", args, getenv, stderr, ParseConfig, Start)
 }

@@ -8,10 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/pagecursor"
-	"github.com/acme/bff-gateway/internal/sqlitedb"
+	"github.com/acme/bff-gateway/internal/contract"
+	"github.com/acme/bff-gateway/services/internal/sqlitedb"
 )
 
 // store keeps orders, their items, idempotency records and owed stock
@@ -22,24 +21,24 @@ type store struct {
 
 // dbTimeLayout is how timestamps are stored: UTC with a fixed width, so
 // that text order is time order (the keyset pagination relies on it).
-const dbTimeLayout = api.SortableTimeLayout
+const dbTimeLayout = contract.SortableTimeLayout
 
 func formatTime(t time.Time) string { return t.UTC().Format(dbTimeLayout) }
 
 const orderColumns = `id, user_id, status, total_cents, currency, created_at`
 
-func scanOrder(row interface{ Scan(...any) error }) (api.Order, error) {
-	var o api.Order
+func scanOrder(row interface{ Scan(...any) error }) (contract.Order, error) {
+	var o contract.Order
 	var created string
 	if err := row.Scan(&o.ID, &o.UserID, &o.Status, &o.TotalCents, &o.Currency, &created); err != nil {
-		return api.Order{}, err
+		return contract.Order{}, err
 	}
 	t, err := sqlitedb.ParseTime(created)
 	if err != nil {
-		return api.Order{}, fmt.Errorf("parse created_at of %s: %w", o.ID, err)
+		return contract.Order{}, fmt.Errorf("parse created_at of %s: %w", o.ID, err)
 	}
 	o.CreatedAt = t
-	o.Items = []api.OrderItem{}
+	o.Items = []contract.OrderItem{}
 	return o, nil
 }
 
@@ -50,34 +49,34 @@ type querier interface {
 }
 
 // byID returns one order with its items, or NotFound.
-func (s *store) byID(ctx context.Context, id string) (api.Order, error) {
+func (s *store) byID(ctx context.Context, id string) (contract.Order, error) {
 	return orderByID(ctx, s.db, id)
 }
 
-func orderByID(ctx context.Context, q querier, id string) (api.Order, error) {
+func orderByID(ctx context.Context, q querier, id string) (contract.Order, error) {
 	o, err := scanOrder(q.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return api.Order{}, apperr.New(apperr.NotFound, "order not found")
+		return contract.Order{}, apperr.New(apperr.NotFound, "order not found")
 	}
 	if err != nil {
-		return api.Order{}, fmt.Errorf("read order: %w", err)
+		return contract.Order{}, fmt.Errorf("read order: %w", err)
 	}
-	orders := []api.Order{o}
+	orders := []contract.Order{o}
 	if err := withItems(ctx, q, orders); err != nil {
-		return api.Order{}, err
+		return contract.Order{}, err
 	}
 	return orders[0], nil
 }
 
 // byIDs returns the orders found with their items, keyed by id.
-func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.Order, error) {
+func (s *store) byIDs(ctx context.Context, ids []string) (map[string]contract.Order, error) {
 	in, args := sqlitedb.InList(ids)
 	q := `SELECT ` + orderColumns + ` FROM orders WHERE id IN (` + in + `)`
 	orders, err := s.queryOrders(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
-	found := make(map[string]api.Order, len(orders))
+	found := make(map[string]contract.Order, len(orders))
 	for _, o := range orders {
 		found[o.ID] = o
 	}
@@ -87,7 +86,7 @@ func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.Order, 
 // page returns up to limit orders newest first (of one user, or of
 // everyone when userID is ""), after the cursor when one is given, and
 // whether more follow.
-func (s *store) page(ctx context.Context, userID string, after *pagecursor.Cursor, limit int) ([]api.Order, bool, error) {
+func (s *store) page(ctx context.Context, userID string, after *contract.Cursor, limit int) ([]contract.Order, bool, error) {
 	var where []string
 	var args []any
 	if userID != "" {
@@ -130,14 +129,14 @@ func (s *store) count(ctx context.Context, userID string) (int, error) {
 
 // stats returns the shop's order totals; revenue leaves cancelled orders
 // out.
-func (s *store) stats(ctx context.Context) (api.OrderStats, error) {
-	out := api.OrderStats{Currency: api.Currency, ByStatus: make(map[string]int, len(api.OrderStatuses))}
-	for _, st := range api.OrderStatuses {
+func (s *store) stats(ctx context.Context) (contract.OrderStats, error) {
+	out := contract.OrderStats{Currency: contract.Currency, ByStatus: make(map[string]int, len(contract.OrderStatuses))}
+	for _, st := range contract.OrderStatuses {
 		out.ByStatus[st] = 0
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*), coalesce(sum(total_cents), 0) FROM orders GROUP BY status`)
 	if err != nil {
-		return api.OrderStats{}, fmt.Errorf("order stats: %w", err)
+		return contract.OrderStats{}, fmt.Errorf("order stats: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -145,29 +144,29 @@ func (s *store) stats(ctx context.Context) (api.OrderStats, error) {
 		var n int
 		var sum int64
 		if err := rows.Scan(&status, &n, &sum); err != nil {
-			return api.OrderStats{}, fmt.Errorf("order stats: %w", err)
+			return contract.OrderStats{}, fmt.Errorf("order stats: %w", err)
 		}
 		out.ByStatus[status] = n
 		out.Count += n
-		if status != api.StatusCancelled {
+		if status != contract.StatusCancelled {
 			out.RevenueCents += sum
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return api.OrderStats{}, fmt.Errorf("order stats: %w", err)
+		return contract.OrderStats{}, fmt.Errorf("order stats: %w", err)
 	}
 	return out, nil
 }
 
 // queryOrders runs an order query and loads the items of every order found
 // with one more query.
-func (s *store) queryOrders(ctx context.Context, q string, args ...any) ([]api.Order, error) {
+func (s *store) queryOrders(ctx context.Context, q string, args ...any) ([]contract.Order, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read orders: %w", err)
 	}
 	defer rows.Close()
-	orders := []api.Order{}
+	orders := []contract.Order{}
 	for rows.Next() {
 		o, err := scanOrder(rows)
 		if err != nil {
@@ -186,7 +185,7 @@ func (s *store) queryOrders(ctx context.Context, q string, args ...any) ([]api.O
 }
 
 // withItems fills in the items of orders with a single query.
-func withItems(ctx context.Context, q querier, orders []api.Order) error {
+func withItems(ctx context.Context, q querier, orders []contract.Order) error {
 	if len(orders) == 0 {
 		return nil
 	}
@@ -205,7 +204,7 @@ func withItems(ctx context.Context, q querier, orders []api.Order) error {
 	defer rows.Close()
 	for rows.Next() {
 		var orderID string
-		var it api.OrderItem
+		var it contract.OrderItem
 		if err := rows.Scan(&orderID, &it.ProductID, &it.Quantity, &it.UnitPriceCents); err != nil {
 			return fmt.Errorf("read order items: %w", err)
 		}
@@ -224,7 +223,7 @@ type execer interface {
 }
 
 // insertOrder writes an order and its items.
-func insertOrder(ctx context.Context, tx execer, o api.Order) error {
+func insertOrder(ctx context.Context, tx execer, o contract.Order) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, user_id, status, total_cents, currency, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		o.ID, o.UserID, o.Status, o.TotalCents, o.Currency, formatTime(o.CreatedAt)); err != nil {
 		return fmt.Errorf("insert order %s: %w", o.ID, err)
@@ -240,7 +239,7 @@ func insertOrder(ctx context.Context, tx execer, o api.Order) error {
 
 // seedIfEmpty inserts the seed orders in one transaction when the table is
 // empty.
-func (s *store) seedIfEmpty(ctx context.Context, orders []api.Order) (bool, error) {
+func (s *store) seedIfEmpty(ctx context.Context, orders []contract.Order) (bool, error) {
 	return sqlitedb.SeedIfEmpty(ctx, s.db, "orders", func(tx *sql.Tx) error {
 		for _, o := range orders {
 			if err := insertOrder(ctx, tx, o); err != nil {

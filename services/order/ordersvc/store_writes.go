@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/sqlitedb"
+	"github.com/acme/bff-gateway/internal/contract"
+	"github.com/acme/bff-gateway/services/internal/sqlitedb"
 )
 
 // Idempotency record states.
@@ -25,7 +25,7 @@ type placement struct {
 	Key         string
 	RequestHash string
 	OrderID     string
-	Items       []api.ReservationItem
+	Items       []contract.ReservationItem
 	At          time.Time
 }
 
@@ -39,7 +39,7 @@ type idempotencyRecord struct {
 // pendingRelease is stock owed back to the product service.
 type pendingRelease struct {
 	OrderID   string
-	Items     []api.ReservationItem
+	Items     []contract.ReservationItem
 	Restock   bool
 	CreatedAt time.Time
 }
@@ -89,7 +89,7 @@ func (s *store) beginPlacement(ctx context.Context, p placement) (*idempotencyRe
 // completePlacement writes the order and its items, marks the key
 // completed and drops the owed release, in one transaction. It returns
 // errReleaseClaimed when the reconciler has taken the release over.
-func (s *store) completePlacement(ctx context.Context, p placement, o api.Order) error {
+func (s *store) completePlacement(ctx context.Context, p placement, o contract.Order) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("complete placement: %w", err)
@@ -144,37 +144,37 @@ func (s *store) abandonPlacement(ctx context.Context, p placement, released bool
 // back, in one transaction, and returns the cancelled order. visible says
 // whether the caller may see an order of that user. It returns NotFound or
 // NotCancellable.
-func (s *store) cancel(ctx context.Context, id string, visible func(userID string) bool, at time.Time) (api.Order, error) {
+func (s *store) cancel(ctx context.Context, id string, visible func(userID string) bool, at time.Time) (contract.Order, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return api.Order{}, fmt.Errorf("cancel order: %w", err)
+		return contract.Order{}, fmt.Errorf("cancel order: %w", err)
 	}
 	defer tx.Rollback()
 	o, err := orderByID(ctx, tx, id)
 	if err != nil {
-		return api.Order{}, err
+		return contract.Order{}, err
 	}
 	if !visible(o.UserID) {
-		return api.Order{}, apperr.New(apperr.NotFound, "order not found")
+		return contract.Order{}, apperr.New(apperr.NotFound, "order not found")
 	}
-	if o.Status != api.StatusPending && o.Status != api.StatusPaid {
-		return api.Order{}, apperr.Errorf(apperr.NotCancellable, "an order that is %s cannot be cancelled", o.Status)
+	if o.Status != contract.StatusPending && o.Status != contract.StatusPaid {
+		return contract.Order{}, apperr.Errorf(apperr.NotCancellable, "an order that is %s cannot be cancelled", o.Status)
 	}
 	items, err := json.Marshal(reservationItems(o.Items))
 	if err != nil {
-		return api.Order{}, fmt.Errorf("encode items: %w", err)
+		return contract.Order{}, fmt.Errorf("encode items: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ? WHERE id = ?`, api.StatusCancelled, id); err != nil {
-		return api.Order{}, fmt.Errorf("cancel order: %w", err)
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ? WHERE id = ?`, contract.StatusCancelled, id); err != nil {
+		return contract.Order{}, fmt.Errorf("cancel order: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO pending_releases (order_id, items, restock, created_at) VALUES (?, ?, 1, ?)`,
 		id, string(items), formatTime(at)); err != nil {
-		return api.Order{}, fmt.Errorf("record pending release: %w", err)
+		return contract.Order{}, fmt.Errorf("record pending release: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return api.Order{}, fmt.Errorf("cancel order: %w", err)
+		return contract.Order{}, fmt.Errorf("cancel order: %w", err)
 	}
-	o.Status = api.StatusCancelled
+	o.Status = contract.StatusCancelled
 	return o, nil
 }
 
@@ -247,10 +247,10 @@ func (s *store) finishRelease(ctx context.Context, orderID string) error {
 }
 
 // reservationItems returns the product and quantity of each order line.
-func reservationItems(items []api.OrderItem) []api.ReservationItem {
-	out := make([]api.ReservationItem, len(items))
+func reservationItems(items []contract.OrderItem) []contract.ReservationItem {
+	out := make([]contract.ReservationItem, len(items))
 	for i, it := range items {
-		out[i] = api.ReservationItem{ProductID: it.ProductID, Quantity: it.Quantity}
+		out[i] = contract.ReservationItem{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
 	return out
 }

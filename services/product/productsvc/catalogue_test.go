@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
-	"github.com/acme/bff-gateway/internal/pagecursor"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
 )
@@ -27,10 +26,10 @@ func TestCatalogue(t *testing.T) {
 		t.Parallel()
 		want := products[1]
 		for _, token := range []string{"", customer} {
-			got := get[api.Product](t, e, "/v1/products/"+want.ID, token)
+			got := get[contract.Product](t, e, "/v1/products/"+want.ID, token)
 			if got.ID != want.ID || got.SKU != want.SKU || got.Name != want.Name ||
 				got.Description != want.Description || got.Category != want.Category ||
-				got.PriceCents != want.PriceCents || got.Currency != api.Currency ||
+				got.PriceCents != want.PriceCents || got.Currency != contract.Currency ||
 				got.ImageURL != want.ImageURL || got.Stock != want.Stock || got.Featured != want.Featured {
 				t.Errorf("got %+v, want %+v", got, want)
 			}
@@ -59,7 +58,7 @@ func TestCatalogue(t *testing.T) {
 	t.Run("batch in the order asked with missing and repeats", func(t *testing.T) {
 		t.Parallel()
 		ids := []string{products[4].ID, "prd_unknown1", products[0].ID, products[4].ID, products[7].ID}
-		got := get[api.ProductBatch](t, e, "/v1/products?ids="+strings.Join(ids, ","), "")
+		got := get[contract.ProductBatch](t, e, "/v1/products?ids="+strings.Join(ids, ","), "")
 		want := []string{products[4].ID, products[0].ID, products[7].ID}
 		if !slices.Equal(productIDs(got.Products), want) {
 			t.Errorf("products %v, want %v", productIDs(got.Products), want)
@@ -74,7 +73,7 @@ func TestCatalogue(t *testing.T) {
 
 	t.Run("batch of only unknown ids", func(t *testing.T) {
 		t.Parallel()
-		got := get[api.ProductBatch](t, e, "/v1/products?ids=prd_nope1,prd_nope2", "")
+		got := get[contract.ProductBatch](t, e, "/v1/products?ids=prd_nope1,prd_nope2", "")
 		if len(got.Products) != 0 || !slices.Equal(got.Missing, []string{"prd_nope1", "prd_nope2"}) {
 			t.Errorf("got %+v, want no products and both missing", got)
 		}
@@ -86,37 +85,37 @@ func TestCatalogue(t *testing.T) {
 		word := strings.Fields(p.Name)[1] // the noun, e.g. "Cookbook"
 		tests := []struct {
 			name, query string
-			match       func(api.Product) bool
+			match       func(contract.Product) bool
 		}{
 			{"name, lower case", "search=" + url.QueryEscape(strings.ToLower(word)),
-				func(q api.Product) bool { return containsFold(q.Name, word) || containsFold(q.SKU, word) }},
+				func(q contract.Product) bool { return containsFold(q.Name, word) || containsFold(q.SKU, word) }},
 			{"name, upper case", "search=" + url.QueryEscape(strings.ToUpper(p.Name)),
-				func(q api.Product) bool { return containsFold(q.Name, p.Name) }},
+				func(q contract.Product) bool { return containsFold(q.Name, p.Name) }},
 			{"sku, lower case", "search=" + strings.ToLower(p.SKU),
-				func(q api.Product) bool { return q.SKU == p.SKU }},
+				func(q contract.Product) bool { return q.SKU == p.SKU }},
 			{"sku prefix", "search=ele-",
-				func(q api.Product) bool { return strings.HasPrefix(q.SKU, "ELE-") }},
-			{"no match", "search=zzzz-none", func(api.Product) bool { return false }},
+				func(q contract.Product) bool { return strings.HasPrefix(q.SKU, "ELE-") }},
+			{"no match", "search=zzzz-none", func(contract.Product) bool { return false }},
 			{"category, other case", "category=bOoKs",
-				func(q api.Product) bool { return q.Category == "Books" }},
+				func(q contract.Product) bool { return q.Category == "Books" }},
 			{"category with a space and ampersand", "category=" + url.QueryEscape("home & kitchen"),
-				func(q api.Product) bool { return q.Category == "Home & Kitchen" }},
-			{"category is exact, not a prefix", "category=Book", func(api.Product) bool { return false }},
+				func(q contract.Product) bool { return q.Category == "Home & Kitchen" }},
+			{"category is exact, not a prefix", "category=Book", func(contract.Product) bool { return false }},
 			{"search within a category", "category=Electronics&search=" + url.QueryEscape(strings.Fields(products[0].Name)[0]),
-				func(q api.Product) bool {
+				func(q contract.Product) bool {
 					return q.Category == "Electronics" && containsFold(q.Name, strings.Fields(products[0].Name)[0])
 				}},
-			{"empty filters list everything", "search=&category=", func(api.Product) bool { return true }},
+			{"empty filters list everything", "search=&category=", func(contract.Product) bool { return true }},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				var want []api.Product
+				var want []contract.Product
 				for _, q := range products {
 					if tc.match(q) {
 						want = append(want, q)
 					}
 				}
-				got := get[api.ProductPage](t, e, "/v1/products?limit=100&"+tc.query, "")
+				got := get[contract.ProductPage](t, e, "/v1/products?limit=100&"+tc.query, "")
 				if !slices.Equal(productIDs(got.Products), sortedIDs(want)) {
 					t.Errorf("ids %v, want %v", productIDs(got.Products), sortedIDs(want))
 				}
@@ -130,7 +129,7 @@ func TestCatalogue(t *testing.T) {
 	t.Run("wildcard characters match nothing in plain names", func(t *testing.T) {
 		t.Parallel()
 		for _, s := range []string{"%", "_", `\`, "%25", "a%e", "c_o"} {
-			got := get[api.ProductPage](t, e, "/v1/products?search="+url.QueryEscape(s), "")
+			got := get[contract.ProductPage](t, e, "/v1/products?search="+url.QueryEscape(s), "")
 			if got.TotalCount != 0 || len(got.Products) != 0 {
 				t.Errorf("search %q matched %d products, want none", s, got.TotalCount)
 			}
@@ -147,7 +146,7 @@ func TestCatalogue(t *testing.T) {
 			{"", 7, sortedIDs(products)},
 			{"", 1, sortedIDs(products)},
 			{"", 30, sortedIDs(products)},
-			{"category=Toys", 2, sortedIDs(filter(products, func(p api.Product) bool { return p.Category == "Toys" }))},
+			{"category=Toys", 2, sortedIDs(filter(products, func(p contract.Product) bool { return p.Category == "Toys" }))},
 		} {
 			var got []string
 			cursor := ""
@@ -163,7 +162,7 @@ func TestCatalogue(t *testing.T) {
 				if cursor != "" {
 					q.Set("cursor", cursor)
 				}
-				page := get[api.ProductPage](t, e, "/v1/products?"+q.Encode(), "")
+				page := get[contract.ProductPage](t, e, "/v1/products?"+q.Encode(), "")
 				pages++
 				if page.TotalCount != len(tc.want) {
 					t.Fatalf("%s limit %d: total_count %d, want %d", tc.query, tc.limit, page.TotalCount, len(tc.want))
@@ -191,7 +190,7 @@ func TestCatalogue(t *testing.T) {
 
 	t.Run("default page size", func(t *testing.T) {
 		t.Parallel()
-		page := get[api.ProductPage](t, e, "/v1/products", "")
+		page := get[contract.ProductPage](t, e, "/v1/products", "")
 		if len(page.Products) != 20 || page.NextCursor == nil || page.TotalCount != len(products) {
 			t.Errorf("got %d products, next %v, total %d: want 20, a cursor, %d",
 				len(page.Products), page.NextCursor, page.TotalCount, len(products))
@@ -200,11 +199,11 @@ func TestCatalogue(t *testing.T) {
 
 	t.Run("featured", func(t *testing.T) {
 		t.Parallel()
-		featured := sortedIDs(filter(products, func(p api.Product) bool { return p.Featured }))
+		featured := sortedIDs(filter(products, func(p contract.Product) bool { return p.Featured }))
 		if len(featured) < 2 {
 			t.Fatalf("the seed has %d featured products, want at least 2", len(featured))
 		}
-		got := get[api.ProductList](t, e, "/v1/products/featured", "")
+		got := get[contract.ProductList](t, e, "/v1/products/featured", "")
 		if !slices.Equal(productIDs(got.Products), featured) {
 			t.Errorf("featured %v, want %v", productIDs(got.Products), featured)
 		}
@@ -213,7 +212,7 @@ func TestCatalogue(t *testing.T) {
 				t.Errorf("%s is listed as featured but is not", p.ID)
 			}
 		}
-		got = get[api.ProductList](t, e, "/v1/products/featured?limit=1", customer)
+		got = get[contract.ProductList](t, e, "/v1/products/featured?limit=1", customer)
 		if !slices.Equal(productIDs(got.Products), featured[:1]) {
 			t.Errorf("featured?limit=1 %v, want %v", productIDs(got.Products), featured[:1])
 		}
@@ -221,7 +220,7 @@ func TestCatalogue(t *testing.T) {
 
 	t.Run("count is for admins", func(t *testing.T) {
 		t.Parallel()
-		got := get[api.Count](t, e, "/v1/products/count", admin)
+		got := get[contract.Count](t, e, "/v1/products/count", admin)
 		if got.Count != len(products) {
 			t.Errorf("count %d, want %d", got.Count, len(products))
 		}
@@ -240,7 +239,7 @@ func TestCatalogue(t *testing.T) {
 			{"limit not a number", "/v1/products?limit=abc", "limit"},
 			{"limit too large", "/v1/products?limit=101", "limit"},
 			{"cursor garbage", "/v1/products?cursor=garbage!", "cursor"},
-			{"cursor of another kind", "/v1/products?cursor=" + pagecursor.Encode(pagecursor.Cursor{Key: "x"}), "cursor"},
+			{"cursor of another kind", "/v1/products?cursor=" + contract.EncodeCursor(contract.Cursor{Key: "x"}), "cursor"},
 			{"search too long", "/v1/products?search=" + strings.Repeat("a", 201), "search"},
 			{"category too long", "/v1/products?category=" + strings.Repeat("a", 101), "category"},
 			{"101 ids", "/v1/products?ids=" + strings.Join(many, ","), "ids"},
@@ -290,8 +289,8 @@ func TestCatalogue(t *testing.T) {
 	})
 }
 
-func filter(ps []api.Product, keep func(api.Product) bool) []api.Product {
-	var out []api.Product
+func filter(ps []contract.Product, keep func(contract.Product) bool) []contract.Product {
+	var out []contract.Product
 	for _, p := range ps {
 		if keep(p) {
 			out = append(out, p)

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/acme/bff-gateway/internal/seed"
-	"github.com/acme/bff-gateway/internal/servicekit"
+	"github.com/acme/bff-gateway/services/internal/platform"
 	"github.com/acme/bff-gateway/services/product/productsvc"
 )
 
@@ -17,8 +17,8 @@ func TestParseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if cfg.ListenAddr != productsvc.DefaultListenAddr || cfg.UserURL != servicekit.DefaultUserURL ||
-		cfg.Seed != seed.DefaultSizes || cfg.ServiceToken != servicekit.DevServiceToken {
+	if cfg.ListenAddr != productsvc.DefaultListenAddr || cfg.UserURL != platform.DefaultUserURL ||
+		cfg.Seed != seed.DefaultSizes || cfg.ServiceToken != platform.DevServiceToken {
 		t.Errorf("defaults %+v", cfg)
 	}
 

@@ -3,12 +3,12 @@ package productsvc
 import (
 	"net/http"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/ids"
-	"github.com/acme/bff-gateway/internal/pagecursor"
+	"github.com/acme/bff-gateway/services/internal/platform"
+	"github.com/acme/bff-gateway/services/internal/rest"
 )
 
 // handlers serves the product service's API.
@@ -18,7 +18,6 @@ type handlers struct {
 
 const (
 	defaultPageSize     = 20
-	maxPageSize         = 100
 	defaultFeaturedSize = 8
 	maxSearchLen        = 200
 	maxCategoryLen      = 100
@@ -30,21 +29,21 @@ var listingParams = []string{"search", "category", "limit", "cursor"}
 
 func (h *handlers) routes(verifier *auth.Verifier, serviceToken string) *http.ServeMux {
 	mux := http.NewServeMux()
-	authed := auth.Authenticate(verifier)
-	internal := auth.RequireServiceToken(serviceToken)
-	mux.Handle("GET /v1/products/{id}", authed(httpapi.HandlerFunc(h.getProduct)))
-	mux.Handle("GET /v1/products", authed(httpapi.HandlerFunc(h.listProducts)))
-	mux.Handle("GET /v1/products/featured", authed(httpapi.HandlerFunc(h.featuredProducts)))
-	mux.Handle("GET /v1/products/count", authed(httpapi.HandlerFunc(h.countProducts)))
-	mux.Handle("POST /internal/v1/reservations", internal(httpapi.HandlerFunc(h.reserve)))
-	mux.Handle("POST /internal/v1/reservations/{id}/release", internal(httpapi.HandlerFunc(h.release)))
+	authed := platform.Authenticate(verifier)
+	internal := platform.RequireServiceToken(serviceToken)
+	mux.Handle("GET /v1/products/{id}", authed(rest.HandlerFunc(h.getProduct)))
+	mux.Handle("GET /v1/products", authed(rest.HandlerFunc(h.listProducts)))
+	mux.Handle("GET /v1/products/featured", authed(rest.HandlerFunc(h.featuredProducts)))
+	mux.Handle("GET /v1/products/count", authed(rest.HandlerFunc(h.countProducts)))
+	mux.Handle("POST /internal/v1/reservations", internal(rest.HandlerFunc(h.reserve)))
+	mux.Handle("POST /internal/v1/reservations/{id}/release", internal(rest.HandlerFunc(h.release)))
 	return mux
 }
 
 // getProduct returns one product. Errors: invalid_argument,
 // unauthenticated (a bad token), not_found.
 func (h *handlers) getProduct(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpapi.PathID(r, "id", ids.ValidProduct)
+	id, err := rest.PathID(r, "id", ids.ValidProduct)
 	if err != nil {
 		return err
 	}
@@ -52,7 +51,7 @@ func (h *handlers) getProduct(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.JSON(w, http.StatusOK, p)
+	return rest.JSON(w, http.StatusOK, p)
 }
 
 // listProducts answers a batch read when ?ids= is given and a page of the
@@ -70,28 +69,28 @@ func (h *handlers) listProducts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := api.ProductPage{Products: list, TotalCount: total}
+	page := contract.ProductPage{Products: list, TotalCount: total}
 	if more {
-		c := api.ProductCursor(list[len(list)-1])
+		c := contract.ProductCursor(list[len(list)-1])
 		page.NextCursor = &c
 	}
-	return httpapi.JSON(w, http.StatusOK, page)
+	return rest.JSON(w, http.StatusOK, page)
 }
 
 func parseListQuery(r *http.Request) (listQuery, error) {
 	var q listQuery
 	var err error
-	if q.Search, err = httpapi.StringParam(r, "search", maxSearchLen); err != nil {
+	if q.Search, err = rest.StringParam(r, "search", maxSearchLen); err != nil {
 		return q, err
 	}
-	if q.Category, err = httpapi.StringParam(r, "category", maxCategoryLen); err != nil {
+	if q.Category, err = rest.StringParam(r, "category", maxCategoryLen); err != nil {
 		return q, err
 	}
-	if q.Limit, err = httpapi.IntParam(r, "limit", defaultPageSize, 1, maxPageSize); err != nil {
+	if q.Limit, err = rest.IntParam(r, "limit", defaultPageSize, 1, contract.MaxPageSize); err != nil {
 		return q, err
 	}
 	if raw := r.URL.Query().Get("cursor"); raw != "" {
-		c, err := pagecursor.Decode(raw)
+		c, err := contract.DecodeCursor(raw)
 		if err != nil {
 			return q, apperr.InvalidParam("cursor", "malformed cursor")
 		}
@@ -110,7 +109,7 @@ func (h *handlers) batchProducts(w http.ResponseWriter, r *http.Request) error {
 			return apperr.InvalidParam(name, "%s cannot be combined with ids", name)
 		}
 	}
-	want, err := httpapi.IDsParam(r, "ids", ids.ValidProduct)
+	want, err := rest.IDsParam(r, "ids", ids.ValidProduct)
 	if err != nil {
 		return err
 	}
@@ -118,15 +117,15 @@ func (h *handlers) batchProducts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var out api.ProductBatch
-	out.Products, out.Missing = api.InOrder(want, found)
-	return httpapi.JSON(w, http.StatusOK, out)
+	var out contract.ProductBatch
+	out.Products, out.Missing = contract.InOrder(want, found)
+	return rest.JSON(w, http.StatusOK, out)
 }
 
 // featuredProducts returns the featured products ordered by name.
 // Errors: invalid_argument, unauthenticated (a bad token).
 func (h *handlers) featuredProducts(w http.ResponseWriter, r *http.Request) error {
-	limit, err := httpapi.IntParam(r, "limit", defaultFeaturedSize, 1, maxPageSize)
+	limit, err := rest.IntParam(r, "limit", defaultFeaturedSize, 1, contract.MaxPageSize)
 	if err != nil {
 		return err
 	}
@@ -134,7 +133,7 @@ func (h *handlers) featuredProducts(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	return httpapi.JSON(w, http.StatusOK, api.ProductList{Products: list})
+	return rest.JSON(w, http.StatusOK, contract.ProductList{Products: list})
 }
 
 // countProducts returns the number of products. Admin only.
@@ -147,5 +146,5 @@ func (h *handlers) countProducts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.JSON(w, http.StatusOK, api.Count{Count: n})
+	return rest.JSON(w, http.StatusOK, contract.Count{Count: n})
 }

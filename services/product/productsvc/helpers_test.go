@@ -7,23 +7,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
 	"github.com/acme/bff-gateway/services/product/productsvc"
+	"github.com/acme/bff-gateway/services/servicetest"
 )
 
 // env is a running stack and a client that checks every answer of the
 // product service against its OpenAPI description.
 type env struct {
-	stack  *testutil.Stack
+	stack  *servicetest.Stack
 	client *http.Client
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{
-		stack:  testutil.StartStack(t, testutil.StackOptions{}),
+		stack:  servicetest.StartStack(t, servicetest.StackOptions{}),
 		client: testutil.NewClient(t, productsvc.OpenAPI),
 	}
 	// Runs before the stack stops: a connection the client dialled but
@@ -59,14 +60,14 @@ func get[T any](t *testing.T, e *env, path, token string) T {
 
 // seeded returns the products the test stack seeds. Only created_at
 // depends on the start time.
-func seeded() []api.Product {
-	return seed.Products(testutil.SmallSeed.Products, time.Now().UTC())
+func seeded() []contract.Product {
+	return seed.Products(servicetest.SmallSeed.Products, time.Now().UTC())
 }
 
 // sortedIDs returns the ids of products in listing order (name, then id).
-func sortedIDs(products []api.Product) []string {
+func sortedIDs(products []contract.Product) []string {
 	ps := slices.Clone(products)
-	slices.SortFunc(ps, func(a, b api.Product) int {
+	slices.SortFunc(ps, func(a, b contract.Product) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
@@ -75,7 +76,7 @@ func sortedIDs(products []api.Product) []string {
 	return productIDs(ps)
 }
 
-func productIDs(ps []api.Product) []string {
+func productIDs(ps []contract.Product) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
 		out[i] = p.ID
@@ -86,5 +87,5 @@ func productIDs(ps []api.Product) []string {
 // stockOf reads a product's stock through the API.
 func (e *env) stockOf(t *testing.T, id string) int {
 	t.Helper()
-	return get[api.Product](t, e, "/v1/products/"+id, "").Stock
+	return get[contract.Product](t, e, "/v1/products/"+id, "").Stock
 }

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/ids"
+	"github.com/acme/bff-gateway/services/internal/rest"
 )
 
 const (
@@ -20,8 +20,8 @@ const (
 // Errors: invalid_argument, conflict, not_found, insufficient_stock,
 // unavailable.
 func (h *handlers) reserve(w http.ResponseWriter, r *http.Request) error {
-	var req api.ReserveRequest
-	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
+	var req contract.ReserveRequest
+	if err := rest.DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	if !ids.ValidOrder(req.ReservationID) {
@@ -42,24 +42,24 @@ func (h *handlers) reserve(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	return httpapi.JSON(w, status, res)
+	return rest.JSON(w, status, res)
 }
 
 // release gives the stock of a reservation back; it is idempotent. An
 // empty body is taken as {}.
 // Errors: invalid_argument, unavailable.
 func (h *handlers) release(w http.ResponseWriter, r *http.Request) error {
-	id, err := httpapi.PathID(r, "id", ids.ValidOrder)
+	id, err := rest.PathID(r, "id", ids.ValidOrder)
 	if err != nil {
 		return err
 	}
-	var req api.ReleaseRequest
+	var req contract.ReleaseRequest
 	if r.ContentLength != 0 {
-		if err := httpapi.DecodeJSON(w, r, &req); err != nil {
+		if err := rest.DecodeJSON(w, r, &req); err != nil {
 			return err
 		}
 	}
-	var items []api.ReservationItem
+	var items []contract.ReservationItem
 	if len(req.Items) > 0 {
 		if items, err = mergeItems(req.Items); err != nil {
 			return err
@@ -69,18 +69,18 @@ func (h *handlers) release(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.JSON(w, http.StatusOK, res)
+	return rest.JSON(w, http.StatusOK, res)
 }
 
 // mergeItems checks up to maxReservationItems lines and sums the
 // quantities of a product listed more than once, keeping the order in
 // which products first appear.
-func mergeItems(lines []api.ReservationItem) ([]api.ReservationItem, error) {
+func mergeItems(lines []contract.ReservationItem) ([]contract.ReservationItem, error) {
 	if len(lines) > maxReservationItems {
 		return nil, apperr.InvalidParam("items", "items must list 1 to %d products", maxReservationItems)
 	}
 	index := make(map[string]int, len(lines))
-	out := make([]api.ReservationItem, 0, len(lines))
+	out := make([]contract.ReservationItem, 0, len(lines))
 	for i, it := range lines {
 		if !ids.ValidProduct(it.ProductID) {
 			return nil, apperr.InvalidParam(fmt.Sprintf("items[%d].product_id", i), "malformed product id")

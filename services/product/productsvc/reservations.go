@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/sqlitedb"
+	"github.com/acme/bff-gateway/internal/contract"
+	"github.com/acme/bff-gateway/services/internal/sqlitedb"
 )
 
 // Reservation statuses.
@@ -26,75 +26,75 @@ const (
 // items), not_found (unknown products, listed in product_ids),
 // insufficient_stock (every short product, listed in shortages),
 // unavailable (the database stayed busy).
-func (s *store) reserve(ctx context.Context, id string, items []api.ReservationItem) (res api.Reservation, created bool, err error) {
+func (s *store) reserve(ctx context.Context, id string, items []contract.ReservationItem) (res contract.Reservation, created bool, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return api.Reservation{}, false, dbError("reserve stock", err)
+		return contract.Reservation{}, false, dbError("reserve stock", err)
 	}
 	defer tx.Rollback()
 
 	existing, found, err := readReservation(ctx, tx, id)
 	if err != nil {
-		return api.Reservation{}, false, err
+		return contract.Reservation{}, false, err
 	}
 	if found {
 		if existing.Status == statusHeld && sameItems(existing.Items, items) {
 			return existing, false, nil
 		}
 		if existing.Status == statusReleased {
-			return api.Reservation{}, false, apperr.Errorf(apperr.Conflict, "reservation %s was already released", id)
+			return contract.Reservation{}, false, apperr.Errorf(apperr.Conflict, "reservation %s was already released", id)
 		}
-		return api.Reservation{}, false, apperr.Errorf(apperr.Conflict, "reservation %s already holds other items", id)
+		return contract.Reservation{}, false, apperr.Errorf(apperr.Conflict, "reservation %s already holds other items", id)
 	}
 
 	stock, err := stockOf(ctx, tx, items)
 	if err != nil {
-		return api.Reservation{}, false, err
+		return contract.Reservation{}, false, err
 	}
 	var missing []string
-	var shortages []api.Shortage
+	var shortages []contract.Shortage
 	for _, it := range items {
 		p, ok := stock[it.ProductID]
 		switch {
 		case !ok:
 			missing = append(missing, it.ProductID)
 		case p.stock < it.Quantity:
-			shortages = append(shortages, api.Shortage{ProductID: it.ProductID, Requested: it.Quantity, Available: p.stock})
+			shortages = append(shortages, contract.Shortage{ProductID: it.ProductID, Requested: it.Quantity, Available: p.stock})
 		}
 	}
 	if len(missing) > 0 {
-		return api.Reservation{}, false, apperr.New(apperr.NotFound, "unknown products").With("product_ids", missing)
+		return contract.Reservation{}, false, apperr.New(apperr.NotFound, "unknown products").With("product_ids", missing)
 	}
 	if len(shortages) > 0 {
-		return api.Reservation{}, false, apperr.New(apperr.InsufficientStock, "not enough stock").With("shortages", shortages)
+		return contract.Reservation{}, false, apperr.New(apperr.InsufficientStock, "not enough stock").With("shortages", shortages)
 	}
 
-	res = api.Reservation{ReservationID: id, Status: statusHeld, Items: make([]api.ReservedItem, 0, len(items))}
+	res = contract.Reservation{ReservationID: id, Status: statusHeld, Items: make([]contract.ReservedItem, 0, len(items))}
 	for _, it := range items {
 		r, err := tx.ExecContext(ctx, `UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?`,
 			it.Quantity, it.ProductID, it.Quantity)
 		if err != nil {
-			return api.Reservation{}, false, dbError("take stock", err)
+			return contract.Reservation{}, false, dbError("take stock", err)
 		}
 		n, err := r.RowsAffected()
 		if err != nil {
-			return api.Reservation{}, false, dbError("take stock", err)
+			return contract.Reservation{}, false, dbError("take stock", err)
 		}
 		if n != 1 {
 			// The write lock is held since BEGIN IMMEDIATE, so the stock
 			// read above cannot have changed.
-			return api.Reservation{}, false, fmt.Errorf("take stock of %s: %d rows changed", it.ProductID, n)
+			return contract.Reservation{}, false, fmt.Errorf("take stock of %s: %d rows changed", it.ProductID, n)
 		}
 		p := stock[it.ProductID]
-		res.Items = append(res.Items, api.ReservedItem{
+		res.Items = append(res.Items, contract.ReservedItem{
 			ProductID: it.ProductID, Quantity: it.Quantity, UnitPriceCents: p.priceCents, Currency: p.currency,
 		})
 	}
 	if err := insertReservation(ctx, tx, res, s.now()); err != nil {
-		return api.Reservation{}, false, err
+		return contract.Reservation{}, false, err
 	}
 	if err := tx.Commit(); err != nil {
-		return api.Reservation{}, false, dbError("reserve stock", err)
+		return contract.Reservation{}, false, dbError("reserve stock", err)
 	}
 	return res, true, nil
 }
@@ -105,16 +105,16 @@ func (s *store) reserve(ctx context.Context, id string, items []api.ReservationI
 // and with restock the given items of known products are put back first;
 // unknown products among them are skipped.
 // Errors: unavailable (the database stayed busy).
-func (s *store) release(ctx context.Context, id string, items []api.ReservationItem, restock bool) (api.Reservation, error) {
+func (s *store) release(ctx context.Context, id string, items []contract.ReservationItem, restock bool) (contract.Reservation, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return api.Reservation{}, dbError("release stock", err)
+		return contract.Reservation{}, dbError("release stock", err)
 	}
 	defer tx.Rollback()
 
 	res, found, err := readReservation(ctx, tx, id)
 	if err != nil {
-		return api.Reservation{}, err
+		return contract.Reservation{}, err
 	}
 	now := s.now()
 	switch {
@@ -123,20 +123,20 @@ func (s *store) release(ctx context.Context, id string, items []api.ReservationI
 	case found:
 		for _, it := range res.Items {
 			if err := addStock(ctx, tx, it.ProductID, it.Quantity); err != nil {
-				return api.Reservation{}, err
+				return contract.Reservation{}, err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE reservations SET status = ?, updated_at = ? WHERE id = ?`,
 			statusReleased, now.UTC().Format(time.RFC3339), id); err != nil {
-			return api.Reservation{}, dbError("release reservation", err)
+			return contract.Reservation{}, dbError("release reservation", err)
 		}
 		res.Status = statusReleased
 	default:
-		res = api.Reservation{ReservationID: id, Status: statusReleased, Items: []api.ReservedItem{}}
+		res = contract.Reservation{ReservationID: id, Status: statusReleased, Items: []contract.ReservedItem{}}
 		if restock && len(items) > 0 {
 			stock, err := stockOf(ctx, tx, items)
 			if err != nil {
-				return api.Reservation{}, err
+				return contract.Reservation{}, err
 			}
 			for _, it := range items {
 				p, ok := stock[it.ProductID]
@@ -144,19 +144,19 @@ func (s *store) release(ctx context.Context, id string, items []api.ReservationI
 					continue
 				}
 				if err := addStock(ctx, tx, it.ProductID, it.Quantity); err != nil {
-					return api.Reservation{}, err
+					return contract.Reservation{}, err
 				}
-				res.Items = append(res.Items, api.ReservedItem{
+				res.Items = append(res.Items, contract.ReservedItem{
 					ProductID: it.ProductID, Quantity: it.Quantity, UnitPriceCents: p.priceCents, Currency: p.currency,
 				})
 			}
 		}
 		if err := insertReservation(ctx, tx, res, now); err != nil {
-			return api.Reservation{}, err
+			return contract.Reservation{}, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return api.Reservation{}, dbError("release stock", err)
+		return contract.Reservation{}, dbError("release stock", err)
 	}
 	return res, nil
 }
@@ -169,7 +169,7 @@ type productStock struct {
 }
 
 // stockOf returns the stock and price of the items' products that exist.
-func stockOf(ctx context.Context, tx *sql.Tx, items []api.ReservationItem) (map[string]productStock, error) {
+func stockOf(ctx context.Context, tx *sql.Tx, items []contract.ReservationItem) (map[string]productStock, error) {
 	productIDs := make([]string, len(items))
 	for i, it := range items {
 		productIDs[i] = it.ProductID
@@ -205,35 +205,35 @@ func addStock(ctx context.Context, tx *sql.Tx, productID string, quantity int) e
 
 // readReservation returns the reservation recorded under id with its
 // items in the order reserved, and whether there is one.
-func readReservation(ctx context.Context, tx *sql.Tx, id string) (api.Reservation, bool, error) {
-	res := api.Reservation{ReservationID: id, Items: []api.ReservedItem{}}
+func readReservation(ctx context.Context, tx *sql.Tx, id string) (contract.Reservation, bool, error) {
+	res := contract.Reservation{ReservationID: id, Items: []contract.ReservedItem{}}
 	err := tx.QueryRowContext(ctx, `SELECT status FROM reservations WHERE id = ?`, id).Scan(&res.Status)
 	if errors.Is(err, sql.ErrNoRows) {
-		return api.Reservation{}, false, nil
+		return contract.Reservation{}, false, nil
 	}
 	if err != nil {
-		return api.Reservation{}, false, dbError("read reservation", err)
+		return contract.Reservation{}, false, dbError("read reservation", err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT product_id, quantity, unit_price_cents, currency
 		FROM reservation_items WHERE reservation_id = ? ORDER BY position`, id)
 	if err != nil {
-		return api.Reservation{}, false, dbError("read reservation", err)
+		return contract.Reservation{}, false, dbError("read reservation", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var it api.ReservedItem
+		var it contract.ReservedItem
 		if err := rows.Scan(&it.ProductID, &it.Quantity, &it.UnitPriceCents, &it.Currency); err != nil {
-			return api.Reservation{}, false, dbError("read reservation", err)
+			return contract.Reservation{}, false, dbError("read reservation", err)
 		}
 		res.Items = append(res.Items, it)
 	}
 	if err := rows.Err(); err != nil {
-		return api.Reservation{}, false, dbError("read reservation", err)
+		return contract.Reservation{}, false, dbError("read reservation", err)
 	}
 	return res, true, nil
 }
 
-func insertReservation(ctx context.Context, tx *sql.Tx, res api.Reservation, now time.Time) error {
+func insertReservation(ctx context.Context, tx *sql.Tx, res contract.Reservation, now time.Time) error {
 	ts := now.UTC().Format(time.RFC3339)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO reservations (id, status, created_at, updated_at) VALUES (?, ?, ?, ?)`,
 		res.ReservationID, res.Status, ts, ts); err != nil {
@@ -251,7 +251,7 @@ func insertReservation(ctx context.Context, tx *sql.Tx, res api.Reservation, now
 
 // sameItems reports whether a recorded reservation holds exactly the
 // (merged) items asked, in any order.
-func sameItems(held []api.ReservedItem, asked []api.ReservationItem) bool {
+func sameItems(held []contract.ReservedItem, asked []contract.ReservationItem) bool {
 	if len(held) != len(asked) {
 		return false
 	}

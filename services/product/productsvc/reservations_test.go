@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
 )
@@ -22,7 +22,7 @@ const (
 func releasePath(id string) string { return reservePath + "/" + id + "/release" }
 
 // inStock returns seeded products with stock, and one without.
-func inStock(t *testing.T) (stocked []api.Product, empty api.Product) {
+func inStock(t *testing.T) (stocked []contract.Product, empty contract.Product) {
 	t.Helper()
 	for _, p := range seeded() {
 		switch {
@@ -46,7 +46,7 @@ func TestReservations(t *testing.T) {
 	admin := e.stack.Token(t, "admin@example.com", "admin123")
 
 	t.Run("only the service token is admitted", func(t *testing.T) {
-		body := api.ReserveRequest{ReservationID: "ord_auth1", Items: []api.ReservationItem{{ProductID: stocked[0].ID, Quantity: 1}}}
+		body := contract.ReserveRequest{ReservationID: "ord_auth1", Items: []contract.ReservationItem{{ProductID: stocked[0].ID, Quantity: 1}}}
 		for _, tc := range []struct {
 			name, token string
 			status      int
@@ -69,18 +69,18 @@ func TestReservations(t *testing.T) {
 
 	t.Run("reserve, replay, conflict, release", func(t *testing.T) {
 		p, q := stocked[0], stocked[1]
-		req := api.ReserveRequest{ReservationID: "ord_flow1", Items: []api.ReservationItem{
+		req := contract.ReserveRequest{ReservationID: "ord_flow1", Items: []contract.ReservationItem{
 			{ProductID: p.ID, Quantity: 2}, {ProductID: q.ID, Quantity: 1}, {ProductID: p.ID, Quantity: 1},
 		}}
 		a := e.call(t, http.MethodPost, reservePath, svc, req)
 		if a.Status != http.StatusCreated {
 			t.Fatalf("reserve: status %d: %s", a.Status, a.Body)
 		}
-		want := api.Reservation{ReservationID: "ord_flow1", Status: "held", Items: []api.ReservedItem{
-			{ProductID: p.ID, Quantity: 3, UnitPriceCents: p.PriceCents, Currency: api.Currency},
-			{ProductID: q.ID, Quantity: 1, UnitPriceCents: q.PriceCents, Currency: api.Currency},
+		want := contract.Reservation{ReservationID: "ord_flow1", Status: "held", Items: []contract.ReservedItem{
+			{ProductID: p.ID, Quantity: 3, UnitPriceCents: p.PriceCents, Currency: contract.Currency},
+			{ProductID: q.ID, Quantity: 1, UnitPriceCents: q.PriceCents, Currency: contract.Currency},
 		}}
-		if got := testutil.MustJSON[api.Reservation](t, a.Body); !equalReservation(got, want) {
+		if got := testutil.MustJSON[contract.Reservation](t, a.Body); !equalReservation(got, want) {
 			t.Errorf("reserved %+v, want %+v", got, want)
 		}
 		if got := e.stockOf(t, p.ID); got != p.Stock-3 {
@@ -89,21 +89,21 @@ func TestReservations(t *testing.T) {
 
 		// The same items in another order and split differently: the
 		// first answer again, nothing taken twice.
-		replay := api.ReserveRequest{ReservationID: "ord_flow1", Items: []api.ReservationItem{
+		replay := contract.ReserveRequest{ReservationID: "ord_flow1", Items: []contract.ReservationItem{
 			{ProductID: q.ID, Quantity: 1}, {ProductID: p.ID, Quantity: 3},
 		}}
 		a = e.call(t, http.MethodPost, reservePath, svc, replay)
 		if a.Status != http.StatusOK {
 			t.Fatalf("replay: status %d, want 200: %s", a.Status, a.Body)
 		}
-		if got := testutil.MustJSON[api.Reservation](t, a.Body); !equalReservation(got, want) {
+		if got := testutil.MustJSON[contract.Reservation](t, a.Body); !equalReservation(got, want) {
 			t.Errorf("replayed %+v, want %+v", got, want)
 		}
 		if got := e.stockOf(t, p.ID); got != p.Stock-3 {
 			t.Errorf("stock of %s %d after replay, want %d", p.ID, got, p.Stock-3)
 		}
 
-		other := api.ReserveRequest{ReservationID: "ord_flow1", Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
+		other := contract.ReserveRequest{ReservationID: "ord_flow1", Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
 		testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, other), 409, "conflict", "")
 
 		for i := range 2 { // the second release changes nothing
@@ -112,7 +112,7 @@ func TestReservations(t *testing.T) {
 				t.Fatalf("release %d: status %d: %s", i, a.Status, a.Body)
 			}
 			want.Status = "released"
-			if got := testutil.MustJSON[api.Reservation](t, a.Body); !equalReservation(got, want) {
+			if got := testutil.MustJSON[contract.Reservation](t, a.Body); !equalReservation(got, want) {
 				t.Errorf("release %d: %+v, want %+v", i, got, want)
 			}
 			if got := e.stockOf(t, p.ID); got != p.Stock {
@@ -128,7 +128,7 @@ func TestReservations(t *testing.T) {
 
 	t.Run("unknown products reserve nothing", func(t *testing.T) {
 		p := stocked[2]
-		req := api.ReserveRequest{ReservationID: "ord_unknown1", Items: []api.ReservationItem{
+		req := contract.ReserveRequest{ReservationID: "ord_unknown1", Items: []contract.ReservationItem{
 			{ProductID: p.ID, Quantity: 1}, {ProductID: unknownProduct, Quantity: 1},
 		}}
 		prob := testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, req), 404, "not_found", "")
@@ -142,26 +142,26 @@ func TestReservations(t *testing.T) {
 
 	t.Run("insufficient stock lists every shortage and reserves nothing", func(t *testing.T) {
 		short, fine := stocked[3], stocked[4]
-		req := api.ReserveRequest{ReservationID: "ord_short1", Items: []api.ReservationItem{
+		req := contract.ReserveRequest{ReservationID: "ord_short1", Items: []contract.ReservationItem{
 			{ProductID: fine.ID, Quantity: 1},
 			{ProductID: short.ID, Quantity: short.Stock + 1},
 			{ProductID: empty.ID, Quantity: 1},
 		}}
 		prob := testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, req), 409, "insufficient_stock", "")
-		want := []api.Shortage{
+		want := []contract.Shortage{
 			{ProductID: short.ID, Requested: short.Stock + 1, Available: short.Stock},
 			{ProductID: empty.ID, Requested: 1, Available: 0},
 		}
-		if got := detail[[]api.Shortage](t, prob.Extra, "shortages"); !slices.Equal(got, want) {
+		if got := detail[[]contract.Shortage](t, prob.Extra, "shortages"); !slices.Equal(got, want) {
 			t.Errorf("shortages %+v, want %+v", got, want)
 		}
-		for _, p := range []api.Product{short, fine, empty} {
+		for _, p := range []contract.Product{short, fine, empty} {
 			if got := e.stockOf(t, p.ID); got != p.Stock {
 				t.Errorf("stock of %s %d, want %d untouched", p.ID, got, p.Stock)
 			}
 		}
 		// The refused id was not recorded: it can still be reserved.
-		req.Items = []api.ReservationItem{{ProductID: short.ID, Quantity: short.Stock}}
+		req.Items = []contract.ReservationItem{{ProductID: short.ID, Quantity: short.Stock}}
 		if a := e.call(t, http.MethodPost, reservePath, svc, req); a.Status != http.StatusCreated {
 			t.Fatalf("reserve all the stock: status %d: %s", a.Status, a.Body)
 		}
@@ -172,42 +172,42 @@ func TestReservations(t *testing.T) {
 
 	t.Run("restock under an unknown id puts items back once", func(t *testing.T) {
 		p := stocked[5]
-		body := api.ReleaseRequest{Restock: true, Items: []api.ReservationItem{
+		body := contract.ReleaseRequest{Restock: true, Items: []contract.ReservationItem{
 			{ProductID: p.ID, Quantity: 2}, {ProductID: unknownProduct, Quantity: 1}, {ProductID: p.ID, Quantity: 1},
 		}}
-		want := api.Reservation{ReservationID: "ord_old1", Status: "released", Items: []api.ReservedItem{
-			{ProductID: p.ID, Quantity: 3, UnitPriceCents: p.PriceCents, Currency: api.Currency},
+		want := contract.Reservation{ReservationID: "ord_old1", Status: "released", Items: []contract.ReservedItem{
+			{ProductID: p.ID, Quantity: 3, UnitPriceCents: p.PriceCents, Currency: contract.Currency},
 		}}
 		for i := range 2 {
 			a := e.call(t, http.MethodPost, releasePath("ord_old1"), svc, body)
 			if a.Status != http.StatusOK {
 				t.Fatalf("restock %d: status %d: %s", i, a.Status, a.Body)
 			}
-			if got := testutil.MustJSON[api.Reservation](t, a.Body); !equalReservation(got, want) {
+			if got := testutil.MustJSON[contract.Reservation](t, a.Body); !equalReservation(got, want) {
 				t.Errorf("restock %d: %+v, want %+v", i, got, want)
 			}
 			if got := e.stockOf(t, p.ID); got != p.Stock+3 {
 				t.Errorf("restock %d: stock %d, want %d", i, got, p.Stock+3)
 			}
 		}
-		late := api.ReserveRequest{ReservationID: "ord_old1", Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
+		late := contract.ReserveRequest{ReservationID: "ord_old1", Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
 		testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, late), 409, "conflict", "")
 	})
 
 	t.Run("a release before the reserve leaves a tombstone", func(t *testing.T) {
 		p := stocked[6]
 		// Items without restock are not put back; an empty body is {}.
-		withItems := api.ReleaseRequest{Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 4}}}
+		withItems := contract.ReleaseRequest{Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 4}}}
 		for id, body := range map[string]any{"ord_late1": withItems, "ord_late2": "", "ord_late3": "{}"} {
 			a := e.call(t, http.MethodPost, releasePath(id), svc, body)
 			if a.Status != http.StatusOK {
 				t.Fatalf("release %s: status %d: %s", id, a.Status, a.Body)
 			}
-			want := api.Reservation{ReservationID: id, Status: "released", Items: []api.ReservedItem{}}
-			if got := testutil.MustJSON[api.Reservation](t, a.Body); !equalReservation(got, want) {
+			want := contract.Reservation{ReservationID: id, Status: "released", Items: []contract.ReservedItem{}}
+			if got := testutil.MustJSON[contract.Reservation](t, a.Body); !equalReservation(got, want) {
 				t.Errorf("release %s: %+v, want %+v", id, got, want)
 			}
-			late := api.ReserveRequest{ReservationID: id, Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
+			late := contract.ReserveRequest{ReservationID: id, Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
 			testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, late), 409, "conflict", "")
 		}
 		if got := e.stockOf(t, p.ID); got != p.Stock {
@@ -217,12 +217,12 @@ func TestReservations(t *testing.T) {
 
 	t.Run("bad requests name the parameter", func(t *testing.T) {
 		p := stocked[7].ID
-		many := make([]api.ReservationItem, 101)
+		many := make([]contract.ReservationItem, 101)
 		for i := range many {
-			many[i] = api.ReservationItem{ProductID: seed.ProductID(i), Quantity: 1}
+			many[i] = contract.ReservationItem{ProductID: seed.ProductID(i), Quantity: 1}
 		}
-		item := func(id string, q int) []api.ReservationItem {
-			return []api.ReservationItem{{ProductID: id, Quantity: q}}
+		item := func(id string, q int) []contract.ReservationItem {
+			return []contract.ReservationItem{{ProductID: id, Quantity: q}}
 		}
 		tests := []struct {
 			name  string
@@ -230,18 +230,18 @@ func TestReservations(t *testing.T) {
 			body  any
 			param string
 		}{
-			{"malformed reservation id", reservePath, api.ReserveRequest{ReservationID: "usr_1", Items: item(p, 1)}, "reservation_id"},
-			{"missing reservation id", reservePath, api.ReserveRequest{Items: item(p, 1)}, "reservation_id"},
-			{"no items", reservePath, api.ReserveRequest{ReservationID: "ord_bad1"}, "items"},
-			{"101 items", reservePath, api.ReserveRequest{ReservationID: "ord_bad1", Items: many}, "items"},
-			{"quantity zero", reservePath, api.ReserveRequest{ReservationID: "ord_bad1", Items: item(p, 0)}, "items[0].quantity"},
-			{"quantity too large", reservePath, api.ReserveRequest{ReservationID: "ord_bad1", Items: item(p, 1001)}, "items[0].quantity"},
-			{"malformed product id", reservePath, api.ReserveRequest{ReservationID: "ord_bad1", Items: item("prd_A", 1)}, "items[0].product_id"},
+			{"malformed reservation id", reservePath, contract.ReserveRequest{ReservationID: "usr_1", Items: item(p, 1)}, "reservation_id"},
+			{"missing reservation id", reservePath, contract.ReserveRequest{Items: item(p, 1)}, "reservation_id"},
+			{"no items", reservePath, contract.ReserveRequest{ReservationID: "ord_bad1"}, "items"},
+			{"101 items", reservePath, contract.ReserveRequest{ReservationID: "ord_bad1", Items: many}, "items"},
+			{"quantity zero", reservePath, contract.ReserveRequest{ReservationID: "ord_bad1", Items: item(p, 0)}, "items[0].quantity"},
+			{"quantity too large", reservePath, contract.ReserveRequest{ReservationID: "ord_bad1", Items: item(p, 1001)}, "items[0].quantity"},
+			{"malformed product id", reservePath, contract.ReserveRequest{ReservationID: "ord_bad1", Items: item("prd_A", 1)}, "items[0].product_id"},
 			{"unknown field", reservePath, `{"reservation_id":"ord_bad1","items":[],"extra":1}`, "extra"},
 			{"not JSON", reservePath, `{"reservation_id":`, "body"},
 			{"quantity of the wrong type", reservePath, `{"reservation_id":"ord_bad1","items":[{"product_id":"` + p + `","quantity":"1"}]}`, "items.quantity"},
 			{"malformed release id", releasePath("prd_1"), "{}", "id"},
-			{"release item quantity", releasePath("ord_bad2"), api.ReleaseRequest{Restock: true, Items: item(p, -1)}, "items[0].quantity"},
+			{"release item quantity", releasePath("ord_bad2"), contract.ReleaseRequest{Restock: true, Items: item(p, -1)}, "items[0].quantity"},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -249,7 +249,7 @@ func TestReservations(t *testing.T) {
 			})
 		}
 		// None of the refused releases left a tombstone.
-		req := api.ReserveRequest{ReservationID: "ord_bad2", Items: item(p, 1)}
+		req := contract.ReserveRequest{ReservationID: "ord_bad2", Items: item(p, 1)}
 		if a := e.call(t, http.MethodPost, reservePath, svc, req); a.Status != http.StatusCreated {
 			t.Errorf("reserve after a refused release: status %d: %s", a.Status, a.Body)
 		}
@@ -261,8 +261,8 @@ func TestReservations(t *testing.T) {
 func TestNoOversell(t *testing.T) {
 	e := newEnv(t)
 	svc := e.stack.ServiceToken
-	page := get[api.ProductPage](t, e, "/v1/products?limit=100", "")
-	var p api.Product
+	page := get[contract.ProductPage](t, e, "/v1/products?limit=100", "")
+	var p contract.Product
 	for _, c := range page.Products {
 		if c.Stock >= 10 {
 			p = c
@@ -273,7 +273,7 @@ func TestNoOversell(t *testing.T) {
 		t.Fatal("no product with 10 or more in stock")
 	}
 	if surplus := p.Stock - 10; surplus > 0 {
-		req := api.ReserveRequest{ReservationID: "ord_surplus", Items: []api.ReservationItem{{ProductID: p.ID, Quantity: surplus}}}
+		req := contract.ReserveRequest{ReservationID: "ord_surplus", Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: surplus}}}
 		if a := e.call(t, http.MethodPost, reservePath, svc, req); a.Status != http.StatusCreated {
 			t.Fatalf("reserve the surplus: status %d: %s", a.Status, a.Body)
 		}
@@ -290,7 +290,7 @@ func TestNoOversell(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			req := api.ReserveRequest{ReservationID: fmt.Sprintf("ord_race%d", i), Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
+			req := contract.ReserveRequest{ReservationID: fmt.Sprintf("ord_race%d", i), Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
 			a := e.call(t, http.MethodPost, reservePath, svc, req)
 			statuses[i] = a.Status
 			if a.Status != http.StatusCreated {
@@ -330,7 +330,7 @@ func TestDataSurvivesRestart(t *testing.T) {
 	svc := e.stack.ServiceToken
 	stocked, _ := inStock(t)
 	p := stocked[0]
-	req := api.ReserveRequest{ReservationID: "ord_keep1", Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 2}}}
+	req := contract.ReserveRequest{ReservationID: "ord_keep1", Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 2}}}
 	if a := e.call(t, http.MethodPost, reservePath, svc, req); a.Status != http.StatusCreated {
 		t.Fatalf("reserve: status %d: %s", a.Status, a.Body)
 	}
@@ -351,10 +351,10 @@ func TestDataSurvivesRestart(t *testing.T) {
 	if a := e.call(t, http.MethodPost, reservePath, svc, req); a.Status != http.StatusOK {
 		t.Errorf("replay after restart: status %d, want 200: %s", a.Status, a.Body)
 	}
-	late := api.ReserveRequest{ReservationID: "ord_gone1", Items: []api.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
+	late := contract.ReserveRequest{ReservationID: "ord_gone1", Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
 	testutil.WantProblem(t, e.call(t, http.MethodPost, reservePath, svc, late), 409, "conflict", "")
 	admin := e.stack.Token(t, "admin@example.com", "admin123")
-	if got := get[api.Count](t, e, "/v1/products/count", admin); got.Count != len(seeded()) {
+	if got := get[contract.Count](t, e, "/v1/products/count", admin); got.Count != len(seeded()) {
 		t.Errorf("count %d after restart, want %d", got.Count, len(seeded()))
 	}
 }
@@ -369,6 +369,6 @@ func detail[T any](t *testing.T, extra map[string]any, key string) T {
 	return testutil.MustJSON[T](t, raw)
 }
 
-func equalReservation(a, b api.Reservation) bool {
+func equalReservation(a, b contract.Reservation) bool {
 	return a.ReservationID == b.ReservationID && a.Status == b.Status && slices.Equal(a.Items, b.Items)
 }

@@ -12,10 +12,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/envconfig"
 	"github.com/acme/bff-gateway/internal/httpserver"
-	"github.com/acme/bff-gateway/internal/servicekit"
-	"github.com/acme/bff-gateway/internal/sqlitedb"
+	"github.com/acme/bff-gateway/services/internal/envconfig"
+	"github.com/acme/bff-gateway/services/internal/platform"
+	"github.com/acme/bff-gateway/services/internal/sqlitedb"
 )
 
 //go:embed migrations/*.sql
@@ -31,7 +31,7 @@ const DefaultListenAddr = "127.0.0.1:9003"
 
 // Config is the product service's configuration.
 type Config struct {
-	servicekit.Common
+	platform.Common
 }
 
 // ParseConfig reads the configuration from flags and the environment.
@@ -72,7 +72,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, erro
 	}
 	h := &handlers{store: st}
 	routes := h.routes(cfg.Verifier(), cfg.ServiceToken)
-	handler := servicekit.Handler(logger, cfg.Latency, db, OpenAPI, routes)
+	handler := platform.Handler(logger, cfg.Latency, db, OpenAPI, routes)
 	server, err := httpserver.Listen(cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
 	if err != nil {
 		db.Close()
@@ -94,5 +94,5 @@ func (s *Service) Serve(ctx context.Context) error {
 // Run is the product service's main: it parses the configuration, starts
 // the service and serves until ctx ends.
 func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	return servicekit.Run(ctx, "product", args, getenv, stderr, ParseConfig, Start)
+	return platform.Run(ctx, "product", args, getenv, stderr, ParseConfig, Start)
 }

@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/pagecursor"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
-	"github.com/acme/bff-gateway/internal/sqlitedb"
+	"github.com/acme/bff-gateway/services/internal/sqlitedb"
 )
 
 // store keeps the catalogue and the stock reservations in SQLite.
@@ -23,16 +22,16 @@ type store struct {
 
 const productColumns = `id, sku, name, description, category, price_cents, currency, image_url, stock, featured, created_at`
 
-func scanProduct(row interface{ Scan(...any) error }) (api.Product, error) {
-	var p api.Product
+func scanProduct(row interface{ Scan(...any) error }) (contract.Product, error) {
+	var p contract.Product
 	var created string
 	if err := row.Scan(&p.ID, &p.SKU, &p.Name, &p.Description, &p.Category, &p.PriceCents,
 		&p.Currency, &p.ImageURL, &p.Stock, &p.Featured, &created); err != nil {
-		return api.Product{}, err
+		return contract.Product{}, err
 	}
 	t, err := sqlitedb.ParseTime(created)
 	if err != nil {
-		return api.Product{}, fmt.Errorf("parse created_at of %s: %w", p.ID, err)
+		return contract.Product{}, fmt.Errorf("parse created_at of %s: %w", p.ID, err)
 	}
 	p.CreatedAt = t
 	return p, nil
@@ -44,13 +43,13 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func queryProducts(ctx context.Context, q queryer, query string, args ...any) ([]api.Product, error) {
+func queryProducts(ctx context.Context, q queryer, query string, args ...any) ([]contract.Product, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []api.Product{}
+	out := []contract.Product{}
 	for rows.Next() {
 		p, err := scanProduct(rows)
 		if err != nil {
@@ -62,26 +61,26 @@ func queryProducts(ctx context.Context, q queryer, query string, args ...any) ([
 }
 
 // byID returns one product, or NotFound.
-func (s *store) byID(ctx context.Context, id string) (api.Product, error) {
+func (s *store) byID(ctx context.Context, id string) (contract.Product, error) {
 	p, err := scanProduct(s.db.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return api.Product{}, apperr.New(apperr.NotFound, "product not found")
+		return contract.Product{}, apperr.New(apperr.NotFound, "product not found")
 	}
 	if err != nil {
-		return api.Product{}, dbError("read product", err)
+		return contract.Product{}, dbError("read product", err)
 	}
 	return p, nil
 }
 
 // byIDs returns the products found, keyed by id.
-func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.Product, error) {
+func (s *store) byIDs(ctx context.Context, ids []string) (map[string]contract.Product, error) {
 	in, args := sqlitedb.InList(ids)
 	q := `SELECT ` + productColumns + ` FROM products WHERE id IN (` + in + `)`
 	list, err := queryProducts(ctx, s.db, q, args...)
 	if err != nil {
 		return nil, dbError("read products", err)
 	}
-	found := make(map[string]api.Product, len(list))
+	found := make(map[string]contract.Product, len(list))
 	for _, p := range list {
 		found[p.ID] = p
 	}
@@ -95,7 +94,7 @@ type listQuery struct {
 	// Category matches the category exactly, ignoring case.
 	Category string
 	// After is the position to continue after, or nil for the first page.
-	After *pagecursor.Cursor
+	After *contract.Cursor
 	// Limit is the page size.
 	Limit int
 }
@@ -103,7 +102,7 @@ type listQuery struct {
 // list returns one page of the products matching q ordered by name then
 // id, the cursor of the next page (nil on the last) and the number of all
 // the matches. Both reads see the same snapshot.
-func (s *store) list(ctx context.Context, q listQuery) ([]api.Product, bool, int, error) {
+func (s *store) list(ctx context.Context, q listQuery) ([]contract.Product, bool, int, error) {
 	var where []string
 	var args []any
 	if q.Search != "" {
@@ -152,7 +151,7 @@ func (s *store) list(ctx context.Context, q listQuery) ([]api.Product, bool, int
 }
 
 // featured returns up to limit featured products ordered by name then id.
-func (s *store) featured(ctx context.Context, limit int) ([]api.Product, error) {
+func (s *store) featured(ctx context.Context, limit int) ([]contract.Product, error) {
 	list, err := queryProducts(ctx, s.db,
 		`SELECT `+productColumns+` FROM products WHERE featured = 1 ORDER BY name, id LIMIT ?`, limit)
 	if err != nil {

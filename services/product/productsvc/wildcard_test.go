@@ -9,7 +9,7 @@ import (
 
 	_ "modernc.org/sqlite" // the driver the service uses
 
-	"github.com/acme/bff-gateway/internal/api"
+	"github.com/acme/bff-gateway/internal/contract"
 )
 
 // TestSearchMatchesWildcardsLiterally adds products whose names hold LIKE's
@@ -51,7 +51,7 @@ func TestSearchMatchesWildcardsLiterally(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.search, func(t *testing.T) {
-			got := get[api.ProductPage](t, e, "/v1/products?search="+url.QueryEscape(tc.search), "")
+			got := get[contract.ProductPage](t, e, "/v1/products?search="+url.QueryEscape(tc.search), "")
 			if ids := productIDs(got.Products); !slices.Equal(ids, tc.want) || got.TotalCount != len(tc.want) {
 				t.Errorf("search %q: %v (total %d), want %v", tc.search, ids, got.TotalCount, tc.want)
 			}

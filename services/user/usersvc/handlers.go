@@ -6,12 +6,13 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/ids"
 	"github.com/acme/bff-gateway/internal/requestctx"
+	"github.com/acme/bff-gateway/services/internal/platform"
+	"github.com/acme/bff-gateway/services/internal/rest"
 )
 
 // handlers serves the user service's API.
@@ -31,21 +32,21 @@ const (
 
 func (h *handlers) routes(verifier *auth.Verifier) *http.ServeMux {
 	mux := http.NewServeMux()
-	authed := auth.Authenticate(verifier)
-	mux.Handle("POST /v1/auth/token", httpapi.HandlerFunc(h.issueToken))
-	mux.Handle("GET "+auth.JWKSPath, httpapi.HandlerFunc(h.jwks))
-	mux.Handle("GET /v1/users/{id}", authed(httpapi.HandlerFunc(h.getUser)))
-	mux.Handle("GET /v1/users", authed(httpapi.HandlerFunc(h.batchUsers)))
-	mux.Handle("GET /v1/users/count", authed(httpapi.HandlerFunc(h.countUsers)))
-	mux.Handle("POST "+RotateKeysPath, authed(httpapi.HandlerFunc(h.rotateKeys)))
+	authed := platform.Authenticate(verifier)
+	mux.Handle("POST /v1/auth/token", rest.HandlerFunc(h.issueToken))
+	mux.Handle("GET "+auth.JWKSPath, rest.HandlerFunc(h.jwks))
+	mux.Handle("GET /v1/users/{id}", authed(rest.HandlerFunc(h.getUser)))
+	mux.Handle("GET /v1/users", authed(rest.HandlerFunc(h.batchUsers)))
+	mux.Handle("GET /v1/users/count", authed(rest.HandlerFunc(h.countUsers)))
+	mux.Handle("POST "+RotateKeysPath, authed(rest.HandlerFunc(h.rotateKeys)))
 	return mux
 }
 
 // issueToken exchanges an email and password for an access token.
 // Errors: invalid_argument, unauthenticated.
 func (h *handlers) issueToken(w http.ResponseWriter, r *http.Request) error {
-	var req api.TokenRequest
-	if err := httpapi.DecodeJSON(w, r, &req); err != nil {
+	var req contract.TokenRequest
+	if err := rest.DecodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	switch {
@@ -70,7 +71,7 @@ func (h *handlers) issueToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return httpapi.JSON(w, http.StatusOK, api.TokenResponse{
+	return rest.JSON(w, http.StatusOK, contract.TokenResponse{
 		AccessToken: token,
 		TokenType:   "Bearer",
 		ExpiresIn:   int(h.issuer.TTL.Seconds()),
@@ -80,7 +81,7 @@ func (h *handlers) issueToken(w http.ResponseWriter, r *http.Request) error {
 // jwks publishes the public signing keys.
 func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	return httpapi.JSON(w, http.StatusOK, h.keys.PublicJWKS())
+	return rest.JSON(w, http.StatusOK, h.keys.PublicJWKS())
 }
 
 // getUser returns one user: a customer only themselves (anyone else is
@@ -91,7 +92,7 @@ func (h *handlers) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := httpapi.PathID(r, "id", ids.ValidUser)
+	id, err := rest.PathID(r, "id", ids.ValidUser)
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func (h *handlers) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.JSON(w, http.StatusOK, u)
+	return rest.JSON(w, http.StatusOK, u)
 }
 
 // batchUsers returns the users asked for by ?ids= in the order asked, with
@@ -113,7 +114,7 @@ func (h *handlers) batchUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	want, err := httpapi.IDsParam(r, "ids", ids.ValidUser)
+	want, err := rest.IDsParam(r, "ids", ids.ValidUser)
 	if err != nil {
 		return err
 	}
@@ -126,15 +127,15 @@ func (h *handlers) batchUsers(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	found := map[string]api.User{}
+	found := map[string]contract.User{}
 	if len(visible) > 0 {
 		if found, err = h.store.byIDs(r.Context(), visible); err != nil {
 			return err
 		}
 	}
-	var out api.UserBatch
-	out.Users, out.Missing = api.InOrder(want, found)
-	return httpapi.JSON(w, http.StatusOK, out)
+	var out contract.UserBatch
+	out.Users, out.Missing = contract.InOrder(want, found)
+	return rest.JSON(w, http.StatusOK, out)
 }
 
 // countUsers returns the number of users. Admin only.
@@ -147,7 +148,7 @@ func (h *handlers) countUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.JSON(w, http.StatusOK, api.Count{Count: n})
+	return rest.JSON(w, http.StatusOK, contract.Count{Count: n})
 }
 
 // RotateKeysPath is the admin endpoint that rotates the signing key.
@@ -178,5 +179,5 @@ func (h *handlers) rotateKeys(w http.ResponseWriter, r *http.Request) error {
 		slog.String("by", p.Subject), slog.String("active_kid", kept.Active),
 		slog.Any("kids", kept.All), slog.Any("pruned_kids", pruned))
 	w.Header().Set("Cache-Control", "no-store")
-	return httpapi.JSON(w, http.StatusOK, KeyRotation{ActiveKID: kept.Active, KIDs: kept.All})
+	return rest.JSON(w, http.StatusOK, KeyRotation{ActiveKID: kept.Active, KIDs: kept.All})
 }

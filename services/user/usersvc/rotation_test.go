@@ -12,9 +12,10 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/testutil"
+	"github.com/acme/bff-gateway/services/servicetest"
 	"github.com/acme/bff-gateway/services/user/usersvc"
 )
 
@@ -29,7 +30,7 @@ func kidOf(t *testing.T, token string) string {
 }
 
 // jwksKIDs returns the kids the user service publishes, newest first.
-func jwksKIDs(t *testing.T, c *http.Client, st *testutil.Stack) []string {
+func jwksKIDs(t *testing.T, c *http.Client, st *servicetest.Stack) []string {
 	t.Helper()
 	status, body := testutil.Do(t, c, http.MethodGet, st.User.URL+auth.JWKSPath, "", nil, nil)
 	if status != http.StatusOK {
@@ -43,7 +44,7 @@ func jwksKIDs(t *testing.T, c *http.Client, st *testutil.Stack) []string {
 }
 
 // rotate rotates the signing key with token and returns the answer.
-func rotate(t *testing.T, c *http.Client, st *testutil.Stack, token string) usersvc.KeyRotation {
+func rotate(t *testing.T, c *http.Client, st *servicetest.Stack, token string) usersvc.KeyRotation {
 	t.Helper()
 	a := testutil.Call(t, c, http.MethodPost, st.User.URL+usersvc.RotateKeysPath, token, nil, nil)
 	if a.Status != http.StatusOK {
@@ -56,7 +57,7 @@ func rotate(t *testing.T, c *http.Client, st *testutil.Stack, token string) user
 }
 
 func TestRotateKeysIsAdminOnly(t *testing.T) {
-	st := testutil.StartStack(t, testutil.StackOptions{})
+	st := servicetest.StartStack(t, servicetest.StackOptions{})
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 	url := st.User.URL + usersvc.RotateKeysPath
 	before := jwksKIDs(t, c, st)
@@ -74,7 +75,7 @@ func TestRotateKeysIsAdminOnly(t *testing.T) {
 }
 
 func TestRotateKeysKeepsOldTokensValid(t *testing.T) {
-	st := testutil.StartStack(t, testutil.StackOptions{})
+	st := servicetest.StartStack(t, servicetest.StackOptions{})
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 	admin := st.Token(t, "admin@example.com", "admin123")
 	oldTok := st.Token(t, "ada@example.com", "ada123")
@@ -99,7 +100,7 @@ func TestRotateKeysKeepsOldTokensValid(t *testing.T) {
 
 	// A token issued before the rotation is still accepted.
 	status, body := testutil.Do(t, c, http.MethodGet, st.User.URL+"/v1/users/"+adaID, oldTok, nil, nil)
-	if status != http.StatusOK || testutil.MustJSON[api.User](t, body).ID != adaID {
+	if status != http.StatusOK || testutil.MustJSON[contract.User](t, body).ID != adaID {
 		t.Errorf("old token after rotation: status %d: %s", status, body)
 	}
 	// A new token carries the new kid and is accepted too.
@@ -134,7 +135,7 @@ func TestRotateKeysKeepsOldTokensValid(t *testing.T) {
 
 // ageKeyFile sets the creation time of keys in the user service's key
 // file; the service must be stopped.
-func ageKeyFile(t *testing.T, st *testutil.Stack, made map[string]time.Time) {
+func ageKeyFile(t *testing.T, st *servicetest.Stack, made map[string]time.Time) {
 	t.Helper()
 	path := filepath.Join(st.DataDir, "user-signing-keys.json")
 	b, err := os.ReadFile(path)
@@ -171,7 +172,7 @@ func ageKeyFile(t *testing.T, st *testutil.Stack, made map[string]time.Time) {
 }
 
 func TestRotateKeysPrunesKeysRetiredForTwiceTheTokenLifetime(t *testing.T) {
-	st := testutil.StartStack(t, testutil.StackOptions{})
+	st := servicetest.StartStack(t, servicetest.StackOptions{})
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 	admin := st.Token(t, "admin@example.com", "admin123")
 	tokA := st.Token(t, "ada@example.com", "ada123")

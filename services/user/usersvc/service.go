@@ -15,10 +15,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/envconfig"
 	"github.com/acme/bff-gateway/internal/httpserver"
-	"github.com/acme/bff-gateway/internal/servicekit"
-	"github.com/acme/bff-gateway/internal/sqlitedb"
+	"github.com/acme/bff-gateway/services/internal/envconfig"
+	"github.com/acme/bff-gateway/services/internal/platform"
+	"github.com/acme/bff-gateway/services/internal/sqlitedb"
 )
 
 //go:embed migrations/*.sql
@@ -34,7 +34,7 @@ const DefaultListenAddr = "127.0.0.1:9001"
 
 // Config is the user service's configuration.
 type Config struct {
-	servicekit.Common
+	platform.Common
 	// BcryptCost is the cost of password hashes made when seeding.
 	BcryptCost int
 	// TokenTTL is the lifetime of access tokens.
@@ -108,7 +108,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, erro
 		dummyHash: dummy,
 	}
 	verifier := auth.NewVerifier(keys, cfg.Issuer, cfg.Audience)
-	handler := servicekit.Handler(logger, cfg.Latency, db, OpenAPI, h.routes(verifier))
+	handler := platform.Handler(logger, cfg.Latency, db, OpenAPI, h.routes(verifier))
 	server, err := httpserver.Listen(cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
 	if err != nil {
 		db.Close()
@@ -130,5 +130,5 @@ func (s *Service) Serve(ctx context.Context) error {
 // Run is the user service's main: it parses the configuration, starts the
 // service and serves until ctx ends.
 func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	return servicekit.Run(ctx, "user", args, getenv, stderr, ParseConfig, Start)
+	return platform.Run(ctx, "user", args, getenv, stderr, ParseConfig, Start)
 }

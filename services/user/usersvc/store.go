@@ -9,10 +9,10 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
-	"github.com/acme/bff-gateway/internal/sqlitedb"
+	"github.com/acme/bff-gateway/services/internal/sqlitedb"
 )
 
 // store keeps users in SQLite.
@@ -21,41 +21,41 @@ type store struct {
 }
 
 type userRow struct {
-	api.User
+	contract.User
 	PasswordHash string
 }
 
 const userColumns = `id, email, name, first_name, role, avatar_url, created_at`
 
-func scanUser(row interface{ Scan(...any) error }, extra ...any) (api.User, error) {
-	var u api.User
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (contract.User, error) {
+	var u contract.User
 	var created string
 	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.FirstName, &u.Role, &u.AvatarURL, &created}, extra...)
 	if err := row.Scan(dest...); err != nil {
-		return api.User{}, err
+		return contract.User{}, err
 	}
 	t, err := sqlitedb.ParseTime(created)
 	if err != nil {
-		return api.User{}, fmt.Errorf("parse created_at of %s: %w", u.ID, err)
+		return contract.User{}, fmt.Errorf("parse created_at of %s: %w", u.ID, err)
 	}
 	u.CreatedAt = t
 	return u, nil
 }
 
 // byID returns one user, or NotFound.
-func (s *store) byID(ctx context.Context, id string) (api.User, error) {
+func (s *store) byID(ctx context.Context, id string) (contract.User, error) {
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return api.User{}, apperr.New(apperr.NotFound, "user not found")
+		return contract.User{}, apperr.New(apperr.NotFound, "user not found")
 	}
 	if err != nil {
-		return api.User{}, fmt.Errorf("read user: %w", err)
+		return contract.User{}, fmt.Errorf("read user: %w", err)
 	}
 	return u, nil
 }
 
 // byIDs returns the users found, keyed by id.
-func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.User, error) {
+func (s *store) byIDs(ctx context.Context, ids []string) (map[string]contract.User, error) {
 	in, args := sqlitedb.InList(ids)
 	q := `SELECT ` + userColumns + ` FROM users WHERE id IN (` + in + `)`
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -63,7 +63,7 @@ func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.User, e
 		return nil, fmt.Errorf("read users: %w", err)
 	}
 	defer rows.Close()
-	found := make(map[string]api.User, len(ids))
+	found := make(map[string]contract.User, len(ids))
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
@@ -75,15 +75,15 @@ func (s *store) byIDs(ctx context.Context, ids []string) (map[string]api.User, e
 }
 
 // byEmail returns a user with its password hash, or NotFound.
-func (s *store) byEmail(ctx context.Context, email string) (api.User, string, error) {
+func (s *store) byEmail(ctx context.Context, email string) (contract.User, string, error) {
 	var hash string
 	u, err := scanUser(s.db.QueryRowContext(ctx,
 		`SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`, email), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return api.User{}, "", apperr.New(apperr.NotFound, "user not found")
+		return contract.User{}, "", apperr.New(apperr.NotFound, "user not found")
 	}
 	if err != nil {
-		return api.User{}, "", fmt.Errorf("read user: %w", err)
+		return contract.User{}, "", fmt.Errorf("read user: %w", err)
 	}
 	return u, hash, nil
 }

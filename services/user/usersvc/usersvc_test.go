@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acme/bff-gateway/internal/api"
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/httpapi"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
+	"github.com/acme/bff-gateway/services/servicetest"
 	"github.com/acme/bff-gateway/services/user/usersvc"
 )
 
@@ -23,15 +23,15 @@ var (
 )
 
 func TestIssueTokenCarriesTheClaims(t *testing.T) {
-	st := testutil.StartStack(t, testutil.StackOptions{})
+	st := servicetest.StartStack(t, servicetest.StackOptions{})
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 
 	status, body := testutil.Do(t, c, "POST", st.User.URL+"/v1/auth/token", "",
-		api.TokenRequest{Email: "ADA@example.com", Password: "ada123"}, nil)
+		contract.TokenRequest{Email: "ADA@example.com", Password: "ada123"}, nil)
 	if status != http.StatusOK {
 		t.Fatalf("status %d: %s", status, body)
 	}
-	tok := testutil.MustJSON[api.TokenResponse](t, body)
+	tok := testutil.MustJSON[contract.TokenResponse](t, body)
 	if tok.TokenType != "Bearer" || tok.ExpiresIn != int(auth.DefaultTokenTTL.Seconds()) {
 		t.Errorf("token_type %q expires_in %d, want Bearer and %d", tok.TokenType, tok.ExpiresIn, int(auth.DefaultTokenTTL.Seconds()))
 	}
@@ -77,7 +77,7 @@ func mustDecodeSegment(t *testing.T, seg string, v any) {
 }
 
 func TestIssueTokenRejectsBadInput(t *testing.T) {
-	st := testutil.StartStack(t, testutil.StackOptions{})
+	st := servicetest.StartStack(t, servicetest.StackOptions{})
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 	url := st.User.URL + "/v1/auth/token"
 	tests := []struct {
@@ -88,17 +88,17 @@ func TestIssueTokenRejectsBadInput(t *testing.T) {
 		code        string
 		param       string
 	}{
-		{"wrong password", api.TokenRequest{Email: "ada@example.com", Password: "nope"}, "", 401, "unauthenticated", ""},
-		{"unknown email", api.TokenRequest{Email: "nobody@example.com", Password: "ada123"}, "", 401, "unauthenticated", ""},
+		{"wrong password", contract.TokenRequest{Email: "ada@example.com", Password: "nope"}, "", 401, "unauthenticated", ""},
+		{"unknown email", contract.TokenRequest{Email: "nobody@example.com", Password: "ada123"}, "", 401, "unauthenticated", ""},
 		{"missing email", map[string]string{"password": "x"}, "", 400, "invalid_argument", "email"},
 		{"missing password", map[string]string{"email": "ada@example.com"}, "", 400, "invalid_argument", "password"},
-		{"too long password", api.TokenRequest{Email: "ada@example.com", Password: strings.Repeat("x", 73)}, "", 400, "invalid_argument", "password"},
+		{"too long password", contract.TokenRequest{Email: "ada@example.com", Password: strings.Repeat("x", 73)}, "", 400, "invalid_argument", "password"},
 		{"unknown field", `{"email":"ada@example.com","password":"ada123","admin":true}`, "", 400, "invalid_argument", "admin"},
 		{"broken JSON", `{"email":`, "", 400, "invalid_argument", "body"},
 		{"two values", `{"email":"a","password":"b"} {}`, "", 400, "invalid_argument", "body"},
 		{"wrong type", `{"email":1,"password":"b"}`, "", 400, "invalid_argument", "email"},
 		{"not JSON", "email=a", "application/x-www-form-urlencoded", 415, "unsupported_media_type", ""},
-		{"too large", `{"email":"` + strings.Repeat("a", httpapi.MaxBodyBytes) + `"}`, "", 413, "payload_too_large", ""},
+		{"too large", `{"email":"` + strings.Repeat("a", contract.MaxBodyBytes) + `"}`, "", 413, "payload_too_large", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,7 +116,7 @@ func TestIssueTokenRejectsBadInput(t *testing.T) {
 }
 
 func TestGetUserConfinesCustomers(t *testing.T) {
-	st := testutil.StartStack(t, testutil.StackOptions{})
+	st := servicetest.StartStack(t, servicetest.StackOptions{})
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 	ada := st.Token(t, "ada@example.com", "ada123")
 	admin := st.Token(t, "admin@example.com", "admin123")
@@ -145,7 +145,7 @@ func TestGetUserConfinesCustomers(t *testing.T) {
 			if a.Status != tt.status {
 				t.Fatalf("status %d, want %d: %s", a.Status, tt.status, a.Body)
 			}
-			u := testutil.MustJSON[api.User](t, a.Body)
+			u := testutil.MustJSON[contract.User](t, a.Body)
 			if u.ID != tt.id || u.Email == "" || u.FirstName == "" {
 				t.Errorf("user = %+v", u)
 			}
@@ -154,7 +154,7 @@ func TestGetUserConfinesCustomers(t *testing.T) {
 }
 
 func TestBatchUsersKeepsTheOrderAsked(t *testing.T) {
-	st := testutil.StartStack(t, testutil.StackOptions{})
+	st := servicetest.StartStack(t, servicetest.StackOptions{})
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 	admin := st.Token(t, "admin@example.com", "admin123")
 	ada := st.Token(t, "ada@example.com", "ada123")
@@ -164,7 +164,7 @@ func TestBatchUsersKeepsTheOrderAsked(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
-	batch := testutil.MustJSON[api.UserBatch](t, body)
+	batch := testutil.MustJSON[contract.UserBatch](t, body)
 	var got []string
 	for _, u := range batch.Users {
 		got = append(got, u.ID)
@@ -181,7 +181,7 @@ func TestBatchUsersKeepsTheOrderAsked(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
-	batch = testutil.MustJSON[api.UserBatch](t, body)
+	batch = testutil.MustJSON[contract.UserBatch](t, body)
 	if len(batch.Users) != 1 || batch.Users[0].ID != adaID || len(batch.Missing) != 1 || batch.Missing[0] != graceID {
 		t.Errorf("customer batch = %+v", batch)
 	}
@@ -203,13 +203,13 @@ func TestBatchUsersKeepsTheOrderAsked(t *testing.T) {
 }
 
 func TestCountIsAdminOnly(t *testing.T) {
-	st := testutil.StartStack(t, testutil.StackOptions{})
+	st := servicetest.StartStack(t, servicetest.StackOptions{})
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 	url := st.User.URL + "/v1/users/count"
 
 	status, body := testutil.Do(t, c, "GET", url, st.Token(t, "admin@example.com", "admin123"), nil, nil)
-	if status != 200 || testutil.MustJSON[api.Count](t, body).Count != testutil.SmallSeed.Users {
-		t.Errorf("admin: status %d body %s, want count %d", status, body, testutil.SmallSeed.Users)
+	if status != 200 || testutil.MustJSON[contract.Count](t, body).Count != servicetest.SmallSeed.Users {
+		t.Errorf("admin: status %d body %s, want count %d", status, body, servicetest.SmallSeed.Users)
 	}
 	if status, _ := testutil.Do(t, c, "GET", url, st.Token(t, "grace@example.com", "grace123"), nil, nil); status != 403 {
 		t.Errorf("customer: status %d, want 403", status)
@@ -220,7 +220,7 @@ func TestCountIsAdminOnly(t *testing.T) {
 }
 
 func TestDataAndTokensSurviveARestart(t *testing.T) {
-	st := testutil.StartStack(t, testutil.StackOptions{})
+	st := servicetest.StartStack(t, servicetest.StackOptions{})
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 	token := st.Token(t, "grace@example.com", "grace123")
 	_, jwksBefore := testutil.Do(t, c, "GET", st.User.URL+auth.JWKSPath, "", nil, nil)
@@ -233,13 +233,13 @@ func TestDataAndTokensSurviveARestart(t *testing.T) {
 		t.Errorf("the signing keys changed across a restart")
 	}
 	status, body := testutil.Do(t, c, "GET", st.User.URL+"/v1/users/"+graceID, token, nil, nil)
-	if status != 200 || testutil.MustJSON[api.User](t, body).Email != "grace@example.com" {
+	if status != 200 || testutil.MustJSON[contract.User](t, body).Email != "grace@example.com" {
 		t.Errorf("after restart: status %d body %s", status, body)
 	}
 }
 
 func TestProbesRequestIDsAndUnknownRoutes(t *testing.T) {
-	st := testutil.StartStack(t, testutil.StackOptions{})
+	st := servicetest.StartStack(t, servicetest.StackOptions{})
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 	for _, path := range []string{"/healthz", "/readyz", "/openapi.yaml"} {
 		if status, _ := testutil.Do(t, c, "GET", st.User.URL+path, "", nil, nil); status != 200 {

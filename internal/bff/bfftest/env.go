@@ -1,0 +1,212 @@
+package bfftest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acme/bff-gateway/internal/bff"
+	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/services/servicetest"
+)
+
+// Build makes a BFF handler and returns the dependencies it was built on.
+type Build func(bff.Options) (http.Handler, bff.Deps, error)
+
+// Options configure Start.
+type Options struct {
+	Kind  config.Kind
+	Build Build
+	// OperationsDir is the client's documents, e.g. "../operations".
+	OperationsDir string
+	// Stack configures the services; Stack.Seed zero means the small seed.
+	Stack servicetest.StackOptions
+	// Configure may change the BFF's configuration before it is built.
+	Configure func(*config.Config)
+	// Logger receives the BFF's logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the BFF's clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Env is a BFF running in-process against the real services.
+type Env struct {
+	Stack   *servicetest.Stack
+	URL     string
+	Counter *Counter
+	Deps    bff.Deps
+	Ops     *Operations
+	Config  config.Config
+}
+
+// Start starts the services and the BFF, and stops them with the test.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	st := servicetest.StartStack(t, opts.Stack)
+	cfg := config.Default(opts.Kind)
+	cfg.Services = config.Services{UserURL: st.User.URL, OrderURL: st.Order.URL, ProductURL: st.Product.URL}
+	// Tests sign the same accounts in many times; the login limits are
+	// tested on their own, with their own settings.
+	cfg.RateLimit.LoginPerIPPerMinute = 100000
+	cfg.RateLimit.LoginPerAccountPerMinute = 100000
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
+	}
+	if err := cfg.Validate(opts.Kind); err != nil {
+		t.Fatal(err)
+	}
+	counter := NewCounter(http.DefaultTransport.(*http.Transport).Clone(), map[string]string{
+		host(st.User.URL): "user", host(st.Order.URL): "order", host(st.Product.URL): "product",
+	})
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	h, deps, err := opts.Build(bff.Options{Kind: opts.Kind, Config: cfg, Logger: logger, Transport: counter, Now: opts.Now})
+	if err != nil {
+		t.Fatalf("build the %s BFF: %v", opts.Kind, err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Client().CloseIdleConnections()
+		counter.CloseIdleConnections()
+		srv.Close()
+	})
+	env := &Env{Stack: st, URL: srv.URL, Counter: counter, Deps: deps, Config: cfg}
+	if opts.OperationsDir != "" {
+		env.Ops = LoadOperations(t, opts.OperationsDir)
+	}
+	return env
+}
+
+func host(raw string) string {
+	u, _ := url.Parse(raw)
+	return u.Host
+}
+
+// Client sends GraphQL requests to the BFF, keeping cookies like a browser.
+type Client struct {
+	env    *Env
+	HTTP   *http.Client
+	Header http.Header
+}
+
+// NewClient returns a client with its own cookie jar and no headers.
+func (e *Env) NewClient() *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{env: e, HTTP: &http.Client{Jar: jar}, Header: http.Header{}}
+}
+
+// Response is a GraphQL answer.
+type Response struct {
+	Status     int
+	Header     http.Header
+	Data       json.RawMessage `json:"data"`
+	Errors     []Error         `json:"errors"`
+	Extensions map[string]any  `json:"extensions"`
+	Raw        []byte          `json:"-"`
+	Cookies    []*http.Cookie  `json:"-"`
+}
+
+// Error is one GraphQL error.
+type Error struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// PathString returns the error's path joined with dots.
+func (e Error) PathString() string {
+	parts := make([]string, len(e.Path))
+	for i, p := range e.Path {
+		b, _ := json.Marshal(p)
+		parts[i] = strings.Trim(string(b), `"`)
+	}
+	return strings.Join(parts, ".")
+}
+
+// Code returns the error's extensions.code.
+func (e Error) Code() string {
+	c, _ := e.Extensions["code"].(string)
+	return c
+}
+
+// ErrorAt returns the error whose path is path (dotted), if any.
+func (r Response) ErrorAt(path string) (Error, bool) {
+	for _, e := range r.Errors {
+		if e.PathString() == path {
+			return e, true
+		}
+	}
+	return Error{}, false
+}
+
+// Op sends the named operation of the client's documents.
+func (c *Client) Op(t testing.TB, name string, vars map[string]any) Response {
+	t.Helper()
+	doc, err := c.env.Ops.Document(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Query(t, doc, vars)
+}
+
+// Query POSTs a document with variables as JSON.
+func (c *Client) Query(t testing.TB, query string, vars map[string]any) Response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	return c.Post(t, body, "application/json")
+}
+
+// Post sends a raw body to /graphql.
+func (c *Client) Post(t testing.TB, body []byte, contentType string) Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, c.env.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	return c.Do(t, req)
+}
+
+// Do sends req with the client's headers and cookies and decodes the answer.
+func (c *Client) Do(t testing.TB, req *http.Request) Response {
+	t.Helper()
+	for k, vs := range c.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw, Cookies: resp.Cookies()}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("answer is not JSON (%d): %.300s", resp.StatusCode, raw)
+	}
+	return out
+}
+
+// Decode unmarshals the answer's data into a value of type T.
+func Decode[T any](t testing.TB, r Response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(r.Data, &v); err != nil {
+		t.Fatalf("decode data %.300s: %v", r.Data, err)
+	}
+	return v
+}

@@ -1,0 +1,339 @@
+// Package bffconfig is the configuration of the two BFFs: one typed struct
+// with working defaults, read from an optional YAML file and overridden by
+// environment variables.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/bff/apikey"
+	"github.com/acme/bff-gateway/internal/bff/websafety"
+)
+
+// Kind is which BFF a configuration is for.
+type Kind string
+
+// The two BFFs.
+const (
+	Web    Kind = "web"
+	Mobile Kind = "mobile"
+)
+
+// Config is a BFF's whole configuration.
+type Config struct {
+	// Env is "development" (playground and introspection on) or
+	// "production" (both off).
+	Env string `yaml:"env"`
+	// ListenAddr is the address to listen on.
+	ListenAddr string `yaml:"listen_addr"`
+	// Services are the base URLs of the services.
+	Services Services `yaml:"services"`
+	// Timeouts bound the work for one request.
+	Timeouts Timeouts `yaml:"timeouts"`
+	// Breaker configures the circuit breaker of each service.
+	Breaker Breaker `yaml:"breaker"`
+	// ProductCache configures the shared cache of public product data.
+	ProductCache Cache `yaml:"product_cache"`
+	// Loader configures the per-request batching of upstream reads.
+	Loader Loader `yaml:"loader"`
+	// Auth configures token verification and web sessions.
+	Auth Auth `yaml:"auth"`
+	// APIKeys are the keys a mobile request must carry in X-API-Key,
+	// kept as SHA-256 hashes. Unused by the web BFF.
+	APIKeys []apikey.Key `yaml:"api_keys"`
+	// Limits bound what one GraphQL request may ask for.
+	Limits Limits `yaml:"limits"`
+	// PersistedQueries configures automatic persisted queries and
+	// trusted documents.
+	PersistedQueries PersistedQueries `yaml:"persisted_queries"`
+	// RateLimit configures per-principal rate limiting.
+	RateLimit RateLimit `yaml:"rate_limit"`
+	// HTTP configures what concerns the HTTP edge.
+	HTTP HTTP `yaml:"http"`
+}
+
+// Limits bound one GraphQL request; anything over them is refused before
+// it is validated or any upstream request is made.
+type Limits struct {
+	MaxBodyBytes  int64 `yaml:"max_body_bytes"`
+	MaxTokens     int   `yaml:"max_tokens"`
+	MaxDepth      int   `yaml:"max_depth"`
+	MaxAliases    int   `yaml:"max_aliases"`
+	MaxRootFields int   `yaml:"max_root_fields"`
+	MaxDirectives int   `yaml:"max_directives"`
+	MaxComplexity int   `yaml:"max_complexity"`
+	// Batching allows JSON arrays of operations (off by default).
+	Batching bool `yaml:"batching"`
+	// MaxBatch caps the operations of one batch when batching is on.
+	MaxBatch int `yaml:"max_batch"`
+}
+
+// PersistedQueries configures persisted documents.
+type PersistedQueries struct {
+	// APQ turns on Apollo's automatic persisted queries.
+	APQ bool `yaml:"apq"`
+	// APQMaxEntries bounds the APQ store.
+	APQMaxEntries int `yaml:"apq_max_entries"`
+	// TrustedDocuments is "off", "production" (only in production mode)
+	// or "always": then only the client's own documents (embedded from
+	// operations/) run, by hash or by identical text.
+	TrustedDocuments string `yaml:"trusted_documents"`
+}
+
+// RateLimit configures rate limiting. Operations cost their complexity.
+type RateLimit struct {
+	Enabled bool `yaml:"enabled"`
+	// CostPerSecond refills each principal's bucket.
+	CostPerSecond float64 `yaml:"cost_per_second"`
+	// Burst is each principal's bucket size; it must hold the most
+	// complex operation allowed.
+	Burst int `yaml:"burst"`
+	// RequestsPerSecondPerAddress and RequestBurstPerAddress limit the
+	// requests of one address before anything else is done with them, so
+	// that even documents the guard refuses (parsing one can cost a few
+	// milliseconds) cannot be sent without limit.
+	RequestsPerSecondPerAddress float64 `yaml:"requests_per_second_per_address"`
+	RequestBurstPerAddress      int     `yaml:"request_burst_per_address"`
+	// LoginPerIPPerMinute and LoginPerAccountPerMinute limit sign-ins.
+	LoginPerIPPerMinute      int `yaml:"login_per_ip_per_minute"`
+	LoginPerAccountPerMinute int `yaml:"login_per_account_per_minute"`
+	// MaxKeys bounds the in-memory store.
+	MaxKeys int `yaml:"max_keys"`
+}
+
+// HTTP configures the HTTP edge.
+type HTTP struct {
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// CORSOrigins may call the BFF from a browser with credentials (web).
+	CORSOrigins []string `yaml:"cors_origins"`
+}
+
+// TrustedOnly reports whether only the client's own documents may run.
+func (c Config) TrustedOnly() bool {
+	return c.PersistedQueries.TrustedDocuments == "always" ||
+		(c.PersistedQueries.TrustedDocuments == "production" && c.Production())
+}
+
+// Services are the services' base URLs.
+type Services struct {
+	UserURL    string `yaml:"user_url"`
+	OrderURL   string `yaml:"order_url"`
+	ProductURL string `yaml:"product_url"`
+}
+
+// Timeouts bound one GraphQL request.
+type Timeouts struct {
+	// Request is the overall deadline of a GraphQL request.
+	Request time.Duration `yaml:"request"`
+	// Call is the deadline of one upstream call.
+	Call time.Duration `yaml:"call"`
+}
+
+// Breaker configures the circuit breakers.
+type Breaker struct {
+	ConsecutiveFailures uint32        `yaml:"consecutive_failures"`
+	OpenTimeout         time.Duration `yaml:"open_timeout"`
+	HalfOpenRequests    uint32        `yaml:"half_open_requests"`
+	Interval            time.Duration `yaml:"interval"`
+}
+
+// Cache configures the product cache.
+type Cache struct {
+	MaxEntries int           `yaml:"max_entries"`
+	TTL        time.Duration `yaml:"ttl"`
+	// MaxStale is how long past TTL a product may still be served when
+	// the product service fails; 0 turns stale serving off.
+	MaxStale time.Duration `yaml:"max_stale"`
+}
+
+// Loader configures dataloader batching.
+type Loader struct {
+	// Wait is how long a loader collects keys before it calls upstream.
+	Wait time.Duration `yaml:"wait"`
+	// MaxBatch is the largest batch sent upstream (the services take 100).
+	MaxBatch int `yaml:"max_batch"`
+}
+
+// Auth configures authentication.
+type Auth struct {
+	Issuer   string `yaml:"issuer"`
+	Audience string `yaml:"audience"`
+	// JWKSRefresh is how often the user service's keys are refetched.
+	JWKSRefresh time.Duration `yaml:"jwks_refresh"`
+	// JWKSMinRefreshGap is the least time between two refetches caused
+	// by tokens naming an unknown key, so a flood of random kids costs
+	// at most one fetch per gap.
+	JWKSMinRefreshGap time.Duration `yaml:"jwks_min_refresh_gap"`
+	// SessionCookie is the web session cookie's name.
+	SessionCookie string `yaml:"session_cookie"`
+	// SecureCookie is "auto" (Secure when the request came over TLS),
+	// "always" (behind a proxy that terminates TLS) or "never".
+	SecureCookie string `yaml:"secure_cookie"`
+	// MaxSessions bounds the in-memory session store.
+	MaxSessions int `yaml:"max_sessions"`
+}
+
+// Default returns the working defaults of a BFF.
+func Default(kind Kind) Config {
+	c := Config{
+		Env:        "development",
+		ListenAddr: "127.0.0.1:8080",
+		Services: Services{
+			UserURL:    "http://127.0.0.1:9001",
+			OrderURL:   "http://127.0.0.1:9002",
+			ProductURL: "http://127.0.0.1:9003",
+		},
+		Timeouts: Timeouts{Request: 10 * time.Second, Call: 2 * time.Second},
+		Breaker: Breaker{
+			ConsecutiveFailures: 5,
+			OpenTimeout:         10 * time.Second,
+			HalfOpenRequests:    1,
+			Interval:            30 * time.Second,
+		},
+		ProductCache: Cache{MaxEntries: 10000, TTL: 30 * time.Second, MaxStale: 10 * time.Minute},
+		Loader:       Loader{Wait: 500 * time.Microsecond, MaxBatch: 100},
+		Auth: Auth{
+			Issuer:            auth.DefaultIssuer,
+			Audience:          auth.DefaultAudience,
+			JWKSRefresh:       5 * time.Minute,
+			JWKSMinRefreshGap: 10 * time.Second,
+			SessionCookie:     "bff_session",
+			SecureCookie:      "auto",
+			MaxSessions:       100000,
+		},
+	}
+	c.Limits = Limits{
+		MaxBodyBytes: 1 << 20, MaxTokens: 15000, MaxDepth: 12, MaxAliases: 30,
+		MaxRootFields: 20, MaxDirectives: 50, MaxComplexity: 5000, MaxBatch: 10,
+	}
+	c.PersistedQueries = PersistedQueries{APQ: true, APQMaxEntries: 1000, TrustedDocuments: "off"}
+	c.RateLimit = RateLimit{
+		Enabled: true, CostPerSecond: 500, Burst: 10000,
+		RequestsPerSecondPerAddress: 100, RequestBurstPerAddress: 500,
+		LoginPerIPPerMinute: 10, LoginPerAccountPerMinute: 5, MaxKeys: 100000,
+	}
+	if kind == Mobile {
+		c.ListenAddr = "127.0.0.1:8081"
+		c.APIKeys = apikey.DevKeys()
+		c.PersistedQueries.TrustedDocuments = "production"
+	}
+	return c
+}
+
+// Load returns the defaults of kind, overridden by the YAML file at path
+// (when path is not empty) and then by the environment: ENV, LISTEN_ADDR,
+// USER_SERVICE_URL, ORDER_SERVICE_URL and PRODUCT_SERVICE_URL. Every
+// problem is reported at once.
+func Load(kind Kind, path string, getenv func(string) string) (Config, error) {
+	c := Default(kind)
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("parse config %s: %w", path, err)
+		}
+	}
+	for env, field := range map[string]*string{
+		"ENV":                 &c.Env,
+		"LISTEN_ADDR":         &c.ListenAddr,
+		"USER_SERVICE_URL":    &c.Services.UserURL,
+		"ORDER_SERVICE_URL":   &c.Services.OrderURL,
+		"PRODUCT_SERVICE_URL": &c.Services.ProductURL,
+	} {
+		if v := getenv(env); v != "" {
+			*field = v
+		}
+	}
+	return c, c.Validate(kind)
+}
+
+// Production reports whether the BFF runs in production mode.
+func (c Config) Production() bool { return c.Env == "production" }
+
+// Validate reports every problem with c at once.
+func (c Config) Validate(kind Kind) error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Env != "development" && c.Env != "production" {
+		add("env must be development or production, not %q", c.Env)
+	}
+	if c.ListenAddr == "" {
+		add("listen_addr must be set")
+	}
+	for name, raw := range map[string]string{"user_url": c.Services.UserURL, "order_url": c.Services.OrderURL, "product_url": c.Services.ProductURL} {
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("services.%s must be an http(s) URL, not %q", name, raw)
+		}
+	}
+	if c.Timeouts.Request <= 0 || c.Timeouts.Call <= 0 || c.Timeouts.Call > c.Timeouts.Request {
+		add("timeouts: request and call must be positive, call at most request")
+	}
+	if c.Breaker.ConsecutiveFailures == 0 || c.Breaker.OpenTimeout <= 0 || c.Breaker.HalfOpenRequests == 0 || c.Breaker.Interval <= 0 {
+		add("breaker: every setting must be positive")
+	}
+	if c.ProductCache.MaxEntries <= 0 || c.ProductCache.TTL <= 0 || c.ProductCache.MaxStale < 0 {
+		add("product_cache: max_entries and ttl must be positive, max_stale not negative")
+	}
+	if c.Loader.Wait < 0 || c.Loader.MaxBatch < 1 || c.Loader.MaxBatch > 100 {
+		add("loader: wait must not be negative and max_batch from 1 to 100")
+	}
+	switch c.Auth.SecureCookie {
+	case "auto", "always", "never":
+	default:
+		add("auth.secure_cookie must be auto, always or never")
+	}
+	if c.Auth.Issuer == "" || c.Auth.Audience == "" || c.Auth.SessionCookie == "" || c.Auth.JWKSRefresh <= 0 || c.Auth.MaxSessions <= 0 {
+		add("auth: issuer, audience, session_cookie, jwks_refresh and max_sessions must be set")
+	}
+	l := c.Limits
+	if l.MaxBodyBytes <= 0 || l.MaxTokens <= 0 || l.MaxDepth <= 0 || l.MaxAliases < 0 || l.MaxRootFields <= 0 || l.MaxDirectives < 0 || l.MaxComplexity <= 0 || l.MaxBatch <= 0 {
+		add("limits: every limit must be positive")
+	}
+	switch c.PersistedQueries.TrustedDocuments {
+	case "off", "production", "always":
+	default:
+		add("persisted_queries.trusted_documents must be off, production or always")
+	}
+	if c.PersistedQueries.APQMaxEntries <= 0 {
+		add("persisted_queries.apq_max_entries must be positive")
+	}
+	if rl := c.RateLimit; rl.Enabled && (rl.CostPerSecond <= 0 || rl.Burst < c.Limits.MaxComplexity || rl.RequestsPerSecondPerAddress <= 0 || rl.RequestBurstPerAddress <= 0 || rl.LoginPerIPPerMinute <= 0 || rl.LoginPerAccountPerMinute <= 0 || rl.MaxKeys <= 0) {
+		add("rate_limit: rates must be positive and burst at least limits.max_complexity")
+	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			add("http.trusted_proxies: %q is not a CIDR prefix", p)
+		}
+	}
+	if err := websafety.ValidateOrigins(c.HTTP.CORSOrigins); err != nil {
+		add("http.cors_origins: %w", err)
+	}
+	if c.Auth.JWKSMinRefreshGap <= 0 {
+		add("auth.jwks_min_refresh_gap must be positive")
+	}
+	if kind == Mobile {
+		if len(c.APIKeys) == 0 {
+			add("api_keys: the mobile BFF needs at least one key")
+		} else if _, err := apikey.NewSet(c.APIKeys); err != nil {
+			add("api_keys: %w", err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid %s BFF configuration: %w", kind, errors.Join(errs...))
+	}
+	return nil
+}

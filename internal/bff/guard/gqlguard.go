@@ -1,0 +1,227 @@
+// Package gqlguard is the HTTP middleware that stands in front of gqlgen's
+// handler on /graphql and refuses expensive GraphQL documents before gqlgen
+// parses and validates them.
+//
+// gqlparser's validation is quadratic in fields that share a response name
+// (OverlappingFieldsCanBeMerged), and gqlgen parses with no token limit, so
+// a few hundred kilobytes of document can cost seconds of CPU. The guard
+// decodes the request itself, resolves persisted documents (Apollo automatic
+// persisted queries, or a manifest of trusted documents), parses the
+// document once with gqlparser's linear parser under a token limit, measures
+// it in time linear in its size, and refuses it when a limit is exceeded.
+// Otherwise it hands gqlgen a request that holds the full query text (it
+// rewrites the POST body or the GET URL) and puts the selected operation's
+// cost in the context, for the rate limiter (CostFromContext).
+//
+// What is measured, and how:
+//
+//   - tokens: the whole document, by the parser (MaxTokens);
+//   - depth, aliases, root fields, directive uses and complexity: the
+//     selected operation, with fragment spreads expanded (each fragment is
+//     measured once and its results reused, and a spread of a fragment that
+//     is being expanded is a FRAGMENT_CYCLE). Fields under __schema and
+//     __type do not count toward depth: the standard introspection query
+//     nests 14 deep, and gqlparser's own MaxIntrospectionDepth rule bounds
+//     introspection;
+//   - fragment spreads, repeated response names, and the fields selected
+//     by all operations and unused fragments together: the whole document,
+//     because gqlgen validates all of it, not only the operation that runs
+//     (see checkDocument). These bound the quadratic part of validation,
+//     which the limits above do not: one field repeated 4,000 times under a
+//     single root field, or 1,600 fragments spread side by side, pass every
+//     other limit and cost gqlparser about a second each; in an operation
+//     that is not selected, no per-operation limit applies at all.
+//
+// Complexity is the sum, over the selected fields, of the product of the
+// list multipliers of the field's ancestors. A field with an argument named
+// first, last, limit or recent multiplies the cost of everything under it by
+// that argument's value: a literal, or a variable's value, or else its
+// default in the operation, or else 20; each multiplier is kept within
+// [1, 100]. A field with no such argument multiplies by 1.
+//
+// Requests the guard handles: POST with Content-Type application/json (any
+// parameters), whose body is a request object or, with batching enabled, an
+// array of them; and GET with query, operationName, variables and extensions
+// parameters. Every other request (other methods, other content types, and
+// WebSocket upgrades) passes to the next handler untouched and unguarded, so
+// gqlgen must not be given a transport that reads documents elsewhere (such
+// as multipart uploads) without guarding it too.
+//
+// The guard owns automatic persisted queries: it strips
+// extensions.persistedQuery from the request it passes on, so gqlgen's
+// AutomaticPersistedQuery extension is redundant behind it.
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Config holds the guard's limits. A zero number takes its DefaultConfig
+// value; a negative one is an error.
+type Config struct {
+	// MaxBodyBytes caps a POST body and a GET query string (1 MiB).
+	MaxBodyBytes int64
+	// MaxTokens caps the document's parser tokens (15,000).
+	MaxTokens int
+	// MaxDepth caps the selected operation's selection depth, fragment
+	// spreads expanded (12).
+	MaxDepth int
+	// MaxAliases caps the aliased fields of the selected operation (30).
+	MaxAliases int
+	// MaxRootFields caps the root fields of the selected operation, counted
+	// after expanding fragments at the root (20).
+	MaxRootFields int
+	// MaxDirectives caps the directive uses of the selected operation (50).
+	MaxDirectives int
+	// MaxComplexity caps the selected operation's cost (5,000).
+	MaxComplexity int
+	// MaxFragmentSpreads caps the fragment spreads written in the whole
+	// document (100). Validation compares spread fragments pairwise.
+	MaxFragmentSpreads int
+	// MaxRepeatedFields caps, over the whole document, the fields whose
+	// response name repeats one already selected in the same selection set,
+	// counting the fields of inline fragments and of same-named fields'
+	// merged sub-selections as the same set (100). Validation compares such
+	// fields pairwise.
+	MaxRepeatedFields int
+	// Batching configures JSON array bodies.
+	Batching BatchingConfig
+	// APQ configures Apollo automatic persisted queries.
+	APQ APQConfig
+	// Trusted, when not nil, restricts the server to the manifest's
+	// documents (trusted-documents mode); APQ registration is then off.
+	Trusted *Manifest
+}
+
+// BatchingConfig configures batched requests: a POST body that is a JSON
+// array of request objects.
+type BatchingConfig struct {
+	// Enabled turns batching on (default false: every array body is
+	// refused with BATCHING_DISABLED). When on, the guard checks each
+	// operation on its own and runs those that pass through the next
+	// handler one after another, each as its own request with its own cost
+	// in the context; the answer is a JSON array of their response bodies,
+	// in order, with status 200, and the headers the next handler set
+	// (Set-Cookie added, others last one wins). A refused operation's entry
+	// is its refusal body.
+	Enabled bool
+	// MaxOperations caps the operations in a batch (10); more is refused
+	// as a whole with BATCH_TOO_LARGE.
+	MaxOperations int
+}
+
+// APQConfig configures Apollo automatic persisted queries.
+type APQConfig struct {
+	// Enabled turns APQ on (DefaultConfig: true).
+	Enabled bool
+	// MaxEntries caps the registered documents (1,000), least recently used
+	// evicted first.
+	MaxEntries int
+	// MaxBytes caps the total text of the registered documents (8 MiB).
+	MaxBytes int
+}
+
+// DefaultConfig returns the default limits.
+func DefaultConfig() Config {
+	return Config{
+		MaxBodyBytes:       1 << 20,
+		MaxTokens:          15000,
+		MaxDepth:           12,
+		MaxAliases:         30,
+		MaxRootFields:      20,
+		MaxDirectives:      50,
+		MaxComplexity:      5000,
+		MaxFragmentSpreads: 100,
+		MaxRepeatedFields:  100,
+		Batching:           BatchingConfig{Enabled: false, MaxOperations: 10},
+		APQ:                APQConfig{Enabled: true, MaxEntries: 1000, MaxBytes: 8 << 20},
+	}
+}
+
+// withDefaults returns cfg with zero numbers replaced by the defaults, or
+// every negative number as one joined error.
+func (cfg Config) withDefaults() (Config, error) {
+	def := DefaultConfig()
+	var errs []error
+	fill := func(name string, v *int, d int) {
+		switch {
+		case *v < 0:
+			errs = append(errs, fmt.Errorf("gqlguard: %s is %d; it must not be negative", name, *v))
+		case *v == 0:
+			*v = d
+		}
+	}
+	switch {
+	case cfg.MaxBodyBytes < 0:
+		errs = append(errs, fmt.Errorf("gqlguard: MaxBodyBytes is %d; it must not be negative", cfg.MaxBodyBytes))
+	case cfg.MaxBodyBytes == 0:
+		cfg.MaxBodyBytes = def.MaxBodyBytes
+	}
+	fill("MaxTokens", &cfg.MaxTokens, def.MaxTokens)
+	fill("MaxDepth", &cfg.MaxDepth, def.MaxDepth)
+	fill("MaxAliases", &cfg.MaxAliases, def.MaxAliases)
+	fill("MaxRootFields", &cfg.MaxRootFields, def.MaxRootFields)
+	fill("MaxDirectives", &cfg.MaxDirectives, def.MaxDirectives)
+	fill("MaxComplexity", &cfg.MaxComplexity, def.MaxComplexity)
+	fill("MaxFragmentSpreads", &cfg.MaxFragmentSpreads, def.MaxFragmentSpreads)
+	fill("MaxRepeatedFields", &cfg.MaxRepeatedFields, def.MaxRepeatedFields)
+	fill("Batching.MaxOperations", &cfg.Batching.MaxOperations, def.Batching.MaxOperations)
+	fill("APQ.MaxEntries", &cfg.APQ.MaxEntries, def.APQ.MaxEntries)
+	fill("APQ.MaxBytes", &cfg.APQ.MaxBytes, def.APQ.MaxBytes)
+	return cfg, errors.Join(errs...)
+}
+
+// Middleware returns the guard as HTTP middleware for the /graphql route. It
+// returns an error, joining every problem, when cfg has a negative limit.
+func Middleware(cfg Config) (func(http.Handler) http.Handler, error) {
+	g, err := newGuard(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			g.serve(w, r, next)
+		})
+	}, nil
+}
+
+// guard is the configured middleware's state.
+type guard struct {
+	cfg Config
+	apq *apqStore // nil when APQ is off or in trusted-documents mode
+}
+
+func newGuard(cfg Config) (*guard, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	g := &guard{cfg: cfg}
+	if cfg.APQ.Enabled && cfg.Trusted == nil {
+		if g.apq, err = newAPQStore(cfg.APQ.MaxEntries, cfg.APQ.MaxBytes); err != nil {
+			return nil, fmt.Errorf("gqlguard: %w", err)
+		}
+	}
+	return g, nil
+}
+
+type costKey struct{}
+
+// NewContextWithCost returns ctx carrying a request's measured cost.
+func NewContextWithCost(ctx context.Context, cost int) context.Context {
+	return context.WithValue(ctx, costKey{}, cost)
+}
+
+// CostFromContext returns the cost the guard measured for the operation the
+// request runs, and whether there is one. There is none for requests the
+// guard passed on without measuring: other methods and content types, and
+// documents whose operation gqlgen will not find (an unknown operationName,
+// or several operations and no name), which gqlgen refuses without
+// running anything.
+func CostFromContext(ctx context.Context) (int, bool) {
+	c, ok := ctx.Value(costKey{}).(int)
+	return c, ok
+}

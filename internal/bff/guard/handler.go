@@ -1,0 +1,82 @@
+package guard
+
+import (
+	"net/http"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// serve guards one request to the GraphQL endpoint.
+func (g *guard) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	switch {
+	case r.Method == http.MethodGet && r.Header.Get("Upgrade") == "":
+		g.serveGET(w, r, next)
+	case r.Method == http.MethodPost && isJSON(r.Header.Get("Content-Type")):
+		g.servePOST(w, r, next)
+	default:
+		next.ServeHTTP(w, r)
+	}
+}
+
+func (g *guard) serveGET(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	req, values, rf := decodeGET(r, g.cfg.MaxBodyBytes)
+	if rf != nil {
+		rf.write(w, r)
+		return
+	}
+	passed, rf := g.check(req)
+	if rf != nil {
+		rf.write(w, r)
+		return
+	}
+	if passed.measured && passed.operation != ast.Query {
+		// GraphQL over HTTP: GET runs queries only.
+		w.Header().Set("Allow", http.MethodPost)
+		refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+			"only queries may be sent with GET; send mutations with POST", nil).write(w, r)
+		return
+	}
+	r2 := withQueryString(r, values, req, passed.query)
+	next.ServeHTTP(w, withCost(r2, passed))
+}
+
+func (g *guard) servePOST(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	body, rf := readBody(w, r, g.cfg.MaxBodyBytes)
+	if rf != nil {
+		rf.write(w, r)
+		return
+	}
+	if isBatch(body) {
+		g.serveBatch(w, r, next, body)
+		return
+	}
+	r2, rf := g.prepareObject(r, body)
+	if rf != nil {
+		rf.write(w, r)
+		return
+	}
+	next.ServeHTTP(w, r2)
+}
+
+// prepareObject checks one request object and returns the request to pass
+// on: a copy of r whose body holds the full query, with the cost in its
+// context.
+func (g *guard) prepareObject(r *http.Request, body []byte) (*http.Request, *refusal) {
+	req, rf := decodeObject(body)
+	if rf != nil {
+		return nil, rf
+	}
+	passed, rf := g.check(req)
+	if rf != nil {
+		return nil, rf
+	}
+	return withCost(withBody(r, forwardBody(req, passed.query)), passed), nil
+}
+
+// withCost puts the measured cost, if any, in r's context.
+func withCost(r *http.Request, passed *checked) *http.Request {
+	if !passed.measured {
+		return r
+	}
+	return r.WithContext(NewContextWithCost(r.Context(), passed.cost))
+}

@@ -1,0 +1,179 @@
+package guard
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/acme/bff-gateway/internal/gqlmedia"
+	"github.com/acme/bff-gateway/internal/requestctx"
+)
+
+// The extensions.code values of the guard's refusals. Each refusal is a
+// GraphQL-shaped JSON body {"errors":[{"message", "extensions":{"code", …}}]}
+// whose extensions also carry the limit and the measured value where there
+// is one, and requestId when the request has an id. Its Content-Type is the
+// media type the Accept header asks for (application/json or
+// application/graphql-response+json, with charset=utf-8; see gqlmedia).
+// The statuses below are those of application/graphql-response+json and of
+// a request without an Accept header; when the client asks for
+// application/json, a document that does not parse or passes a limit
+// (GRAPHQL_PARSE_FAILED, QUERY_TOO_LARGE and the limits after it) is
+// answered with 200, as GraphQL over HTTP advises for that media type.
+const (
+	// CodeRequestTooLarge (413): the POST body, or a GET query string, is
+	// over MaxBodyBytes.
+	CodeRequestTooLarge = "REQUEST_TOO_LARGE"
+	// CodeBadRequest (400): the body is not JSON, not a GraphQL request
+	// object, has variables that are not an object, has no query, or has a
+	// malformed persistedQuery extension.
+	CodeBadRequest = "BAD_REQUEST"
+	// CodeBatchingDisabled (400): a JSON array body while batching is off.
+	CodeBatchingDisabled = "BATCHING_DISABLED"
+	// CodeBatchTooLarge (400): a batch of more than Batching.MaxOperations
+	// operations, or an empty one.
+	CodeBatchTooLarge = "BATCH_TOO_LARGE"
+	// CodeQueryTooLarge (400): the document has more than MaxTokens tokens.
+	CodeQueryTooLarge = "QUERY_TOO_LARGE"
+	// CodeQueryTooDeep (400): the selected operation nests deeper than
+	// MaxDepth.
+	CodeQueryTooDeep = "QUERY_TOO_DEEP"
+	// CodeTooManyAliases (400): more than MaxAliases aliased fields.
+	CodeTooManyAliases = "TOO_MANY_ALIASES"
+	// CodeTooManyRootFields (400): more than MaxRootFields root fields.
+	CodeTooManyRootFields = "TOO_MANY_ROOT_FIELDS"
+	// CodeTooManyDirectives (400): more than MaxDirectives directive uses.
+	CodeTooManyDirectives = "TOO_MANY_DIRECTIVES"
+	// CodeQueryTooComplex (400): a cost above MaxComplexity.
+	CodeQueryTooComplex = "QUERY_TOO_COMPLEX"
+	// CodeTooManyFragmentSpreads (400): the document holds more than
+	// MaxFragmentSpreads fragment spreads.
+	CodeTooManyFragmentSpreads = "TOO_MANY_FRAGMENT_SPREADS"
+	// CodeTooManyRepeatedFields (400): the document repeats response names
+	// in a selection set more than MaxRepeatedFields times.
+	CodeTooManyRepeatedFields = "TOO_MANY_REPEATED_FIELDS"
+	// CodeFragmentCycle (400): the selected operation spreads a fragment
+	// that spreads itself.
+	CodeFragmentCycle = "FRAGMENT_CYCLE"
+	// CodeParseFailed (400): the document does not parse.
+	CodeParseFailed = "GRAPHQL_PARSE_FAILED"
+	// CodeMethodNotAllowed refuses a mutation sent with GET (405).
+	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	// CodePersistedQueryNotFound (200, as Apollo Client expects): a
+	// hash-only APQ request whose hash is not registered; the client
+	// retries with the query text.
+	CodePersistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND"
+	// CodePersistedQueryNotSupported (400): a hash-only request while APQ is
+	// disabled, or a persistedQuery version other than 1.
+	CodePersistedQueryNotSupported = "PERSISTED_QUERY_NOT_SUPPORTED"
+	// CodePersistedQueryHashMismatch (400): the sha256Hash is not the
+	// SHA-256 of the query sent with it.
+	CodePersistedQueryHashMismatch = "PERSISTED_QUERY_HASH_MISMATCH"
+	// CodePersistedQueryNotAllowed (400): in trusted-documents mode, a
+	// document that is not in the manifest.
+	CodePersistedQueryNotAllowed = "PERSISTED_QUERY_NOT_ALLOWED"
+)
+
+// maxMessageBytes bounds a parse error's message, which may quote a token.
+const maxMessageBytes = 200
+
+// refusal is an answer the guard gives instead of calling the next handler.
+type refusal struct {
+	status  int
+	code    string
+	message string
+	// ext holds the extensions besides code and requestId.
+	ext map[string]any
+	// line and column locate a parse error; zero when there is none.
+	line, column int
+}
+
+func refuse(status int, code, message string, ext map[string]any) *refusal {
+	return &refusal{status: status, code: code, message: message, ext: ext}
+}
+
+func badRequest(message string) *refusal {
+	return refuse(http.StatusBadRequest, CodeBadRequest, message, nil)
+}
+
+// body returns the refusal's JSON body.
+func (f *refusal) body(requestID string) []byte {
+	ext := make(map[string]any, len(f.ext)+2)
+	for k, v := range f.ext {
+		ext[k] = v
+	}
+	ext["code"] = f.code
+	if requestID != "" {
+		ext["requestId"] = requestID
+	}
+	type location struct {
+		Line   int `json:"line"`
+		Column int `json:"column"`
+	}
+	type gqlError struct {
+		Message    string         `json:"message"`
+		Locations  []location     `json:"locations,omitempty"`
+		Extensions map[string]any `json:"extensions"`
+	}
+	e := gqlError{Message: f.message, Extensions: ext}
+	if f.line > 0 {
+		e.Locations = []location{{Line: f.line, Column: f.column}}
+	}
+	b, err := json.Marshal(struct {
+		Errors []gqlError `json:"errors"`
+	}{Errors: []gqlError{e}})
+	if err != nil {
+		// Every value above is a string or an int.
+		return []byte(`{"errors":[{"message":"the request was refused","extensions":{"code":"` + f.code + `"}}]}`)
+	}
+	return b
+}
+
+// documentCodes are the refusals of a document that does not parse or
+// passes one of the guard's limits: in GraphQL-over-HTTP terms, a document
+// parsing or validation failure (the limits are the server's own
+// validation rules). Their status follows the response's media type (see
+// gqlmedia.Response.DocumentErrorStatus): 400, or 200 when the client asked
+// for application/json. Every other refusal keeps its status.
+var documentCodes = map[string]bool{
+	CodeParseFailed:            true,
+	CodeQueryTooLarge:          true,
+	CodeQueryTooDeep:           true,
+	CodeTooManyAliases:         true,
+	CodeTooManyRootFields:      true,
+	CodeTooManyDirectives:      true,
+	CodeQueryTooComplex:        true,
+	CodeTooManyFragmentSpreads: true,
+	CodeTooManyRepeatedFields:  true,
+	CodeFragmentCycle:          true,
+}
+
+// write answers the request with the refusal, in the media type its Accept
+// header asks for.
+func (f *refusal) write(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	requestctx.LoggerFromContext(ctx).InfoContext(ctx, "graphql request refused",
+		slog.String("code", f.code), slog.Any("details", f.ext))
+	media := gqlmedia.Negotiate(r)
+	status := f.status
+	if documentCodes[f.code] {
+		status = media.DocumentErrorStatus()
+	}
+	h := w.Header()
+	h.Set("Content-Type", media.ContentType())
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(f.body(requestctx.RequestIDFromContext(ctx)))
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && s[i]&0xC0 == 0x80 {
+		i--
+	}
+	return s[:i] + "…"
+}

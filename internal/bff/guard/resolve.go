@@ -1,0 +1,105 @@
+package guard
+
+import (
+	"encoding/hex"
+	"net/http"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// checked is a request that passed the guard.
+type checked struct {
+	// query is the full document text to hand to gqlgen.
+	query string
+	// cost is the selected operation's cost; measured says whether there
+	// is a selected operation (see CostFromContext).
+	cost     int
+	measured bool
+	// operation is the selected operation's type, when measured.
+	operation ast.Operation
+}
+
+// check resolves req's document, parses and measures it. It refuses with the
+// PERSISTED_QUERY_* codes, BAD_REQUEST for a request with no document, and
+// the codes of analyse.
+func (g *guard) check(req *gqlRequest) (*checked, *refusal) {
+	query, register, rf := g.resolve(req)
+	if rf != nil {
+		return nil, rf
+	}
+	if strings.TrimSpace(query) == "" {
+		return nil, badRequest("the request has no query")
+	}
+	m, rf := analyse(query, req, &g.cfg)
+	if rf != nil {
+		return nil, rf
+	}
+	// Register only a document that passed every limit, so junk can't
+	// fill the store.
+	if register != "" && m.measured {
+		g.apq.add(register, query)
+	}
+	return &checked{query: query, cost: m.cost, measured: m.measured, operation: m.operation}, nil
+}
+
+// resolve returns the text of req's document, and the hash to register it
+// under once it passes (empty for none).
+func (g *guard) resolve(req *gqlRequest) (query, register string, rf *refusal) {
+	query = req.query
+	if pq := req.pq; pq != nil {
+		if pq.version != 1 {
+			return "", "", refuse(http.StatusBadRequest, CodePersistedQueryNotSupported,
+				"PersistedQueryNotSupported: only version 1 of persisted queries is supported",
+				map[string]any{"version": pq.version})
+		}
+		hash := strings.ToLower(pq.hash)
+		if !isSHA256Hex(hash) {
+			return "", "", badRequest("extensions.persistedQuery.sha256Hash must be 64 hex digits")
+		}
+		switch {
+		case query != "":
+			if Hash(query) != hash {
+				return "", "", refuse(http.StatusBadRequest, CodePersistedQueryHashMismatch,
+					"the persisted query's sha256Hash is not the SHA-256 of its query", nil)
+			}
+			if g.apq != nil {
+				register = hash
+			}
+		case g.cfg.Trusted != nil:
+			text, ok := g.cfg.Trusted.Lookup(hash)
+			if !ok {
+				return "", "", notAllowed()
+			}
+			return text, "", nil
+		case g.apq == nil:
+			return "", "", refuse(http.StatusBadRequest, CodePersistedQueryNotSupported,
+				"PersistedQueryNotSupported", nil)
+		default:
+			text, ok := g.apq.get(hash)
+			if !ok {
+				// Apollo Client looks for this message, with status 200,
+				// and retries with the query text.
+				return "", "", refuse(http.StatusOK, CodePersistedQueryNotFound, "PersistedQueryNotFound", nil)
+			}
+			return text, "", nil
+		}
+	}
+	if g.cfg.Trusted != nil && !g.cfg.Trusted.Contains(query) {
+		return "", "", notAllowed()
+	}
+	return query, register, nil
+}
+
+func notAllowed() *refusal {
+	return refuse(http.StatusBadRequest, CodePersistedQueryNotAllowed,
+		"only trusted documents are allowed: send a manifest document's sha256Hash or its exact text", nil)
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}

@@ -1,0 +1,147 @@
+// Package upstream holds the BFFs' typed clients of the user, order and
+// product services, each service behind its own circuit breaker.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/acme/bff-gateway/internal/contract"
+
+	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/bff/breaker"
+	"github.com/acme/bff-gateway/internal/restclient"
+)
+
+// DefaultCallTimeout bounds one call to a service unless Config says
+// otherwise.
+const DefaultCallTimeout = 2 * time.Second
+
+// Config configures the clients of the user, order and product services.
+type Config struct {
+	// UserURL, OrderURL and ProductURL are the services' base URLs,
+	// http(s)://host[:port].
+	UserURL, OrderURL, ProductURL string
+	// Transport is the base transport under the breakers. When nil, a
+	// clone of http.DefaultTransport keeping up to 64 idle connections per
+	// service is used.
+	Transport http.RoundTripper
+	// Breaker configures the breaker of each service; zero fields take
+	// breaker.DefaultSettings.
+	Breaker breaker.Settings
+	// CallTimeout bounds each call, answer read included (default
+	// DefaultCallTimeout).
+	CallTimeout time.Duration
+}
+
+// Set is the clients of the three services, each service behind its own
+// breaker shared by all its calls. There is no retry: a failed call is
+// reported once, and mutations are never repeated.
+type Set struct {
+	Users    *Users
+	Orders   *Orders
+	Products *Products
+	// Breakers are the breakers of the user, order and product services,
+	// in that order, for readiness and metrics.
+	Breakers []*breaker.Transport
+}
+
+// New builds the clients. It reports every configuration error at once.
+func New(cfg Config) (*Set, error) {
+	base := cfg.Transport
+	if base == nil {
+		base = defaultTransport()
+	}
+	timeout := cfg.CallTimeout
+	if timeout <= 0 {
+		timeout = DefaultCallTimeout
+	}
+	var errs []error
+	build := func(service, url string) (bt *breaker.Transport, authed, public *restclient.Client) {
+		bt = breaker.New(service, cfg.Breaker, base)
+		hc := &http.Client{
+			Transport: bt,
+			// The services never redirect; a redirect is an answer to
+			// report, not to follow with the caller's credential.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+		var err error
+		authed, err = restclient.New(service, url, restclient.WithHTTPClient(hc),
+			restclient.WithCallTimeout(timeout), restclient.WithToken(restclient.PrincipalToken))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("clients: %w", err))
+			return bt, nil, nil
+		}
+		public, _ = restclient.New(service, url, restclient.WithHTTPClient(hc),
+			restclient.WithCallTimeout(timeout), restclient.WithToken(noToken))
+		return bt, authed, public
+	}
+	userBT, userAuthed, userPublic := build("user", cfg.UserURL)
+	orderBT, orderAuthed, _ := build("order", cfg.OrderURL)
+	productBT, productAuthed, productPublic := build("product", cfg.ProductURL)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &Set{
+		Users:    &Users{authed: userAuthed, public: userPublic},
+		Orders:   &Orders{c: orderAuthed},
+		Products: &Products{authed: productAuthed, public: productPublic},
+		Breakers: []*breaker.Transport{userBT, orderBT, productBT},
+	}, nil
+}
+
+// CloseIdleConnections closes the idle connections of the base transport.
+func (s *Set) CloseIdleConnections() {
+	for _, b := range s.Breakers {
+		b.CloseIdleConnections()
+	}
+}
+
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 3 * 64
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
+func noToken(context.Context) string { return "" }
+
+// splitIDs returns the well-formed ids in the order given without repeats,
+// and the malformed ones, which no service could know. A batch with more
+// than contract.MaxBatchIDs well-formed ids is Invalid.
+func splitIDs(ids []string, valid func(string) bool) (good, malformed []string, err error) {
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if valid(id) {
+			good = append(good, id)
+		} else {
+			malformed = append(malformed, id)
+		}
+	}
+	if len(good) > contract.MaxBatchIDs {
+		return nil, nil, apperr.InvalidParam("ids", "a batch may ask for at most %d ids, not %d", contract.MaxBatchIDs, len(good))
+	}
+	return good, malformed, nil
+}
+
+// malformedID is the error of a single read or change of an id no service
+// could know; it matches what the service would answer, without a call.
+func malformedID(kind string) error {
+	return apperr.InvalidParam("id", "malformed %s id", kind)
+}
+
+// orEmpty returns s, or an empty slice for nil, so that answers always
+// carry JSON-like empty lists.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

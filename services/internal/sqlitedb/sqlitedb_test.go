@@ -1,0 +1,192 @@
+package sqlitedb_test
+
+import (
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/acme/bff-gateway/services/internal/sqlitedb"
+)
+
+// openTest opens a database in a temporary directory with one table,
+// items (id TEXT PRIMARY KEY).
+func openTest(t *testing.T) *sql.DB {
+	t.Helper()
+	migrations := fstest.MapFS{
+		"00001_items.sql": {Data: []byte("-- +goose Up\nCREATE TABLE items (id TEXT PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE items;\n")},
+	}
+	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), migrations)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestOpenDirAppliesTheDirectorysMigrations(t *testing.T) {
+	fsys := fstest.MapFS{
+		"migrations/00001_items.sql": {Data: []byte("-- +goose Up\nCREATE TABLE items (id TEXT PRIMARY KEY);\n")},
+		"other/00001_nope.sql":       {Data: []byte("-- +goose Up\nCREATE TABLE nope (id TEXT);\n")},
+	}
+	db, err := sqlitedb.OpenDir(t.Context(), filepath.Join(t.TempDir(), "sub", "test.db"), fsys, "migrations")
+	if err != nil {
+		t.Fatalf("OpenDir: %v", err)
+	}
+	defer db.Close()
+	got := itemIDs(t, db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('items', 'nope')`)
+	if !slices.Equal(got, []string{"items"}) {
+		t.Errorf("tables %v, want [items]", got)
+	}
+	if _, err := sqlitedb.OpenDir(t.Context(), filepath.Join(t.TempDir(), "x.db"), fsys, "../migrations"); err == nil ||
+		!strings.HasPrefix(err.Error(), "migrations: ") {
+		t.Errorf("OpenDir of an invalid directory: err %v, want a migrations error", err)
+	}
+}
+
+func itemIDs(t *testing.T, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), query, args...)
+	if err != nil {
+		t.Fatalf("query %s: %v", query, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatalf("scan: %v", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("rows: %v", err)
+	}
+	return out
+}
+
+func TestInList(t *testing.T) {
+	tests := []struct {
+		values []string
+		want   string
+	}{
+		{nil, ""},
+		{[]string{"a"}, "?"},
+		{[]string{"a", "b", "c"}, "?,?,?"},
+	}
+	for _, tt := range tests {
+		in, args := sqlitedb.InList(tt.values)
+		if in != tt.want || len(args) != len(tt.values) {
+			t.Errorf("InList(%q) = %q, %v; want %q and %d args", tt.values, in, args, tt.want, len(tt.values))
+		}
+		for i, a := range args {
+			if a != tt.values[i] {
+				t.Errorf("InList(%q) arg %d = %v, want %q", tt.values, i, a, tt.values[i])
+			}
+		}
+	}
+	if _, args := sqlitedb.InList([]int{4, 2}); args[0] != 4 || args[1] != 2 {
+		t.Errorf("InList of ints: args %v, want [4 2]", args)
+	}
+}
+
+func TestInListQueries(t *testing.T) {
+	db := openTest(t)
+	for _, id := range []string{"a", "b", "c", "d"} {
+		if _, err := db.ExecContext(t.Context(), `INSERT INTO items (id) VALUES (?)`, id); err != nil {
+			t.Fatalf("insert: %v", err)
+		}
+	}
+	for _, want := range [][]string{{}, {"c"}, {"a", "b", "d"}} {
+		in, args := sqlitedb.InList(append(slices.Clone(want), "missing"))
+		got := itemIDs(t, db, `SELECT id FROM items WHERE id IN (`+in+`) ORDER BY id`, args...)
+		if !slices.Equal(got, want) {
+			t.Errorf("IN (%s) %v: got %v, want %v", in, args, got, want)
+		}
+	}
+	in, args := sqlitedb.InList([]string(nil))
+	if got := itemIDs(t, db, `SELECT id FROM items WHERE id IN (`+in+`)`, args...); len(got) != 0 {
+		t.Errorf("IN (): got %v, want nothing", got)
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	want := time.Date(2024, 3, 5, 14, 7, 9, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+	}{
+		{"2024-03-05T14:07:09Z", want},
+		{"2024-03-05T14:07:09.123456Z", want.Add(123456 * time.Microsecond)},
+		{"2024-03-05T16:07:09+02:00", want},
+		{want.Format(time.RFC3339), want},
+		{want.Format("2006-01-02T15:04:05.000000Z"), want},
+	}
+	for _, tt := range tests {
+		got, err := sqlitedb.ParseTime(tt.in)
+		if err != nil || !got.Equal(tt.want) || got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v in UTC", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "2024-03-05", "2024-03-05 14:07:09Z", "yesterday"} {
+		if got, err := sqlitedb.ParseTime(bad); err == nil {
+			t.Errorf("ParseTime(%q) = %v, want an error", bad, got)
+		}
+	}
+}
+
+func TestSeedIfEmpty(t *testing.T) {
+	db := openTest(t)
+	insert := func(ids ...string) func(*sql.Tx) error {
+		return func(tx *sql.Tx) error {
+			for _, id := range ids {
+				if _, err := tx.ExecContext(t.Context(), `INSERT INTO items (id) VALUES (?)`, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+
+	// A failing insert rolls back what it wrote and returns its error as is.
+	boom := errors.New("boom")
+	seeded, err := sqlitedb.SeedIfEmpty(t.Context(), db, "items", func(tx *sql.Tx) error {
+		if err := insert("x")(tx); err != nil {
+			return err
+		}
+		return boom
+	})
+	if seeded || err != boom {
+		t.Fatalf("failing insert: seeded %v, err %v; want false and boom", seeded, err)
+	}
+	if got := itemIDs(t, db, `SELECT id FROM items`); len(got) != 0 {
+		t.Fatalf("after a failed seed the table holds %v, want nothing", got)
+	}
+
+	// An empty table is seeded.
+	seeded, err = sqlitedb.SeedIfEmpty(t.Context(), db, "items", insert("a", "b"))
+	if !seeded || err != nil {
+		t.Fatalf("first seed: seeded %v, err %v; want true and nil", seeded, err)
+	}
+	// A table with rows is left alone, without calling insert.
+	seeded, err = sqlitedb.SeedIfEmpty(t.Context(), db, "items", func(*sql.Tx) error {
+		t.Error("insert called on a table with rows")
+		return nil
+	})
+	if seeded || err != nil {
+		t.Fatalf("second seed: seeded %v, err %v; want false and nil", seeded, err)
+	}
+	if got := itemIDs(t, db, `SELECT id FROM items ORDER BY id`); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("table holds %v, want [a b]", got)
+	}
+
+	// Failures of the transaction itself name the table.
+	_, err = sqlitedb.SeedIfEmpty(t.Context(), db, "nosuchtable", insert("z"))
+	if err == nil || !strings.HasPrefix(err.Error(), "seed nosuchtable: ") {
+		t.Errorf("unknown table: err %v, want it prefixed seed nosuchtable:", err)
+	}
+}
