@@ -51,8 +51,8 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 		Schema: schema,
 		// The key is checked before anything else, so that a request
 		// without one costs nothing more, not even parsing.
-		Protect:      []func(http.Handler) http.Handler{mobileAuth},
-		Authenticate: timezone.Middleware,
+		BeforeGuard: []bff.Middleware{mobileAuth},
+		AfterGuard:  []bff.Middleware{timezone.Middleware},
 		Playground: bff.Playground{
 			Title:     "bff-mobile",
 			Headers:   map[string]string{authn.APIKeyHeader: apikey.DevKey},

@@ -14,6 +14,8 @@ import (
 	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/bff/args"
+	"github.com/acme/bff-gateway/internal/bff/authn"
 	"github.com/acme/bff-gateway/internal/bff/orderflow"
 	"github.com/acme/bff-gateway/internal/bff/resolve"
 	"github.com/acme/bff-gateway/internal/bff/upstream"
@@ -36,7 +38,7 @@ func (r *homeResolver) RecentOrders(ctx context.Context, obj *mobilemodel.Home, 
 	if err != nil {
 		return nil, err
 	}
-	n, err := resolve.PageSize(first, "first", defaultRecent, maxRecent)
+	n, err := args.PageSize(first, "first", defaultRecent, maxRecent)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +51,7 @@ func (r *homeResolver) RecentOrders(ctx context.Context, obj *mobilemodel.Home, 
 
 // Featured is the resolver for the featured field.
 func (r *homeResolver) Featured(ctx context.Context, obj *mobilemodel.Home, first *int) ([]*model.Product, error) {
-	n, err := resolve.PageSize(first, "first", defaultFeatured, maxFeatured)
+	n, err := args.PageSize(first, "first", defaultFeatured, maxFeatured)
 	if err != nil {
 		return nil, err
 	}
@@ -58,11 +60,11 @@ func (r *homeResolver) Featured(ctx context.Context, obj *mobilemodel.Home, firs
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*mobilemodel.LoginResult, error) {
-	in, err := resolve.SignIn(ctx, r.Clients.Users, r.Verifier, r.Logins, r.Now(), email, password)
+	in, err := authn.SignIn(ctx, r.Clients.Users, r.Verifier, r.Logins, r.Now(), email, password)
 	if err != nil {
 		return nil, err
 	}
-	return &mobilemodel.LoginResult{Token: in.Principal.Token, ExpiresAt: in.ExpiresAt, User: in.User}, nil
+	return &mobilemodel.LoginResult{Token: in.Principal.Token, ExpiresAt: in.ExpiresAt, User: model.UserFromAPI(in.User)}, nil
 }
 
 // PlaceOrder is the resolver for the placeOrder field.
@@ -106,11 +108,11 @@ func (r *queryResolver) MyOrders(ctx context.Context, first *int, after *string)
 	if err != nil {
 		return nil, err
 	}
-	n, err := resolve.PageSize(first, "first", defaultMyOrders, maxMyOrders)
+	n, err := args.PageSize(first, "first", defaultMyOrders, maxMyOrders)
 	if err != nil {
 		return nil, err
 	}
-	cursor := resolve.Deref(after)
+	cursor := args.Value(after)
 	if cursor != "" {
 		if _, err := contract.DecodeCursor(cursor); err != nil {
 			return nil, apperr.InvalidParam("after", "after must be a nextCursor of an earlier page")

@@ -37,7 +37,7 @@ func Documents() map[string]string {
 
 // Manifest returns a copy of manifest.json: the persisted query manifest
 // of the documents as Apollo Client sends them (see
-// gqlguard.ParsePersistedManifest).
+// guard.ParsePersistedManifest).
 func Manifest() []byte {
 	return bytes.Clone(manifest)
 }

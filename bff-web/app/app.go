@@ -48,9 +48,13 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 		return nil, deps, fmt.Errorf("trusted documents: %w", err)
 	}
 	h, err := bff.NewHandler(deps, bff.HandlerConfig{
-		Schema:       schema,
-		Authenticate: sessions.Middleware,
-		Protect:      []func(http.Handler) http.Handler{websafety.CSRF(opts.Config.Auth.SessionCookie)},
+		Schema: schema,
+		// A request carrying the session cookie must be one a browser
+		// sends only from a page allowed to: checked before anything else
+		// is done with it.
+		BeforeGuard: []bff.Middleware{websafety.CSRF(opts.Config.Auth.SessionCookie)},
+		// The session is looked up only for documents the guard passed.
+		AfterGuard: []bff.Middleware{sessions.Middleware},
 		Playground: bff.Playground{
 			Title:     "bff-web",
 			Documents: docs,

@@ -74,7 +74,7 @@ func TestBFFPicksUpKeyRotationWithoutRestart(t *testing.T) {
 
 	// A session signed with the first key. Before the rotation it reads
 	// only what the BFF and the user service check: the order service
-	// keeps its own JWKS cache (servicekit.Common.Verifier) with the
+	// keeps its own JWKS cache (platform.Common.Verifier) with the
 	// default 10 s minimum refresh gap and no setting for it, so a token
 	// of a new key that reaches it within 10 s of its last fetch is
 	// refused. That window is the services' to close, not the BFF's.

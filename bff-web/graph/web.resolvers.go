@@ -13,6 +13,7 @@ import (
 	"github.com/acme/bff-gateway/bff-web/graph/webmodel"
 	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/bff/args"
 	"github.com/acme/bff-gateway/internal/bff/authn"
 	"github.com/acme/bff-gateway/internal/bff/orderflow"
 	"github.com/acme/bff-gateway/internal/bff/resolve"
@@ -22,14 +23,14 @@ import (
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*webmodel.LoginPayload, error) {
-	in, err := resolve.SignIn(ctx, r.Clients.Users, r.Verifier, r.Logins, r.Now(), email, password)
+	in, err := authn.SignIn(ctx, r.Clients.Users, r.Verifier, r.Logins, r.Now(), email, password)
 	if err != nil {
 		return nil, err
 	}
 	if err := authn.StartSession(ctx, in.Principal, in.ExpiresAt); err != nil {
 		return nil, err
 	}
-	return &webmodel.LoginPayload{Viewer: in.User}, nil
+	return &webmodel.LoginPayload{Viewer: model.UserFromAPI(in.User)}, nil
 }
 
 // Logout is the resolver for the logout field.
@@ -79,7 +80,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.User, error) {
 
 // FeaturedProducts is the resolver for the featuredProducts field.
 func (r *queryResolver) FeaturedProducts(ctx context.Context, first *int) ([]*model.Product, error) {
-	n, err := resolve.PageSize(first, "first", defaultFeature, maxPage)
+	n, err := args.PageSize(first, "first", defaultFeature, maxPage)
 	if err != nil {
 		return nil, err
 	}
@@ -88,15 +89,15 @@ func (r *queryResolver) FeaturedProducts(ctx context.Context, first *int) ([]*mo
 
 // Products is the resolver for the products field.
 func (r *queryResolver) Products(ctx context.Context, search *string, category *string, first *int, after *string) (*webmodel.ProductConnection, error) {
-	n, err := resolve.PageSize(first, "first", defaultSearch, maxPage)
+	n, err := args.PageSize(first, "first", defaultSearch, maxPage)
 	if err != nil {
 		return nil, err
 	}
-	if len(resolve.Deref(search)) > maxSearchLen {
+	if len(args.Value(search)) > maxSearchLen {
 		return nil, apperr.InvalidParam("search", "search must be at most %d characters", maxSearchLen)
 	}
 	page, err := r.Clients.Products.Search(ctx, upstream.ProductQuery{
-		Search: resolve.Deref(search), Category: resolve.Deref(category), Limit: n, Cursor: resolve.Deref(after),
+		Search: args.Value(search), Category: args.Value(category), Limit: n, Cursor: args.Value(after),
 	})
 	if err != nil {
 		return nil, err
@@ -128,7 +129,7 @@ func (r *queryResolver) Stats(ctx context.Context) (*webmodel.Stats, error) {
 
 // RecentOrders is the resolver for the recentOrders field.
 func (r *queryResolver) RecentOrders(ctx context.Context, first *int) ([]*model.Order, error) {
-	n, err := resolve.PageSize(first, "first", defaultRecent, maxPage)
+	n, err := args.PageSize(first, "first", defaultRecent, maxPage)
 	if err != nil {
 		return nil, err
 	}
@@ -190,11 +191,11 @@ func (r *statsResolver) OrdersByStatus(ctx context.Context, obj *webmodel.Stats)
 
 // Orders is the resolver for the orders field.
 func (r *userResolver) Orders(ctx context.Context, obj *model.User, first *int, after *string) (*webmodel.OrderConnection, error) {
-	n, err := resolve.PageSize(first, "first", defaultOrders, maxPage)
+	n, err := args.PageSize(first, "first", defaultOrders, maxPage)
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.Clients.Orders.List(ctx, upstream.OrderQuery{UserID: obj.ID, Limit: n, Cursor: resolve.Deref(after)})
+	page, err := r.Clients.Orders.List(ctx, upstream.OrderQuery{UserID: obj.ID, Limit: n, Cursor: args.Value(after)})
 	if err != nil {
 		return nil, err
 	}

@@ -19,10 +19,8 @@ import (
 	"github.com/acme/bff-gateway/internal/bff/cache"
 	"github.com/acme/bff-gateway/internal/bff/catalog"
 	"github.com/acme/bff-gateway/internal/bff/config"
-	"github.com/acme/bff-gateway/internal/bff/guard"
 	"github.com/acme/bff-gateway/internal/bff/ratelimit"
 	"github.com/acme/bff-gateway/internal/bff/upstream"
-	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
 // Options are what a BFF is built from.
@@ -109,6 +107,8 @@ func NewDeps(opts Options) (Deps, error) {
 		}
 		proxies = append(proxies, prefix)
 	}
+	// The operations' buckets and the login limits share one store: their
+	// keys do not overlap.
 	store := ratelimit.NewMemoryStore(cfg.RateLimit.MaxKeys, now)
 	logins := ratelimit.NewLoginLimiter(store, ratelimit.LoginConfig{
 		PerIP:      ratelimit.PerMinute(cfg.RateLimit.LoginPerIPPerMinute),
@@ -129,36 +129,6 @@ func NewDeps(opts Options) (Deps, error) {
 		Logger:         logger,
 		Now:            now,
 	}, nil
-}
-
-// addressLimit returns the limit on requests per address, applied before
-// anything else is done with a request; it has its own store, so that it
-// never spends from the operations' buckets.
-func (d Deps) addressLimit() func(http.Handler) http.Handler {
-	rl := d.Config.RateLimit
-	cfg := ratelimit.Config{
-		Enabled:        rl.Enabled,
-		Operations:     ratelimit.Limit{Rate: rl.RequestsPerSecondPerAddress, Burst: rl.RequestBurstPerAddress},
-		Login:          ratelimit.LoginConfig{PerIP: ratelimit.PerMinute(rl.LoginPerIPPerMinute), PerAccount: ratelimit.PerMinute(rl.LoginPerAccountPerMinute)},
-		TrustedProxies: d.TrustedProxies,
-	}
-	return ratelimit.Middleware(ratelimit.NewMemoryStore(rl.MaxKeys, d.Now), cfg, nil, nil)
-}
-
-// rateLimit returns the per-principal limit on operations, spending each
-// operation's cost as measured by the GraphQL guard.
-func (d Deps) rateLimit() func(http.Handler) http.Handler {
-	cfg := ratelimit.Config{
-		Enabled:        d.Config.RateLimit.Enabled,
-		Operations:     ratelimit.Limit{Rate: d.Config.RateLimit.CostPerSecond, Burst: d.Config.RateLimit.Burst},
-		Login:          ratelimit.LoginConfig{PerIP: ratelimit.PerMinute(d.Config.RateLimit.LoginPerIPPerMinute), PerAccount: ratelimit.PerMinute(d.Config.RateLimit.LoginPerAccountPerMinute)},
-		TrustedProxies: d.TrustedProxies,
-	}
-	cost := func(ctx context.Context) int {
-		c, _ := guard.CostFromContext(ctx)
-		return c
-	}
-	return ratelimit.Middleware(d.RateStore, cfg, cost, requestctx.ClientFromContext)
 }
 
 // ready reports whether the BFF can answer anything: it fails, with

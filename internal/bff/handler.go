@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/netip"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -15,19 +13,22 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/edge"
 	"github.com/acme/bff-gateway/internal/bff/guard"
 	"github.com/acme/bff-gateway/internal/bff/loader"
 	"github.com/acme/bff-gateway/internal/bff/playground"
 	"github.com/acme/bff-gateway/internal/bff/ratelimit"
 	"github.com/acme/bff-gateway/internal/bff/websafety"
-	"github.com/acme/bff-gateway/internal/gqlerr"
 	"github.com/acme/bff-gateway/internal/httpserver"
 	"github.com/acme/bff-gateway/internal/middleware"
-	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
-// Playground configures the development GraphiQL page (internal/bff/playground),
-// served at / and /playground/assets/ when not in production.
+// Middleware is an HTTP middleware.
+type Middleware = func(http.Handler) http.Handler
+
+// Playground configures the development GraphiQL page
+// (internal/bff/playground), served at / and /playground/assets/ when not
+// in production.
 type Playground struct {
 	Title string
 	// Headers are filled in the page's header editor (e.g. the dev API key).
@@ -39,54 +40,55 @@ type Playground struct {
 	Variables map[string]string
 }
 
-// HandlerConfig is what NewHandler needs besides the dependencies.
+// HandlerConfig is what NewHandler needs besides the dependencies: what
+// makes one BFF differ from the other.
 type HandlerConfig struct {
 	Schema graphql.ExecutableSchema
-	// Authenticate puts the caller's principal in the context, or refuses
-	// the request.
-	Authenticate func(http.Handler) http.Handler
-	// Protect runs first on /graphql (the web BFF's CSRF check).
-	Protect    []func(http.Handler) http.Handler
+	// BeforeGuard run on /graphql before the guard reads the request:
+	// checks that must cost a refused request nothing more (the web BFF's
+	// CSRF check; the mobile BFF's API key and bearer token).
+	BeforeGuard []Middleware
+	// AfterGuard run once the guard has passed the document, before the
+	// per-principal rate limit (the web BFF's session; the mobile BFF's
+	// time zone).
+	AfterGuard []Middleware
 	Playground Playground
 	// Trusted are the client's own documents, the only ones that run in
 	// trusted-documents mode.
 	Trusted *guard.Manifest
 }
 
-// NewHandler returns the BFF's HTTP handler. On /graphql, in order: the
-// request deadline, the client's address and its request limit, the BFF's
-// own protections (CSRF
-// on the web), the refusal of other methods, request media types and
-// unacceptable Accept headers (graphqlRequestsOnly), the GraphQL guard
-// (body, persisted and trusted documents, size and cost limits: refused
-// before anything is validated), the caller's authentication, the rate
-// limit (the operation's cost, per principal), then per-request loaders and
-// gqlgen, whose GET and POST transports answer in the negotiated media type
-// (see negotiated). Nothing refused before gqlgen makes an upstream request.
+// NewHandler returns the BFF's HTTP handler: /graphql (see package edge
+// for the order of its steps: nothing refused before gqlgen makes an
+// upstream request), /healthz, /readyz and, in development, the GraphiQL
+// playground at /.
 func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
-	gql := newGraphQLServer(d, hc.Schema)
-	guard, err := guard.Middleware(guardConfig(d.Config, hc.Trusted))
+	g, err := guard.Middleware(guardConfig(d.Config, hc.Trusted))
 	if err != nil {
 		return nil, fmt.Errorf("graphql guard: %w", err)
 	}
-	chain := []func(http.Handler) http.Handler{
-		deadline(d.Config.Timeouts.Request),
-		clientIP(d.TrustedProxies),
-		d.addressLimit(),
+	chain := []Middleware{edge.Begin(d.Config.Timeouts.Request, d.TrustedProxies)}
+	rl := d.Config.RateLimit
+	if rl.Enabled {
+		// The address limit has its own store, so that it never spends
+		// from the operations' buckets.
+		chain = append(chain, edge.LimitAddresses(ratelimit.NewMemoryStore(rl.MaxKeys, d.Now),
+			ratelimit.Limit{Rate: rl.RequestsPerSecondPerAddress, Burst: rl.RequestBurstPerAddress}))
 	}
-	chain = append(chain, hc.Protect...)
+	chain = append(chain, hc.BeforeGuard...)
+	chain = append(chain, edge.RequestsOnly, g)
+	chain = append(chain, hc.AfterGuard...)
+	if rl.Enabled {
+		chain = append(chain, edge.LimitOperations(d.RateStore,
+			ratelimit.Limit{Rate: rl.CostPerSecond, Burst: rl.Burst}, operationCost))
+	}
 	chain = append(chain,
-		graphqlRequestsOnly,
-		guard,
-		hc.Authenticate,
-		d.rateLimit(),
-		ratelimit.StatusOverride,
+		edge.Answer,
 		loader.Middleware(d.Clients.Users, d.Catalog, loader.Config{Wait: d.Config.Loader.Wait, MaxBatch: d.Config.Loader.MaxBatch}),
-		codeTransportErrors,
 	)
-	graphqlChain := middleware.Chain(gql, chain...)
+
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", graphqlChain)
+	mux.Handle("/graphql", middleware.Chain(newGraphQLServer(d, hc.Schema), chain...))
 	mux.HandleFunc("GET /healthz", httpserver.Healthz)
 	mux.HandleFunc("GET /readyz", httpserver.Readyz(d.ready))
 	if !d.Config.Production() {
@@ -109,6 +111,13 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 	), nil
 }
 
+// operationCost is what an operation spends from its principal's bucket:
+// its cost as the guard measured it.
+func operationCost(ctx context.Context) int {
+	c, _ := guard.CostFromContext(ctx)
+	return c
+}
+
 // guardConfig maps the configured limits onto the GraphQL guard.
 func guardConfig(c config.Config, trusted *guard.Manifest) guard.Config {
 	g := guard.DefaultConfig()
@@ -129,62 +138,25 @@ func guardConfig(c config.Config, trusted *guard.Manifest) guard.Config {
 	return g
 }
 
-// clientIP records the caller's address (X-Forwarded-For only from a
-// trusted proxy) for rate limits and logs.
-func clientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := requestctx.NewContextWithClientIP(r.Context(), ratelimit.ClientIP(r, trusted))
-			next.ServeHTTP(w, r.WithContext(ctx))
-		})
-	}
-}
-
+// newGraphQLServer returns gqlgen's handler with the transports, caches
+// and hooks chosen on purpose: GET and POST (answered through the edge's
+// writer), a parsed-document cache, the edge's error presenter and panic
+// recovery, introspection in development only, and the stale-data report.
+// Persisted queries are resolved by the guard (internal/bff/guard), before
+// anything is parsed, so gqlgen's own APQ extension is not used.
 func newGraphQLServer(d Deps, schema graphql.ExecutableSchema) *handler.Server {
 	srv := handler.New(schema)
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(negotiated{transport.GET{}})
-	srv.AddTransport(negotiated{transport.POST{}})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.SetErrorPresenter(gqlerr.Presenter)
-	srv.SetRecoverFunc(gqlerr.Recover)
+	srv.SetErrorPresenter(edge.Presenter)
+	srv.SetRecoverFunc(edge.Recover)
 	if d.Config.Production() {
 		srv.SetDisableSuggestion(true)
 	} else {
 		srv.Use(extension.Introspection{})
 	}
-	// Persisted queries are resolved by the guard (internal/bff/guard),
-	// before anything is parsed, so gqlgen's own APQ extension is not used.
-	srv.AroundResponses(reportStaleData)
+	srv.AroundResponses(edge.ReportStaleData)
 	return srv
-}
-
-// reportStaleData says in the response's extensions which products were
-// served from stale copies because the product service failed.
-func reportStaleData(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	resp := next(ctx)
-	if resp == nil {
-		return resp
-	}
-	if ids := loader.For(ctx).StaleProducts(); len(ids) > 0 {
-		if resp.Extensions == nil {
-			resp.Extensions = map[string]any{}
-		}
-		resp.Extensions["staleData"] = map[string]any{
-			"products": ids,
-			"reason":   "the product service is unavailable; these products are recent copies",
-		}
-	}
-	return resp
-}
-
-// deadline bounds the whole request.
-func deadline(d time.Duration) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx, cancel := context.WithTimeout(r.Context(), d)
-			defer cancel()
-			next.ServeHTTP(w, r.WithContext(ctx))
-		})
-	}
 }

@@ -1,7 +1,9 @@
-// Package api holds the JSON wire types of the user, order and product
-// services, shared by the services that answer with them and the clients
-// that read them. Fields are snake_case, money is integer cents plus an ISO
-// 4217 currency code, timestamps are RFC 3339 in UTC.
+// Package contract is the REST contract of the user, order and product
+// services, shared by the services that answer with it and the clients
+// that call them: the JSON wire types (snake_case fields, money as integer
+// cents plus an ISO 4217 currency code, RFC 3339 timestamps in UTC), the
+// opaque page cursors, and the limits both sides keep to (batch sizes,
+// page sizes, order sizes, idempotency keys, body sizes).
 package contract
 
 import "time"

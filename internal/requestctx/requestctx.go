@@ -6,7 +6,6 @@ package requestctx
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 )
 
 type requestIDKey struct{}
@@ -34,31 +33,4 @@ func LoggerFromContext(ctx context.Context) *slog.Logger {
 		return l
 	}
 	return slog.Default()
-}
-
-type clientKey struct{}
-type clientIPKey struct{}
-
-// NewContextWithClient returns ctx carrying the name of the calling
-// application (a mobile API key's name), never the key itself.
-func NewContextWithClient(ctx context.Context, name string) context.Context {
-	return context.WithValue(ctx, clientKey{}, name)
-}
-
-// ClientFromContext returns the calling application's name, or "".
-func ClientFromContext(ctx context.Context) string {
-	n, _ := ctx.Value(clientKey{}).(string)
-	return n
-}
-
-// NewContextWithClientIP returns ctx carrying the caller's address as the
-// edge determined it (X-Forwarded-For only from trusted proxies).
-func NewContextWithClientIP(ctx context.Context, ip netip.Addr) context.Context {
-	return context.WithValue(ctx, clientIPKey{}, ip)
-}
-
-// ClientIPFromContext returns the caller's address, if known.
-func ClientIPFromContext(ctx context.Context) (netip.Addr, bool) {
-	ip, ok := ctx.Value(clientIPKey{}).(netip.Addr)
-	return ip, ok
 }

@@ -6,7 +6,8 @@ import (
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/bff/apikey"
-	"github.com/acme/bff-gateway/internal/gqlerr"
+	"github.com/acme/bff-gateway/internal/bff/edge"
+	"github.com/acme/bff-gateway/internal/bff/request"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
@@ -20,16 +21,16 @@ const CodeInvalidAPIKey = "INVALID_API_KEY"
 // X-API-Key (401 otherwise) and verifies a bearer token when one is sent
 // (401 for a bad one), putting the principal in the context. The key's
 // name, never the key, goes into the request's logger.
-func MobileAuth(keys *apikey.Set, v *auth.Verifier) func(http.Handler) http.Handler {
+func MobileAuth(keys *apikey.Set, v Verifier) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			name, ok := keys.Lookup(r.Header.Get(APIKeyHeader))
 			if !ok {
-				gqlerr.WriteHTTP(w, r, http.StatusUnauthorized, CodeInvalidAPIKey, "a valid X-API-Key header is required")
+				edge.Refuse(w, r, http.StatusUnauthorized, CodeInvalidAPIKey, "a valid X-API-Key header is required")
 				return
 			}
 			ctx := r.Context()
-			ctx = requestctx.NewContextWithClient(ctx, name)
+			ctx = request.NewContextWithApp(ctx, name)
 			ctx = requestctx.NewContextWithLogger(ctx, requestctx.LoggerFromContext(ctx).With("api_key", name))
 			raw, err := auth.BearerToken(r.Header.Get("Authorization"))
 			if err == nil && raw != "" {
@@ -40,7 +41,7 @@ func MobileAuth(keys *apikey.Set, v *auth.Verifier) func(http.Handler) http.Hand
 			}
 			if err != nil {
 				e, _ := apperr.As(err)
-				gqlerr.WriteHTTP(w, r, http.StatusUnauthorized, gqlerr.CodeUnauthenticated, e.Message)
+				edge.Refuse(w, r, http.StatusUnauthorized, edge.CodeUnauthenticated, e.Message)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(ctx))

@@ -12,6 +12,7 @@ import (
 	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/bff/apikey"
 	"github.com/acme/bff-gateway/internal/bff/authn"
+	"github.com/acme/bff-gateway/internal/bff/request"
 	"github.com/acme/bff-gateway/internal/middleware"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
@@ -33,7 +34,7 @@ func TestMobileAuthNamesTheKeyButNeverLogsIt(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	var client string
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client = requestctx.ClientFromContext(r.Context())
+		client = request.App(r.Context())
 		requestctx.LoggerFromContext(r.Context()).Info("handled")
 	})
 	h := middleware.Chain(inner, middleware.RequestID, middleware.AccessLog(logger),

@@ -1,6 +1,7 @@
-// Package bffauth authenticates the BFFs' callers: the web BFF's
-// server-side sessions behind an HttpOnly cookie, the mobile BFF's API keys
-// and bearer tokens, and the @hasRole schema directive.
+// Package authn authenticates the BFFs' callers: sign-in at the user
+// service (SignIn, with the login limits), the web BFF's server-side
+// sessions behind an HttpOnly cookie, the mobile BFF's API keys and bearer
+// tokens, and the @hasRole schema directive.
 package authn
 
 import (
@@ -22,7 +23,7 @@ const MaxCookieBytes = 4 << 10
 // Sessions authenticates web requests by their session cookie.
 type Sessions struct {
 	Store    session.Store
-	Verifier *auth.Verifier
+	Verifier Verifier
 	// Cookie is the session cookie's name.
 	Cookie string
 	// Secure is "auto", "always" or "never".
@@ -92,7 +93,7 @@ func (s *Sessions) cookie(r *http.Request, value string, maxAge int) *http.Cooki
 func exchangeFrom(ctx context.Context) (*exchange, error) {
 	ex, ok := ctx.Value(exchangeKey{}).(*exchange)
 	if !ok {
-		return nil, errors.New("bffauth: no session exchange in the context; is Sessions.Middleware installed?")
+		return nil, errors.New("authn: no session exchange in the context; is Sessions.Middleware installed?")
 	}
 	return ex, nil
 }

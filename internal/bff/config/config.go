@@ -1,6 +1,7 @@
-// Package bffconfig is the configuration of the two BFFs: one typed struct
-// with working defaults, read from an optional YAML file and overridden by
-// environment variables.
+// Package config is the configuration of the two BFFs: one typed struct
+// with working defaults (Default, pinned by the golden files in testdata/:
+// the one place a BFF default is written), read from an optional YAML file
+// and overridden by environment variables.
 package config
 
 import (

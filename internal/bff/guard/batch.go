@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/acme/bff-gateway/internal/gqlmedia"
+	"github.com/acme/bff-gateway/internal/bff/edge"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
@@ -15,18 +15,18 @@ import (
 // checked and run on its own, in order (see BatchingConfig).
 func (g *guard) serveBatch(w http.ResponseWriter, r *http.Request, next http.Handler, body []byte) {
 	if !g.cfg.Batching.Enabled {
-		refuse(http.StatusBadRequest, CodeBatchingDisabled, "batched requests are not accepted: send one operation per request", nil).write(w, r)
+		write(w, r, refuse(http.StatusBadRequest, CodeBatchingDisabled, "batched requests are not accepted: send one operation per request", nil))
 		return
 	}
 	elems, rf := decodeBatch(body)
 	if rf != nil {
-		rf.write(w, r)
+		write(w, r, rf)
 		return
 	}
 	if n, limit := len(elems), g.cfg.Batching.MaxOperations; n == 0 || n > limit {
-		refuse(http.StatusBadRequest, CodeBatchTooLarge,
+		write(w, r, refuse(http.StatusBadRequest, CodeBatchTooLarge,
 			fmt.Sprintf("a batch must hold from 1 to %d operations", limit),
-			map[string]any{"limit": limit, "operations": n}).write(w, r)
+			map[string]any{"limit": limit, "operations": n}))
 		return
 	}
 	requestID := requestctx.RequestIDFromContext(r.Context())
@@ -38,7 +38,7 @@ func (g *guard) serveBatch(w http.ResponseWriter, r *http.Request, next http.Han
 		}
 		r2, rf := g.prepareObject(r, elem)
 		if rf != nil {
-			out.Write(rf.body(requestID))
+			out.Write(rf.Body(requestID))
 			continue
 		}
 		rec := &recorder{header: http.Header{}}
@@ -47,13 +47,13 @@ func (g *guard) serveBatch(w http.ResponseWriter, r *http.Request, next http.Han
 		if b := bytes.TrimSpace(rec.body.Bytes()); len(b) > 0 && json.Valid(b) {
 			out.Write(b)
 		} else {
-			out.Write(refuse(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR",
-				"the operation did not answer with JSON", map[string]any{"status": rec.status}).body(requestID))
+			out.Write(refuse(http.StatusInternalServerError, edge.CodeInternal,
+				"the operation did not answer with JSON", map[string]any{"status": rec.status}).Body(requestID))
 		}
 	}
 	out.WriteByte(']')
 	h := w.Header()
-	h.Set("Content-Type", gqlmedia.Negotiate(r).ContentType())
+	h.Set("Content-Type", edge.MediaOf(r).ContentType())
 	h.Del("Content-Length")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out.Bytes())

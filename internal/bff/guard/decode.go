@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -44,13 +43,6 @@ const (
 	msgBadQueryString   = "the URL query string is malformed"
 	msgNotBatchElements = "the request body is not a JSON array of GraphQL request objects"
 )
-
-// isJSON reports whether contentType is application/json, with any
-// parameters.
-func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && mt == "application/json"
-}
 
 // readBody reads the POST body, refusing one over limit.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *refusal) {
@@ -188,7 +180,7 @@ func forwardBody(req *gqlRequest, query string) []byte {
 	b, err := json.Marshal(out)
 	if err != nil {
 		// variables and extensions were decoded from valid JSON above.
-		panic("gqlguard: encoding a decoded request: " + err.Error())
+		panic("guard: encoding a decoded request: " + err.Error())
 	}
 	return b
 }

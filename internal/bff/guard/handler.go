@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/acme/bff-gateway/internal/bff/edge"
 )
 
 // serve guards one request to the GraphQL endpoint.
@@ -11,7 +13,7 @@ func (g *guard) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 	switch {
 	case r.Method == http.MethodGet && r.Header.Get("Upgrade") == "":
 		g.serveGET(w, r, next)
-	case r.Method == http.MethodPost && isJSON(r.Header.Get("Content-Type")):
+	case r.Method == http.MethodPost && edge.IsJSON(r.Header.Get("Content-Type")):
 		g.servePOST(w, r, next)
 	default:
 		next.ServeHTTP(w, r)
@@ -21,19 +23,19 @@ func (g *guard) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 func (g *guard) serveGET(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	req, values, rf := decodeGET(r, g.cfg.MaxBodyBytes)
 	if rf != nil {
-		rf.write(w, r)
+		write(w, r, rf)
 		return
 	}
 	passed, rf := g.check(req)
 	if rf != nil {
-		rf.write(w, r)
+		write(w, r, rf)
 		return
 	}
 	if passed.measured && passed.operation != ast.Query {
 		// GraphQL over HTTP: GET runs queries only.
 		w.Header().Set("Allow", http.MethodPost)
-		refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
-			"only queries may be sent with GET; send mutations with POST", nil).write(w, r)
+		write(w, r, refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+			"only queries may be sent with GET; send mutations with POST", nil))
 		return
 	}
 	r2 := withQueryString(r, values, req, passed.query)
@@ -43,7 +45,7 @@ func (g *guard) serveGET(w http.ResponseWriter, r *http.Request, next http.Handl
 func (g *guard) servePOST(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	body, rf := readBody(w, r, g.cfg.MaxBodyBytes)
 	if rf != nil {
-		rf.write(w, r)
+		write(w, r, rf)
 		return
 	}
 	if isBatch(body) {
@@ -52,7 +54,7 @@ func (g *guard) servePOST(w http.ResponseWriter, r *http.Request, next http.Hand
 	}
 	r2, rf := g.prepareObject(r, body)
 	if rf != nil {
-		rf.write(w, r)
+		write(w, r, rf)
 		return
 	}
 	next.ServeHTTP(w, r2)

@@ -71,7 +71,7 @@ func parseRefusal(err error, maxTokens int) *refusal {
 	}
 	rf := refuse(http.StatusBadRequest, CodeParseFailed, truncate(gqlErr.Message, maxMessageBytes), nil)
 	if len(gqlErr.Locations) > 0 {
-		rf.line, rf.column = gqlErr.Locations[0].Line, gqlErr.Locations[0].Column
+		rf.Line, rf.Column = gqlErr.Locations[0].Line, gqlErr.Locations[0].Column
 	}
 	return rf
 }

@@ -66,7 +66,7 @@ func TestCost(t *testing.T) {
 			t.Parallel()
 			got, rf := costOf(t, cfg, tc.query, tc.variables)
 			if rf != nil {
-				t.Fatalf("refused: %s", rf.body(""))
+				t.Fatalf("refused: %s", rf.Body(""))
 			}
 			if got != tc.want {
 				t.Errorf("cost %d, want %d", got, tc.want)
@@ -83,15 +83,15 @@ func TestCostOrdersQueries(t *testing.T) {
 	admin := mustRead(t, "AdminOverview.graphql")
 	lookup, rf := costOf(t, DefaultConfig(), `{ product(id:"x"){ id name } }`, "")
 	if rf != nil {
-		t.Fatal(rf.message)
+		t.Fatal(rf.Message)
 	}
 	recent100, rf := costOf(t, DefaultConfig(), admin, `{"recent": 100}`)
 	if rf != nil {
-		t.Fatalf("AdminOverview(recent: 100) refused: %s", rf.body(""))
+		t.Fatalf("AdminOverview(recent: 100) refused: %s", rf.Body(""))
 	}
 	recentDefault, rf := costOf(t, DefaultConfig(), admin, "")
 	if rf != nil {
-		t.Fatal(rf.message)
+		t.Fatal(rf.Message)
 	}
 	t.Logf("costs: lookup %d, AdminOverview default %d, recent 100 %d", lookup, recentDefault, recent100)
 	if recent100 <= 100*lookup {
@@ -128,11 +128,11 @@ func TestIntrospectionDepthNotCounted(t *testing.T) {
 	t.Parallel()
 	deep := "{ __type(name: \"X\") { " + strings.Repeat("ofType { ", 20) + "name" + strings.Repeat(" }", 20) + " } }"
 	if _, rf := costOf(t, DefaultConfig(), deep, ""); rf != nil {
-		t.Errorf("deep introspection refused: %s", rf.body(""))
+		t.Errorf("deep introspection refused: %s", rf.Body(""))
 	}
 	// Depth still counts outside introspection fields.
 	shallow := "{ a { __typename " + strings.Repeat("b { ", 12) + "c" + strings.Repeat(" }", 12) + " } }"
-	if _, rf := costOf(t, DefaultConfig(), shallow, ""); rf == nil || rf.code != CodeQueryTooDeep {
+	if _, rf := costOf(t, DefaultConfig(), shallow, ""); rf == nil || rf.Code != CodeQueryTooDeep {
 		t.Errorf("deep query next to __typename: %v", rf)
 	}
 }
@@ -142,7 +142,7 @@ func TestIntrospectionDepthNotCounted(t *testing.T) {
 func TestExponentialFragments(t *testing.T) {
 	t.Parallel()
 	_, rf := costOf(t, DefaultConfig(), exponentialFragments(60), "")
-	if rf == nil || rf.code != CodeQueryTooComplex {
+	if rf == nil || rf.Code != CodeQueryTooComplex {
 		t.Fatalf("got %v, want %s", rf, CodeQueryTooComplex)
 	}
 }

@@ -1,11 +1,10 @@
 package guard
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 
-	"github.com/acme/bff-gateway/internal/gqlmedia"
+	"github.com/acme/bff-gateway/internal/bff/edge"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
@@ -14,7 +13,7 @@ import (
 // whose extensions also carry the limit and the measured value where there
 // is one, and requestId when the request has an id. Its Content-Type is the
 // media type the Accept header asks for (application/json or
-// application/graphql-response+json, with charset=utf-8; see gqlmedia).
+// application/graphql-response+json, with charset=utf-8; see edge.Media).
 // The statuses below are those of application/graphql-response+json and of
 // a request without an Accept header; when the client asks for
 // application/json, a document that does not parse or passes a limit
@@ -55,10 +54,11 @@ const (
 	// CodeFragmentCycle (400): the selected operation spreads a fragment
 	// that spreads itself.
 	CodeFragmentCycle = "FRAGMENT_CYCLE"
-	// CodeParseFailed (400): the document does not parse.
-	CodeParseFailed = "GRAPHQL_PARSE_FAILED"
+	// CodeParseFailed (400): the document does not parse (gqlgen's own
+	// code for that).
+	CodeParseFailed = edge.CodeParseFailed
 	// CodeMethodNotAllowed refuses a mutation sent with GET (405).
-	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	CodeMethodNotAllowed = edge.CodeMethodNotAllowed
 	// CodePersistedQueryNotFound (200, as Apollo Client expects): a
 	// hash-only APQ request whose hash is not registered; the client
 	// retries with the query text.
@@ -78,63 +78,24 @@ const (
 const maxMessageBytes = 200
 
 // refusal is an answer the guard gives instead of calling the next handler.
-type refusal struct {
-	status  int
-	code    string
-	message string
-	// ext holds the extensions besides code and requestId.
-	ext map[string]any
-	// line and column locate a parse error; zero when there is none.
-	line, column int
-}
+type refusal = edge.Refusal
 
+// refuse returns a refusal; a document refusal (documentCodes) has the
+// status of its media type.
 func refuse(status int, code, message string, ext map[string]any) *refusal {
-	return &refusal{status: status, code: code, message: message, ext: ext}
+	return &refusal{Status: status, Code: code, Message: message, Extensions: ext, Document: documentCodes[code]}
 }
 
 func badRequest(message string) *refusal {
 	return refuse(http.StatusBadRequest, CodeBadRequest, message, nil)
 }
 
-// body returns the refusal's JSON body.
-func (f *refusal) body(requestID string) []byte {
-	ext := make(map[string]any, len(f.ext)+2)
-	for k, v := range f.ext {
-		ext[k] = v
-	}
-	ext["code"] = f.code
-	if requestID != "" {
-		ext["requestId"] = requestID
-	}
-	type location struct {
-		Line   int `json:"line"`
-		Column int `json:"column"`
-	}
-	type gqlError struct {
-		Message    string         `json:"message"`
-		Locations  []location     `json:"locations,omitempty"`
-		Extensions map[string]any `json:"extensions"`
-	}
-	e := gqlError{Message: f.message, Extensions: ext}
-	if f.line > 0 {
-		e.Locations = []location{{Line: f.line, Column: f.column}}
-	}
-	b, err := json.Marshal(struct {
-		Errors []gqlError `json:"errors"`
-	}{Errors: []gqlError{e}})
-	if err != nil {
-		// Every value above is a string or an int.
-		return []byte(`{"errors":[{"message":"the request was refused","extensions":{"code":"` + f.code + `"}}]}`)
-	}
-	return b
-}
-
 // documentCodes are the refusals of a document that does not parse or
 // passes one of the guard's limits: in GraphQL-over-HTTP terms, a document
 // parsing or validation failure (the limits are the server's own
 // validation rules). Their status follows the response's media type (see
-// gqlmedia.Response.DocumentErrorStatus): 400, or 200 when the client asked
-// for application/json. Every other refusal keeps its status.
+// edge.Media.DocumentErrorStatus): 400, or 200 when the client asked for
+// application/json. Every other refusal keeps its status.
 var documentCodes = map[string]bool{
 	CodeParseFailed:            true,
 	CodeQueryTooLarge:          true,
@@ -148,22 +109,12 @@ var documentCodes = map[string]bool{
 	CodeFragmentCycle:          true,
 }
 
-// write answers the request with the refusal, in the media type its Accept
-// header asks for.
-func (f *refusal) write(w http.ResponseWriter, r *http.Request) {
+// write logs the refusal and answers the request with it.
+func write(w http.ResponseWriter, r *http.Request, f *refusal) {
 	ctx := r.Context()
 	requestctx.LoggerFromContext(ctx).InfoContext(ctx, "graphql request refused",
-		slog.String("code", f.code), slog.Any("details", f.ext))
-	media := gqlmedia.Negotiate(r)
-	status := f.status
-	if documentCodes[f.code] {
-		status = media.DocumentErrorStatus()
-	}
-	h := w.Header()
-	h.Set("Content-Type", media.ContentType())
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(f.body(requestctx.RequestIDFromContext(ctx)))
+		slog.String("code", f.Code), slog.Any("details", f.Extensions))
+	f.Write(w, r)
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.

@@ -8,14 +8,12 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/bff/catalog"
-	"github.com/acme/bff-gateway/internal/bff/upstream"
+	"github.com/acme/bff-gateway/internal/bff/cache"
 	"github.com/acme/bff-gateway/internal/contract"
 )
 
@@ -27,31 +25,45 @@ type Config struct {
 	MaxBatch int
 }
 
+// UserBatcher reads users in batches with the caller's own credential
+// (upstream.Users does).
+type UserBatcher interface {
+	Batch(ctx context.Context, ids []string) (contract.UserBatch, error)
+}
+
+// ProductSource returns products by id, in the order asked: the shared
+// catalogue (catalog.Catalog), which splits large batches itself and
+// reports stale copies to the request.
+type ProductSource interface {
+	Products(ctx context.Context, ids []string) []cache.Result[contract.Product]
+}
+
 // Loaders are one request's dataloaders.
 type Loaders struct {
 	// Users loads users by id with the caller's own credential.
 	Users *dataloader.Loader[string, *contract.User]
-	// Products loads products by id through the shared catalogue cache.
+	// Products loads products by id through the shared catalogue.
 	Products *dataloader.Loader[string, *contract.Product]
-
-	mu    sync.Mutex
-	stale map[string]bool
 }
 
 // New returns fresh loaders for one request.
-func New(users *upstream.Users, cat *catalog.Catalog, cfg Config) *Loaders {
-	l := &Loaders{stale: map[string]bool{}}
-	l.Users = dataloader.NewBatchedLoader(l.batchUsers(users),
-		dataloader.WithWait[string, *contract.User](cfg.Wait),
-		dataloader.WithBatchCapacity[string, *contract.User](cfg.MaxBatch))
-	// The catalogue splits large batches itself, so that all the products
-	// a request asks for at once go out together, in parallel.
-	l.Products = dataloader.NewBatchedLoader(l.batchProducts(cat),
-		dataloader.WithWait[string, *contract.Product](cfg.Wait))
-	return l
+func New(users UserBatcher, products ProductSource, cfg Config) *Loaders {
+	return &Loaders{
+		Users: dataloader.NewBatchedLoader(batchUsers(users),
+			dataloader.WithWait[string, *contract.User](cfg.Wait),
+			dataloader.WithBatchCapacity[string, *contract.User](cfg.MaxBatch)),
+		// The catalogue splits large batches itself, so that all the
+		// products a request asks for at once go out together, in
+		// parallel.
+		Products: dataloader.NewBatchedLoader(batchProducts(products),
+			dataloader.WithWait[string, *contract.Product](cfg.Wait)),
+	}
 }
 
-func (l *Loaders) batchUsers(users *upstream.Users) dataloader.BatchFunc[string, *contract.User] {
+// batchUsers answers each id with its user, NotFound for an id the user
+// service did not return (unknown, or not visible to the caller), or the
+// batch's error.
+func batchUsers(users UserBatcher) dataloader.BatchFunc[string, *contract.User] {
 	return func(ctx context.Context, ids []string) []*dataloader.Result[*contract.User] {
 		results := make([]*dataloader.Result[*contract.User], len(ids))
 		batch, err := users.Batch(ctx, ids)
@@ -76,10 +88,12 @@ func (l *Loaders) batchUsers(users *upstream.Users) dataloader.BatchFunc[string,
 	}
 }
 
-func (l *Loaders) batchProducts(cat *catalog.Catalog) dataloader.BatchFunc[string, *contract.Product] {
+// batchProducts answers each id with its product, NotFound for an unknown
+// one, or the error that left it without a copy.
+func batchProducts(products ProductSource) dataloader.BatchFunc[string, *contract.Product] {
 	return func(ctx context.Context, ids []string) []*dataloader.Result[*contract.Product] {
 		results := make([]*dataloader.Result[*contract.Product], len(ids))
-		for i, r := range cat.Products(ctx, ids) {
+		for i, r := range products.Products(ctx, ids) {
 			switch {
 			case r.Err != nil:
 				results[i] = &dataloader.Result[*contract.Product]{Error: r.Err}
@@ -87,34 +101,11 @@ func (l *Loaders) batchProducts(cat *catalog.Catalog) dataloader.BatchFunc[strin
 				results[i] = &dataloader.Result[*contract.Product]{Error: apperr.New(apperr.NotFound, "product not found")}
 			default:
 				p := r.Value
-				if r.Stale {
-					l.MarkStale(p.ID)
-				}
 				results[i] = &dataloader.Result[*contract.Product]{Data: &p}
 			}
 		}
 		return results
 	}
-}
-
-// MarkStale records that a product was served from a stale copy.
-func (l *Loaders) MarkStale(id string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.stale[id] = true
-}
-
-// StaleProducts returns the ids of the products this request served from
-// stale copies, sorted.
-func (l *Loaders) StaleProducts() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ids := make([]string, 0, len(l.stale))
-	for id := range l.stale {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 type loadersKey struct{}
@@ -135,10 +126,10 @@ func For(ctx context.Context) *Loaders {
 }
 
 // Middleware gives every request its own loaders.
-func Middleware(users *upstream.Users, cat *catalog.Catalog, cfg Config) func(http.Handler) http.Handler {
+func Middleware(users UserBatcher, products ProductSource, cfg Config) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := NewContext(r.Context(), New(users, cat, cfg))
+			ctx := NewContext(r.Context(), New(users, products, cfg))
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}

@@ -18,8 +18,8 @@ type LoginLimiter struct {
 	cfg   LoginConfig
 }
 
-// NewLoginLimiter returns a LoginLimiter over store (which may be the one
-// Middleware uses: the keys do not overlap). It panics if cfg is invalid
+// NewLoginLimiter returns a LoginLimiter over store (which may be the
+// operations' store: the keys do not overlap). It panics if cfg is invalid
 // (see LoginConfig.Validate) or store is nil.
 func NewLoginLimiter(store Store, cfg LoginConfig) *LoginLimiter {
 	if err := cfg.Validate(); err != nil {
@@ -31,7 +31,7 @@ func NewLoginLimiter(store Store, cfg LoginConfig) *LoginLimiter {
 	return &LoginLimiter{store: store, cfg: cfg}
 }
 
-// Allow counts a login attempt from ip (ClientIPFromContext) for email, and
+// Allow counts a login attempt from ip for email, and
 // reports whether it may go ahead. The login resolvers call it before
 // asking the user service to check the password.
 //
@@ -41,12 +41,12 @@ func NewLoginLimiter(store Store, cfg LoginConfig) *LoginLimiter {
 // trying, and cannot lock a victim out of an account by sheer volume
 // beyond its own limit; an attempt refused for the account has still been
 // counted against the address, because it was made. An invalid ip skips
-// the address bucket (and is logged: Middleware was probably not run); an
+// the address bucket (and is logged: the edge did not determine the address); an
 // empty email skips the account bucket.
 //
 // Refused, it returns the refusing bucket's Decision and an *apperr.Error
-// with code apperr.RateLimited whose message gives the seconds to wait,
-// and marks the response hook in ctx, if any (see StatusOverride), so the
+// with code apperr.RateLimited whose message gives the seconds to wait;
+// the caller records the Decision (request.State.Throttle) so that the
 // HTTP answer is a 429 with Retry-After. Allowed, it returns the Decision
 // with fewer tokens remaining. A store error allows the attempt (fail
 // open, as Middleware does) and is logged; Allow never returns it.
@@ -74,9 +74,8 @@ func (l *LoginLimiter) Allow(ctx context.Context, ip netip.Addr, email string) (
 			continue
 		}
 		if !d.Allowed {
-			Limited(ctx, d)
 			return d, apperr.Errorf(apperr.RateLimited,
-				"too many login attempts; retry after %d seconds", retrySeconds(d))
+				"too many login attempts; retry after %d seconds", d.RetryAfterSeconds())
 		}
 		if result.Remaining < 0 || d.Remaining < result.Remaining {
 			result = d

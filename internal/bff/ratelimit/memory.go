@@ -9,9 +9,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// DefaultMaxKeys is how many buckets a MemoryStore keeps when not told.
-const DefaultMaxKeys = 100_000
-
 // MemoryStore is the in-process Store: one golang.org/x/time/rate.Limiter
 // per key, in an LRU of at most maxKeys keys.
 //
@@ -39,19 +36,20 @@ type bucket struct {
 	limit Limit
 }
 
-// NewMemoryStore returns a MemoryStore holding at most maxKeys buckets
-// (DefaultMaxKeys when maxKeys ≤ 0), reading the time from now (time.Now
-// when nil; tests pass a fake clock).
+// NewMemoryStore returns a MemoryStore holding at most maxKeys buckets,
+// reading the time from now (time.Now when nil; tests pass a fake clock).
+// It panics if maxKeys is not positive (rate_limit.max_keys is checked when
+// the configuration is loaded).
 func NewMemoryStore(maxKeys int, now func() time.Time) *MemoryStore {
 	if maxKeys <= 0 {
-		maxKeys = DefaultMaxKeys
+		panic("ratelimit: NewMemoryStore needs a positive number of keys")
 	}
 	if now == nil {
 		now = time.Now
 	}
 	buckets, err := lru.New[string, *bucket](maxKeys)
 	if err != nil {
-		panic(err) // only for a size ≤ 0, ruled out above
+		panic(err) // only for a size <= 0, ruled out above
 	}
 	return &MemoryStore{now: now, buckets: buckets}
 }

@@ -93,7 +93,7 @@ func TestMemoryStoreTokenBucket(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			clock := newFakeClock()
-			s := NewMemoryStore(0, clock.Now)
+			s := NewMemoryStore(1000, clock.Now)
 			for i, st := range tt.steps {
 				clock.Advance(st.advance)
 				got := mustTake(t, s, "k", st.cost, tt.limit)
@@ -115,7 +115,7 @@ func sameDecision(a, b Decision) bool {
 
 func TestMemoryStoreKeysAreIndependent(t *testing.T) {
 	t.Parallel()
-	s := NewMemoryStore(0, newFakeClock().Now)
+	s := NewMemoryStore(1000, newFakeClock().Now)
 	l := Limit{Rate: 1, Burst: 1}
 	mustTake(t, s, "a", 1, l)
 	if d := mustTake(t, s, "a", 1, l); d.Allowed {
@@ -128,7 +128,7 @@ func TestMemoryStoreKeysAreIndependent(t *testing.T) {
 
 func TestMemoryStoreExactUnderConcurrency(t *testing.T) {
 	t.Parallel()
-	s := NewMemoryStore(0, newFakeClock().Now) // frozen clock
+	s := NewMemoryStore(1000, newFakeClock().Now) // frozen clock
 	l := Limit{Rate: 1e-9, Burst: 50}
 
 	var (
@@ -194,7 +194,7 @@ func TestMemoryStoreBoundedKeepsHotKey(t *testing.T) {
 
 func TestMemoryStoreLimitChangeKeepsTokens(t *testing.T) {
 	t.Parallel()
-	s := NewMemoryStore(0, newFakeClock().Now)
+	s := NewMemoryStore(1000, newFakeClock().Now)
 	mustTake(t, s, "k", 8, Limit{Rate: 1, Burst: 10}) // 2 left
 	d := mustTake(t, s, "k", 1, Limit{Rate: 1, Burst: 20})
 	if !d.Allowed || d.Remaining != 1 || d.Limit != 20 {
@@ -208,7 +208,7 @@ func TestMemoryStoreLimitChangeKeepsTokens(t *testing.T) {
 
 func TestMemoryStoreInvalidLimit(t *testing.T) {
 	t.Parallel()
-	s := NewMemoryStore(0, nil)
+	s := NewMemoryStore(1000, nil)
 	for _, l := range []Limit{{Rate: 0, Burst: 1}, {Rate: -1, Burst: 1}, {Rate: 1, Burst: 0}} {
 		if _, err := s.Take(context.Background(), "k", 1, l); err == nil {
 			t.Errorf("Take with %+v: no error", l)
@@ -225,5 +225,19 @@ func TestCeilSeconds(t *testing.T) {
 		if got := ceilSeconds(d); got != want {
 			t.Errorf("ceilSeconds(%v) = %d, want %d", d, got, want)
 		}
+	}
+}
+
+func TestMemoryStoreNeedsAPositiveSize(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, -1} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewMemoryStore(%d) did not panic", n)
+				}
+			}()
+			NewMemoryStore(n, nil)
+		}()
 	}
 }

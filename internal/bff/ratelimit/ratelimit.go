@@ -1,6 +1,6 @@
-// Package ratelimit limits what each principal (a user, an API key or, for
-// anonymous callers, a client IP) may spend on the BFFs, and how often
-// anyone may try to log in.
+// Package ratelimit is the BFFs' token buckets: what each principal (a
+// user, an API key or, for anonymous callers, a client address) may spend,
+// and how often anyone may try to sign in.
 //
 // Every limit is a token bucket: Burst tokens, refilled continuously at Rate
 // tokens per second. A GraphQL operation spends as many tokens as the
@@ -8,6 +8,10 @@
 // cheap ones. The buckets live behind the Store interface; MemoryStore is the
 // in-process default, and a shared store (Redis, say) can replace it when
 // many replicas must share one budget.
+//
+// The package decides; it does not answer HTTP requests. The edge
+// (internal/bff/edge) applies the limits to requests and writes the 429s
+// with their Retry-After and RateLimit-* headers.
 package ratelimit
 
 import (
@@ -74,7 +78,7 @@ type Decision struct {
 // safe for concurrent use and exact under it: N concurrent takes of 1 from
 // a bucket holding N tokens must all succeed, and no more. An error means
 // the store could not decide (for a shared store, it was unreachable);
-// callers in this package then allow the request.
+// the BFF then allows the request (fail open).
 type Store interface {
 	Take(ctx context.Context, key string, cost int, l Limit) (Decision, error)
 }
@@ -120,6 +124,14 @@ func durationFor(tokens, rate float64) time.Duration {
 	}
 	return time.Duration(ns)
 }
+
+// RetryAfterSeconds is RetryAfter in whole seconds, rounded up and at
+// least 1: the Retry-After header of a refusal.
+func (d Decision) RetryAfterSeconds() int64 { return max(ceilSeconds(d.RetryAfter), 1) }
+
+// ResetSeconds is Reset in whole seconds, rounded up: the RateLimit-Reset
+// header.
+func (d Decision) ResetSeconds() int64 { return ceilSeconds(d.Reset) }
 
 // ceilSeconds returns d in whole seconds, rounded up.
 func ceilSeconds(d time.Duration) int64 {

@@ -4,7 +4,7 @@ import (
 	"mime"
 	"net/http"
 
-	"github.com/acme/bff-gateway/internal/gqlerr"
+	"github.com/acme/bff-gateway/internal/bff/edge"
 )
 
 // CodeCSRFRejected is the extensions.code of a request refused by CSRF.
@@ -43,7 +43,7 @@ func CSRF(cookieName string) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			gqlerr.WriteHTTP(w, r, http.StatusForbidden, CodeCSRFRejected,
+			edge.Refuse(w, r, http.StatusForbidden, CodeCSRFRejected,
 				"this request could have come from another site: send it as a POST of application/json, "+
 					"or add an X-Requested-With or Apollo-Require-Preflight header")
 		})

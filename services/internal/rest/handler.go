@@ -23,7 +23,7 @@ func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // JSON writes v as a JSON answer with the given status, as WriteJSON does,
 // and returns nil, so that a HandlerFunc can end with
-// `return httpapi.JSON(w, http.StatusOK, v)`.
+// `return rest.JSON(w, http.StatusOK, v)`.
 func JSON(w http.ResponseWriter, status int, v any) error {
 	WriteJSON(w, status, v)
 	return nil

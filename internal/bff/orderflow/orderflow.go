@@ -1,7 +1,8 @@
-// Package ordering is the order placement and cancellation flow both BFFs
-// share: it checks the input, passes the client's idempotency key to the
-// order service (never retrying), and turns the problems a user can fix
-// into UserErrors with the contract's codes.
+// Package orderflow is the placeOrder and cancelOrder mutations both BFFs
+// share: it checks the input against the contract's limits, passes the
+// client's idempotency key to the order service (never retrying), and
+// turns the problems a user can fix into UserErrors with the schema's
+// codes.
 package orderflow
 
 import (
@@ -12,10 +13,19 @@ import (
 	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/bff/upstream"
 	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/ids"
 )
+
+// Placer places orders at the order service (upstream.Orders does).
+type Placer interface {
+	Place(ctx context.Context, idempotencyKey string, req contract.PlaceOrderRequest) (contract.Order, error)
+}
+
+// Canceller cancels orders at the order service (upstream.Orders does).
+type Canceller interface {
+	Cancel(ctx context.Context, id string) (contract.Order, error)
+}
 
 // Line is one line of an order as the client sent it.
 type Line struct {
@@ -35,7 +45,7 @@ type Outcome struct {
 // returns UNAUTHENTICATED without a user, BAD_USER_INPUT for a malformed
 // idempotency key, and upstream failures as errors; everything the user can
 // fix comes back as UserErrors.
-func Place(ctx context.Context, orders *upstream.Orders, idempotencyKey string, lines []Line, itemsPath []string) (Outcome, error) {
+func Place(ctx context.Context, orders Placer, idempotencyKey string, lines []Line, itemsPath []string) (Outcome, error) {
 	p, err := auth.RequirePrincipal(ctx)
 	if err != nil {
 		return Outcome{}, err
@@ -142,7 +152,7 @@ func placeUserErrors(err error, lines []Line, itemsPath []string) []*model.UserE
 // Cancel cancels one of the signed-in user's orders. An order that is not
 // theirs, or does not exist, is a NOT_FOUND UserError; one past cancelling
 // a NOT_CANCELLABLE one.
-func Cancel(ctx context.Context, orders *upstream.Orders, id string) (Outcome, error) {
+func Cancel(ctx context.Context, orders Canceller, id string) (Outcome, error) {
 	if _, err := auth.RequirePrincipal(ctx); err != nil {
 		return Outcome{}, err
 	}

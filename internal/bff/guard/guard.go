@@ -1,4 +1,4 @@
-// Package gqlguard is the HTTP middleware that stands in front of gqlgen's
+// Package guard is the HTTP middleware that stands in front of gqlgen's
 // handler on /graphql and refuses expensive GraphQL documents before gqlgen
 // parses and validates them.
 //
@@ -149,14 +149,14 @@ func (cfg Config) withDefaults() (Config, error) {
 	fill := func(name string, v *int, d int) {
 		switch {
 		case *v < 0:
-			errs = append(errs, fmt.Errorf("gqlguard: %s is %d; it must not be negative", name, *v))
+			errs = append(errs, fmt.Errorf("guard: %s is %d; it must not be negative", name, *v))
 		case *v == 0:
 			*v = d
 		}
 	}
 	switch {
 	case cfg.MaxBodyBytes < 0:
-		errs = append(errs, fmt.Errorf("gqlguard: MaxBodyBytes is %d; it must not be negative", cfg.MaxBodyBytes))
+		errs = append(errs, fmt.Errorf("guard: MaxBodyBytes is %d; it must not be negative", cfg.MaxBodyBytes))
 	case cfg.MaxBodyBytes == 0:
 		cfg.MaxBodyBytes = def.MaxBodyBytes
 	}
@@ -202,7 +202,7 @@ func newGuard(cfg Config) (*guard, error) {
 	g := &guard{cfg: cfg}
 	if cfg.APQ.Enabled && cfg.Trusted == nil {
 		if g.apq, err = newAPQStore(cfg.APQ.MaxEntries, cfg.APQ.MaxBytes); err != nil {
-			return nil, fmt.Errorf("gqlguard: %w", err)
+			return nil, fmt.Errorf("guard: %w", err)
 		}
 	}
 	return g, nil

@@ -1,4 +1,4 @@
-package gqlmedia
+package edge
 
 import (
 	"net/http"

@@ -1,11 +1,13 @@
-// Package gqlmedia negotiates the media type of a GraphQL-over-HTTP
-// response from the request's Accept header, and the status code that goes
-// with it for a document that does not parse or validate, as the
-// GraphQL-over-HTTP specification describes them. The guard, the BFF's own
-// refusals and gqlgen's answers all use it, so that every answer on
-// /graphql has the same media type and status rules.
-//
-// The rules:
+package edge
+
+import (
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Media negotiation follows GraphQL over HTTP. The rules:
 //
 //   - The response is application/graphql-response+json or
 //     application/json, whichever the Accept header prefers (q-values
@@ -25,14 +27,6 @@
 //   - Requests that are not well-formed (not JSON, parameters of the wrong
 //     type, no query), too large, of an unsupported method or media type,
 //     or not permitted keep their 4xx status whatever the media type.
-package gqlmedia
-
-import (
-	"mime"
-	"net/http"
-	"strconv"
-	"strings"
-)
 
 // The response media types.
 const (
@@ -40,8 +34,8 @@ const (
 	GraphQLResponseJSON = "application/graphql-response+json"
 )
 
-// Response is the negotiated form of a response.
-type Response struct {
+// Media is the negotiated form of a response.
+type Media struct {
 	// MediaType is JSON or GraphQLResponseJSON (JSON when nothing is
 	// acceptable).
 	MediaType string
@@ -54,14 +48,14 @@ type Response struct {
 }
 
 // ContentType is the Content-Type header of the response.
-func (n Response) ContentType() string {
+func (n Media) ContentType() string {
 	return n.MediaType + "; charset=utf-8"
 }
 
 // DocumentErrorStatus is the status of an answer to a request whose
 // document does not parse or validate, and so was not executed: 200 when
 // the client asked for application/json, 400 otherwise.
-func (n Response) DocumentErrorStatus() int {
+func (n Media) DocumentErrorStatus() int {
 	if n.Requested && n.Acceptable && n.MediaType == JSON {
 		return http.StatusOK
 	}
@@ -69,7 +63,7 @@ func (n Response) DocumentErrorStatus() int {
 }
 
 // Negotiate returns the response form r's Accept header asks for.
-func Negotiate(r *http.Request) Response {
+func Negotiate(r *http.Request) Media {
 	return NegotiateAccept(strings.Join(r.Header.Values("Accept"), ","))
 }
 
@@ -82,10 +76,10 @@ type mediaRange struct {
 // NegotiateAccept returns the response form an Accept header value asks
 // for. Elements that do not parse are ignored; a header with none that
 // parses counts as missing.
-func NegotiateAccept(accept string) Response {
+func NegotiateAccept(accept string) Media {
 	ranges := parseAccept(accept)
 	if len(ranges) == 0 {
-		return Response{MediaType: JSON, Acceptable: true}
+		return Media{MediaType: JSON, Acceptable: true}
 	}
 	best, bestQ, bestSpec, bestPos := "", 0.0, -1, 0
 	for _, candidate := range []string{JSON, GraphQLResponseJSON} {
@@ -101,9 +95,9 @@ func NegotiateAccept(accept string) Response {
 		}
 	}
 	if best == "" {
-		return Response{MediaType: JSON, Requested: true}
+		return Media{MediaType: JSON, Requested: true}
 	}
-	return Response{MediaType: best, Requested: true, Acceptable: true}
+	return Media{MediaType: best, Requested: true, Acceptable: true}
 }
 
 // match returns the q-value the most specific range matching mediaType

@@ -1,26 +1,22 @@
-// Package gqlerr turns errors into GraphQL errors for both BFFs: every
-// error gets an extensions.code, coded errors keep their safe message, and
-// anything else is masked as an internal error with the request id, never
-// showing upstream URLs, hostnames or stack traces.
-package gqlerr
+package edge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/acme/bff-gateway/internal/apperr"
-	"github.com/acme/bff-gateway/internal/gqlmedia"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
-// The extensions.code values the BFFs answer with.
+// The extensions.code values of the errors the edge writes or presents.
+// Every error of a BFF answer has one: coded errors keep their safe
+// message, and anything else is masked as an internal error with the
+// request id, never showing upstream URLs, host names or stack traces.
 const (
 	CodeUnauthenticated    = "UNAUTHENTICATED"
 	CodeForbidden          = "FORBIDDEN"
@@ -75,7 +71,7 @@ func Code(err error) string {
 // introspectionDisabled is the text of gqlgen's introspection refusal.
 const introspectionDisabled = "introspection disabled"
 
-// Presenter is the BFFs' gqlgen error presenter.
+// Presenter is the BFFs' gqlgen error presenter (handler.SetErrorPresenter).
 func Presenter(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 	if gqlErr.Extensions == nil {
@@ -126,23 +122,9 @@ func masked(ctx context.Context, gqlErr *gqlerror.Error, err error) *gqlerror.Er
 	}
 }
 
-// Recover turns a panic in a resolver into a masked internal error.
+// Recover turns a panic in a resolver into a masked internal error
+// (handler.SetRecoverFunc).
 func Recover(ctx context.Context, p any) error {
 	requestctx.LoggerFromContext(ctx).ErrorContext(ctx, "panic in a resolver", slog.Any("panic", p))
 	return errors.New("panic in a resolver")
-}
-
-// WriteHTTP answers a request refused before GraphQL execution with a
-// GraphQL-shaped error body and the given HTTP status, in the media type the
-// request's Accept header asks for (see gqlmedia; application/json when it
-// admits none).
-func WriteHTTP(w http.ResponseWriter, r *http.Request, status int, code, message string) {
-	body := map[string]any{"errors": []map[string]any{{
-		"message":    message,
-		"extensions": map[string]any{"code": code, "requestId": requestctx.RequestIDFromContext(r.Context())},
-	}}}
-	w.Header().Set("Content-Type", gqlmedia.Negotiate(r).ContentType())
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
 }

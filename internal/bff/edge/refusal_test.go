@@ -1,4 +1,4 @@
-package gqlerr
+package edge
 
 import (
 	"encoding/json"
@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// TestWriteHTTPFollowsAccept checks that a refusal is written in the media
+// TestRefuseFollowsAccept checks that a refusal is written in the media
 // type the Accept header asks for, with its charset, and keeps its status.
-func TestWriteHTTPFollowsAccept(t *testing.T) {
+func TestRefuseFollowsAccept(t *testing.T) {
 	t.Parallel()
 	for accept, want := range map[string]string{
 		"":                                  "application/json; charset=utf-8",
@@ -24,7 +24,7 @@ func TestWriteHTTPFollowsAccept(t *testing.T) {
 			r.Header.Set("Accept", accept)
 		}
 		rec := httptest.NewRecorder()
-		WriteHTTP(rec, r, http.StatusUnauthorized, CodeUnauthenticated, "sign in")
+		Refuse(rec, r, http.StatusUnauthorized, CodeUnauthenticated, "sign in")
 		if rec.Code != http.StatusUnauthorized {
 			t.Errorf("Accept %q: status %d, want 401", accept, rec.Code)
 		}

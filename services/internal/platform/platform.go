@@ -1,6 +1,7 @@
-// Package servicekit is the runtime the three REST services share: their
-// common settings, the middleware stack, health and readiness probes, the
-// OpenAPI document route and the run loop.
+// Package platform is the runtime the three REST services share: their
+// common settings (flags and environment), the middleware stack, bearer
+// and service-token authentication, health and readiness probes, the
+// OpenAPI document route, artificial latency and the run loop.
 package platform
 
 import (
