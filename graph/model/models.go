@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/contract"
 )
 
@@ -15,7 +16,7 @@ type User struct {
 	Email     string
 	Name      string
 	FirstName string
-	Role      Role
+	Role      auth.Role
 	AvatarURL string
 	CreatedAt time.Time
 }
@@ -27,7 +28,7 @@ func UserFromAPI(u contract.User) *User {
 		Email:     u.Email,
 		Name:      u.Name,
 		FirstName: u.FirstName,
-		Role:      Role(strings.ToUpper(u.Role)),
+		Role:      auth.Role(u.Role),
 		AvatarURL: u.AvatarURL,
 		CreatedAt: u.CreatedAt,
 	}

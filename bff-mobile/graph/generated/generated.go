@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/acme/bff-gateway/bff-mobile/graph/mobilemodel"
 	"github.com/acme/bff-gateway/graph/model"
+	"github.com/acme/bff-gateway/internal/auth"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -36,7 +37,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
-	HasRole func(ctx context.Context, obj any, next graphql.Resolver, role model.Role) (res any, err error)
+	HasRole func(ctx context.Context, obj any, next graphql.Resolver, role auth.Role) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -896,8 +897,8 @@ func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[st
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "role",
-		func(ctx context.Context, v any) (model.Role, error) {
-			return ec.unmarshalNRole2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐRole(ctx, v)
+		func(ctx context.Context, v any) (auth.Role, error) {
+			return ec.unmarshalNRole2githubᚗcomᚋacmeᚋbffᚑgatewayᚋinternalᚋauthᚐRole(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4407,15 +4408,31 @@ func (ec *executionContext) marshalNProduct2ᚖgithubᚗcomᚋacmeᚋbffᚑgatew
 	return ec._Product(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRole2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
-	var res model.Role
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNRole2githubᚗcomᚋacmeᚋbffᚑgatewayᚋinternalᚋauthᚐRole(ctx context.Context, v any) (auth.Role, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRole2githubᚗcomᚋacmeᚋbffᚑgatewayᚋinternalᚋauthᚐRole[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRole2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNRole2githubᚗcomᚋacmeᚋbffᚑgatewayᚋinternalᚋauthᚐRole(ctx context.Context, sel ast.SelectionSet, v auth.Role) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNRole2githubᚗcomᚋacmeᚋbffᚑgatewayᚋinternalᚋauthᚐRole[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Role!")
+	}
+	return res
 }
+
+var (
+	unmarshalNRole2githubᚗcomᚋacmeᚋbffᚑgatewayᚋinternalᚋauthᚐRole = map[string]auth.Role{
+		"CUSTOMER": auth.RoleCustomer,
+		"ADMIN":    auth.RoleAdmin,
+	}
+	marshalNRole2githubᚗcomᚋacmeᚋbffᚑgatewayᚋinternalᚋauthᚐRole = map[auth.Role]string{
+		auth.RoleCustomer: "CUSTOMER",
+		auth.RoleAdmin:    "ADMIN",
+	}
+)
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)

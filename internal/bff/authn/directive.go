@@ -2,11 +2,9 @@ package authn
 
 import (
 	"context"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
 )
@@ -14,13 +12,13 @@ import (
 // HasRole implements the @hasRole(role:) directive: without a signed-in
 // user the field is null with UNAUTHENTICATED, with another role null with
 // FORBIDDEN; the resolver is not called either way.
-func HasRole(ctx context.Context, _ any, next graphql.Resolver, role model.Role) (any, error) {
+func HasRole(ctx context.Context, _ any, next graphql.Resolver, role auth.Role) (any, error) {
 	p, err := auth.RequirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !strings.EqualFold(string(p.Role), string(role)) {
-		return nil, apperr.Errorf(apperr.Forbidden, "this needs the %s role", strings.ToLower(string(role)))
+	if p.Role != role {
+		return nil, apperr.Errorf(apperr.Forbidden, "this needs the %s role", role)
 	}
 	return next(ctx)
 }
