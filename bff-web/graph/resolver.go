@@ -3,11 +3,13 @@ package graph
 
 import (
 	"github.com/acme/bff-gateway/internal/bff"
+	"github.com/acme/bff-gateway/internal/contract"
 )
 
-// Limits of the web schema's arguments.
+// Limits of the web schema's arguments. A page is at most what the
+// services answer in one call.
 const (
-	maxPage        = 100
+	maxPage        = contract.MaxPageSize
 	defaultOrders  = 5
 	defaultRecent  = 20
 	defaultSearch  = 20

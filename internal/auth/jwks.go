@@ -18,6 +18,18 @@ import (
 // JWKSPath is where the user service publishes its public keys.
 const JWKSPath = "/.well-known/jwks.json"
 
+// The JWKS cache's defaults, for the services and the BFFs alike.
+const (
+	// DefaultJWKSRefresh is how old a fetched key set may get before it
+	// is fetched again.
+	DefaultJWKSRefresh = 5 * time.Minute
+	// DefaultJWKSMinRefreshGap is the least time between two fetches
+	// caused by tokens naming an unknown key.
+	DefaultJWKSMinRefreshGap = 10 * time.Second
+	// JWKSFetchTimeout bounds one fetch of the key set.
+	JWKSFetchTimeout = 5 * time.Second
+)
+
 // maxJWKSBytes bounds a fetched key set.
 const maxJWKSBytes = 256 << 10
 
@@ -30,7 +42,8 @@ type RemoteKeysConfig struct {
 	// MinRefreshGap is the least time between two refetches caused by an
 	// unknown kid, so that a flood of random kids costs few fetches.
 	MinRefreshGap time.Duration
-	// HTTPClient fetches the set; nil means a client with a 5 s timeout.
+	// HTTPClient fetches the set; nil means a client with the
+	// JWKSFetchTimeout.
 	HTTPClient *http.Client
 }
 
@@ -48,16 +61,17 @@ type RemoteKeys struct {
 	fetches     int
 }
 
-// NewRemoteKeys returns a JWKS cache; nothing is fetched until needed.
+// NewRemoteKeys returns a JWKS cache; nothing is fetched until needed. Zero
+// settings take the package's defaults.
 func NewRemoteKeys(cfg RemoteKeysConfig) *RemoteKeys {
 	if cfg.RefreshInterval <= 0 {
-		cfg.RefreshInterval = 5 * time.Minute
+		cfg.RefreshInterval = DefaultJWKSRefresh
 	}
 	if cfg.MinRefreshGap <= 0 {
-		cfg.MinRefreshGap = 10 * time.Second
+		cfg.MinRefreshGap = DefaultJWKSMinRefreshGap
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+		cfg.HTTPClient = &http.Client{Timeout: JWKSFetchTimeout}
 	}
 	return &RemoteKeys{cfg: cfg, keys: map[string]jose.JSONWebKey{}}
 }

@@ -89,7 +89,7 @@ func NewDeps(opts Options) (Deps, error) {
 	if err != nil {
 		return Deps{}, err
 	}
-	jwksClient := &http.Client{Timeout: 5 * time.Second}
+	jwksClient := &http.Client{Timeout: auth.JWKSFetchTimeout}
 	if opts.Transport != nil {
 		jwksClient.Transport = opts.Transport
 	}

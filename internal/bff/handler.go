@@ -12,7 +12,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/bff/edge"
 	"github.com/acme/bff-gateway/internal/bff/guard"
 	"github.com/acme/bff-gateway/internal/bff/loader"
@@ -63,7 +62,11 @@ type HandlerConfig struct {
 // upstream request), /healthz, /readyz and, in development, the GraphiQL
 // playground at /.
 func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
-	g, err := guard.Middleware(guardConfig(d.Config, hc.Trusted))
+	gc := guard.ConfigFrom(d.Config.Limits, d.Config.PersistedQueries)
+	if d.Config.TrustedOnly() {
+		gc.Trusted = hc.Trusted
+	}
+	g, err := guard.Middleware(gc)
 	if err != nil {
 		return nil, fmt.Errorf("graphql guard: %w", err)
 	}
@@ -116,26 +119,6 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 func operationCost(ctx context.Context) int {
 	c, _ := guard.CostFromContext(ctx)
 	return c
-}
-
-// guardConfig maps the configured limits onto the GraphQL guard.
-func guardConfig(c config.Config, trusted *guard.Manifest) guard.Config {
-	g := guard.DefaultConfig()
-	g.MaxBodyBytes = c.Limits.MaxBodyBytes
-	g.MaxTokens = c.Limits.MaxTokens
-	g.MaxDepth = c.Limits.MaxDepth
-	g.MaxAliases = c.Limits.MaxAliases
-	g.MaxRootFields = c.Limits.MaxRootFields
-	g.MaxDirectives = c.Limits.MaxDirectives
-	g.MaxComplexity = c.Limits.MaxComplexity
-	g.Batching.Enabled = c.Limits.Batching
-	g.Batching.MaxOperations = c.Limits.MaxBatch
-	g.APQ.Enabled = c.PersistedQueries.APQ
-	g.APQ.MaxEntries = c.PersistedQueries.APQMaxEntries
-	if c.TrustedOnly() {
-		g.Trusted = trusted
-	}
-	return g
 }
 
 // newGraphQLServer returns gqlgen's handler with the transports, caches

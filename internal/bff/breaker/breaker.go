@@ -32,19 +32,20 @@ const (
 	StateOpen     State = "open"
 )
 
-// Settings configure a breaker. A zero field takes its default.
+// Settings configure a breaker. Every number must be positive (New
+// checks): the BFF's configuration (internal/bff/config) holds their
+// defaults.
 type Settings struct {
 	// MaxRequests is how many probe calls may run while half-open, and
-	// how many successes in a row close the breaker again (default 1).
+	// how many successes in a row close the breaker again.
 	MaxRequests uint32
-	// Interval is how often the failure counts are cleared while closed
-	// (default 30s). It is never 0: gobreaker would then never clear them.
+	// Interval is how often the failure counts are cleared while closed.
+	// It must not be 0: gobreaker would then never clear them.
 	Interval time.Duration
 	// OpenTimeout is how long the breaker stays open before it lets a
-	// probe through (default 10s).
+	// probe through.
 	OpenTimeout time.Duration
-	// ConsecutiveFailures is how many failures in a row open the breaker
-	// (default 5).
+	// ConsecutiveFailures is how many failures in a row open the breaker.
 	ConsecutiveFailures uint32
 	// OnStateChange, when set, is called with the breaker's name and the
 	// old and new state ("closed", "half-open", "open") on every change.
@@ -53,32 +54,22 @@ type Settings struct {
 	OnStateChange func(name, from, to string)
 }
 
-// DefaultSettings returns the default settings.
-func DefaultSettings() Settings {
-	return Settings{
-		MaxRequests:         1,
-		Interval:            30 * time.Second,
-		OpenTimeout:         10 * time.Second,
-		ConsecutiveFailures: 5,
-	}
-}
-
-// withDefaults returns s with every zero (or negative) field defaulted.
-func (s Settings) withDefaults() Settings {
-	d := DefaultSettings()
+// validate reports every setting that is not positive.
+func (s Settings) validate() error {
+	var errs []error
 	if s.MaxRequests == 0 {
-		s.MaxRequests = d.MaxRequests
+		errs = append(errs, errors.New("breaker: MaxRequests must be positive"))
 	}
 	if s.Interval <= 0 {
-		s.Interval = d.Interval
+		errs = append(errs, errors.New("breaker: Interval must be positive"))
 	}
 	if s.OpenTimeout <= 0 {
-		s.OpenTimeout = d.OpenTimeout
+		errs = append(errs, errors.New("breaker: OpenTimeout must be positive"))
 	}
 	if s.ConsecutiveFailures == 0 {
-		s.ConsecutiveFailures = d.ConsecutiveFailures
+		errs = append(errs, errors.New("breaker: ConsecutiveFailures must be positive"))
 	}
-	return s
+	return errors.Join(errs...)
 }
 
 // Transport is an http.RoundTripper that sends calls through a circuit
@@ -99,12 +90,15 @@ var (
 )
 
 // New returns a breaker named name (the downstream service, used in errors
-// and state changes) in front of next (http.DefaultTransport when nil).
-func New(name string, s Settings, next http.RoundTripper) *Transport {
+// and state changes) in front of next (http.DefaultTransport when nil). It
+// returns an error when a setting is not positive.
+func New(name string, s Settings, next http.RoundTripper) (*Transport, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	s = s.withDefaults()
 	threshold := s.ConsecutiveFailures
 	gs := gobreaker.Settings{
 		Name:        name,
@@ -119,7 +113,7 @@ func New(name string, s Settings, next http.RoundTripper) *Transport {
 			f(name, string(stateOf(from)), string(stateOf(to)))
 		}
 	}
-	return &Transport{name: name, next: next, cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](gs)}
+	return &Transport{name: name, next: next, cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](gs)}, nil
 }
 
 // Name returns the breaker's name.

@@ -78,20 +78,33 @@ func mustState(t *testing.T, tr *breaker.Transport, want breaker.State) {
 }
 
 func settings(failures uint32, open time.Duration) breaker.Settings {
-	return breaker.Settings{ConsecutiveFailures: failures, OpenTimeout: open}
+	return breaker.Settings{ConsecutiveFailures: failures, OpenTimeout: open, MaxRequests: 1, Interval: time.Hour}
 }
 
-func TestDefaultSettings(t *testing.T) {
-	got := breaker.DefaultSettings()
-	if got.MaxRequests != 1 || got.Interval != 30*time.Second || got.OpenTimeout != 10*time.Second ||
-		got.ConsecutiveFailures != 5 || got.OnStateChange != nil {
-		t.Errorf("DefaultSettings() = %+v", got)
+func mustNew(t *testing.T, name string, s breaker.Settings, next http.RoundTripper) *breaker.Transport {
+	t.Helper()
+	tr, err := breaker.New(name, s, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func TestNewRefusesSettingsThatAreNotPositive(t *testing.T) {
+	_, err := breaker.New("order", breaker.Settings{}, nil)
+	for _, name := range []string{"MaxRequests", "Interval", "OpenTimeout", "ConsecutiveFailures"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("zero settings: error %v does not name %s", err, name)
+		}
+	}
+	if _, err := breaker.New("order", settings(5, time.Second), nil); err != nil {
+		t.Errorf("valid settings: %v", err)
 	}
 }
 
-func TestZeroSettingsTripAfterFiveFailures(t *testing.T) {
+func TestTripsAfterConsecutiveFailures(t *testing.T) {
 	up := newUpstream(t, 500)
-	tr := breaker.New("order", breaker.Settings{}, nil)
+	tr := mustNew(t, "order", settings(5, time.Hour), nil)
 	for i := range 5 {
 		mustState(t, tr, breaker.StateClosed)
 		resp, err := get(t, tr, context.Background(), up.URL)
@@ -108,7 +121,7 @@ func TestServerErrorsTripItAndTheAnswerIsStillReturned(t *testing.T) {
 	var changes []string
 	s := settings(3, time.Hour)
 	s.OnStateChange = func(name, from, to string) { changes = append(changes, name+":"+from+">"+to) }
-	tr := breaker.New("order", s, http.DefaultTransport)
+	tr := mustNew(t, "order", s, http.DefaultTransport)
 
 	for i := range 3 {
 		resp, err := get(t, tr, context.Background(), up.URL)
@@ -145,7 +158,7 @@ func TestServerErrorsTripItAndTheAnswerIsStillReturned(t *testing.T) {
 // *url.Error of http.Client.
 func TestThroughRestclient(t *testing.T) {
 	up := newUpstream(t, http.StatusServiceUnavailable)
-	tr := breaker.New("product", settings(2, time.Hour), nil)
+	tr := mustNew(t, "product", settings(2, time.Hour), nil)
 	c, err := restclient.New("product", up.URL, restclient.WithHTTPClient(&http.Client{Transport: tr}))
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +188,7 @@ func (f *failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
 
 func TestTransportErrorsTripIt(t *testing.T) {
 	next := &failingTransport{}
-	tr := breaker.New("user", settings(4, time.Hour), next)
+	tr := mustNew(t, "user", settings(4, time.Hour), next)
 	for i := range 4 {
 		if _, err := get(t, tr, context.Background(), "http://user.invalid/"); err == nil || breaker.Rejected(err) {
 			t.Fatalf("call %d: %v, want the transport's error", i, err)
@@ -192,7 +205,7 @@ func TestTransportErrorsTripIt(t *testing.T) {
 
 func TestOnlyConsecutiveFailuresTripIt(t *testing.T) {
 	up := newUpstream(t, 500)
-	tr := breaker.New("order", settings(3, time.Hour), nil)
+	tr := mustNew(t, "order", settings(3, time.Hour), nil)
 	for range 5 {
 		for _, status := range []int{500, 500, 200} {
 			up.status.Store(int32(status))
@@ -208,7 +221,7 @@ func TestOnlyConsecutiveFailuresTripIt(t *testing.T) {
 
 func TestClientErrorsAndCancellationsDoNotTripIt(t *testing.T) {
 	up := newUpstream(t, http.StatusNotFound)
-	tr := breaker.New("order", settings(2, time.Hour), nil)
+	tr := mustNew(t, "order", settings(2, time.Hour), nil)
 	for _, status := range []int{400, 401, 403, 404, 409, 422, 429} {
 		up.status.Store(int32(status))
 		resp, err := get(t, tr, context.Background(), up.URL)
@@ -239,7 +252,7 @@ func TestClientErrorsAndCancellationsDoNotTripIt(t *testing.T) {
 func TestDeadlinesAreFailures(t *testing.T) {
 	up := newUpstream(t, 200)
 	defer close(up.holdRequests())
-	tr := breaker.New("order", settings(2, time.Hour), nil)
+	tr := mustNew(t, "order", settings(2, time.Hour), nil)
 	for range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 		_, err := get(t, tr, ctx, up.URL)
@@ -268,7 +281,7 @@ func TestHalfOpenProbe(t *testing.T) {
 	const openFor = 30 * time.Millisecond
 	t.Run("success closes it", func(t *testing.T) {
 		up := newUpstream(t, 500)
-		tr := breaker.New("order", settings(2, openFor), nil)
+		tr := mustNew(t, "order", settings(2, openFor), nil)
 		trip(t, tr, up, 2)
 		time.Sleep(openFor + 10*time.Millisecond)
 		mustState(t, tr, breaker.StateHalfOpen)
@@ -282,7 +295,7 @@ func TestHalfOpenProbe(t *testing.T) {
 	})
 	t.Run("failure opens it again", func(t *testing.T) {
 		up := newUpstream(t, 500)
-		tr := breaker.New("order", settings(2, openFor), nil)
+		tr := mustNew(t, "order", settings(2, openFor), nil)
 		trip(t, tr, up, 2)
 		time.Sleep(openFor + 10*time.Millisecond)
 		mustState(t, tr, breaker.StateHalfOpen)
@@ -298,7 +311,7 @@ func TestHalfOpenProbe(t *testing.T) {
 	})
 	t.Run("calls beyond the probes are refused", func(t *testing.T) {
 		up := newUpstream(t, 500)
-		tr := breaker.New("order", settings(2, openFor), nil)
+		tr := mustNew(t, "order", settings(2, openFor), nil)
 		trip(t, tr, up, 2)
 		time.Sleep(openFor + 10*time.Millisecond)
 		up.status.Store(200)
@@ -325,7 +338,7 @@ func TestHalfOpenProbe(t *testing.T) {
 	})
 	t.Run("a cancelled probe frees its slot", func(t *testing.T) {
 		up := newUpstream(t, 500)
-		tr := breaker.New("order", settings(2, openFor), nil)
+		tr := mustNew(t, "order", settings(2, openFor), nil)
 		trip(t, tr, up, 2)
 		time.Sleep(openFor + 10*time.Millisecond)
 		up.status.Store(200)
@@ -355,7 +368,7 @@ func (c *closeRecorder) Close() error { c.closed = true; return nil }
 
 func TestRefusedRequestBodyIsClosed(t *testing.T) {
 	up := newUpstream(t, 500)
-	tr := breaker.New("order", settings(1, time.Hour), nil)
+	tr := mustNew(t, "order", settings(1, time.Hour), nil)
 	trip(t, tr, up, 1)
 	body := &closeRecorder{Reader: strings.NewReader(`{}`)}
 	req, _ := http.NewRequest(http.MethodPost, up.URL, body)
@@ -375,7 +388,7 @@ type panickyTransport struct{}
 func (panickyTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("boom") }
 
 func TestPanicCountsAsFailureAndFreesTheProbe(t *testing.T) {
-	tr := breaker.New("order", settings(1, time.Hour), panickyTransport{})
+	tr := mustNew(t, "order", settings(1, time.Hour), panickyTransport{})
 	func() {
 		defer func() {
 			if recover() == nil {

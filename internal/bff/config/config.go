@@ -15,9 +15,11 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/bff/apikey"
 	"github.com/acme/bff-gateway/internal/bff/websafety"
+	"github.com/acme/bff-gateway/internal/contract"
 )
 
 // Kind is which BFF a configuration is for.
@@ -72,6 +74,11 @@ type Limits struct {
 	MaxRootFields int   `yaml:"max_root_fields"`
 	MaxDirectives int   `yaml:"max_directives"`
 	MaxComplexity int   `yaml:"max_complexity"`
+	// MaxFragmentSpreads caps the fragment spreads of the whole document
+	// and MaxRepeatedFields the response names repeated in a selection:
+	// both bound the quadratic part of gqlparser's validation.
+	MaxFragmentSpreads int `yaml:"max_fragment_spreads"`
+	MaxRepeatedFields  int `yaml:"max_repeated_fields"`
 	// Batching allows JSON arrays of operations (off by default).
 	Batching bool `yaml:"batching"`
 	// MaxBatch caps the operations of one batch when batching is on.
@@ -82,8 +89,10 @@ type Limits struct {
 type PersistedQueries struct {
 	// APQ turns on Apollo's automatic persisted queries.
 	APQ bool `yaml:"apq"`
-	// APQMaxEntries bounds the APQ store.
+	// APQMaxEntries and APQMaxBytes bound the APQ store: its documents,
+	// and the bytes of their text.
 	APQMaxEntries int `yaml:"apq_max_entries"`
+	APQMaxBytes   int `yaml:"apq_max_bytes"`
 	// TrustedDocuments is "off", "production" (only in production mode)
 	// or "always": then only the client's own documents (embedded from
 	// operations/) run, by hash or by identical text.
@@ -155,13 +164,17 @@ type Cache struct {
 	// MaxStale is how long past TTL a product may still be served when
 	// the product service fails; 0 turns stale serving off.
 	MaxStale time.Duration `yaml:"max_stale"`
+	// FetchTimeout bounds a fetch shared by concurrent requests, which
+	// runs on when the request that started it gives up.
+	FetchTimeout time.Duration `yaml:"fetch_timeout"`
 }
 
 // Loader configures dataloader batching.
 type Loader struct {
 	// Wait is how long a loader collects keys before it calls upstream.
 	Wait time.Duration `yaml:"wait"`
-	// MaxBatch is the largest batch sent upstream (the services take 100).
+	// MaxBatch is the largest batch sent upstream (at most
+	// contract.MaxBatchIDs, what the services take).
 	MaxBatch int `yaml:"max_batch"`
 }
 
@@ -188,11 +201,11 @@ type Auth struct {
 func Default(kind Kind) Config {
 	c := Config{
 		Env:        "development",
-		ListenAddr: "127.0.0.1:8080",
+		ListenAddr: addrs.BFFWeb,
 		Services: Services{
-			UserURL:    "http://127.0.0.1:9001",
-			OrderURL:   "http://127.0.0.1:9002",
-			ProductURL: "http://127.0.0.1:9003",
+			UserURL:    addrs.UserURL,
+			OrderURL:   addrs.OrderURL,
+			ProductURL: addrs.ProductURL,
 		},
 		Timeouts: Timeouts{Request: 10 * time.Second, Call: 2 * time.Second},
 		Breaker: Breaker{
@@ -201,13 +214,13 @@ func Default(kind Kind) Config {
 			HalfOpenRequests:    1,
 			Interval:            30 * time.Second,
 		},
-		ProductCache: Cache{MaxEntries: 10000, TTL: 30 * time.Second, MaxStale: 10 * time.Minute},
-		Loader:       Loader{Wait: 500 * time.Microsecond, MaxBatch: 100},
+		ProductCache: Cache{MaxEntries: 10000, TTL: 30 * time.Second, MaxStale: 10 * time.Minute, FetchTimeout: 5 * time.Second},
+		Loader:       Loader{Wait: 500 * time.Microsecond, MaxBatch: contract.MaxBatchIDs},
 		Auth: Auth{
 			Issuer:            auth.DefaultIssuer,
 			Audience:          auth.DefaultAudience,
-			JWKSRefresh:       5 * time.Minute,
-			JWKSMinRefreshGap: 10 * time.Second,
+			JWKSRefresh:       auth.DefaultJWKSRefresh,
+			JWKSMinRefreshGap: auth.DefaultJWKSMinRefreshGap,
 			SessionCookie:     "bff_session",
 			SecureCookie:      "auto",
 			MaxSessions:       100000,
@@ -215,16 +228,17 @@ func Default(kind Kind) Config {
 	}
 	c.Limits = Limits{
 		MaxBodyBytes: 1 << 20, MaxTokens: 15000, MaxDepth: 12, MaxAliases: 30,
-		MaxRootFields: 20, MaxDirectives: 50, MaxComplexity: 5000, MaxBatch: 10,
+		MaxRootFields: 20, MaxDirectives: 50, MaxComplexity: 5000,
+		MaxFragmentSpreads: 100, MaxRepeatedFields: 100, MaxBatch: 10,
 	}
-	c.PersistedQueries = PersistedQueries{APQ: true, APQMaxEntries: 1000, TrustedDocuments: "off"}
+	c.PersistedQueries = PersistedQueries{APQ: true, APQMaxEntries: 1000, APQMaxBytes: 8 << 20, TrustedDocuments: "off"}
 	c.RateLimit = RateLimit{
 		Enabled: true, CostPerSecond: 500, Burst: 10000,
 		RequestsPerSecondPerAddress: 100, RequestBurstPerAddress: 500,
 		LoginPerIPPerMinute: 10, LoginPerAccountPerMinute: 5, MaxKeys: 100000,
 	}
 	if kind == Mobile {
-		c.ListenAddr = "127.0.0.1:8081"
+		c.ListenAddr = addrs.BFFMobile
 		c.APIKeys = apikey.DevKeys()
 		c.PersistedQueries.TrustedDocuments = "production"
 	}
@@ -265,56 +279,100 @@ func Load(kind Kind, path string, getenv func(string) string) (Config, error) {
 // Production reports whether the BFF runs in production mode.
 func (c Config) Production() bool { return c.Env == "production" }
 
-// Validate reports every problem with c at once.
+// Validate reports every problem with c at once, each naming its key.
 func (c Config) Validate(kind Kind) error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	positive := func(key string, v float64) {
+		if !(v > 0) {
+			add("%s must be positive, not %v", key, v)
+		}
+	}
+	notNegative := func(key string, v int) {
+		if v < 0 {
+			add("%s must not be negative, not %d", key, v)
+		}
+	}
 	if c.Env != "development" && c.Env != "production" {
 		add("env must be development or production, not %q", c.Env)
 	}
 	if c.ListenAddr == "" {
 		add("listen_addr must be set")
 	}
-	for name, raw := range map[string]string{"user_url": c.Services.UserURL, "order_url": c.Services.OrderURL, "product_url": c.Services.ProductURL} {
-		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("services.%s must be an http(s) URL, not %q", name, raw)
+	for _, u := range []struct{ key, raw string }{
+		{"services.user_url", c.Services.UserURL},
+		{"services.order_url", c.Services.OrderURL},
+		{"services.product_url", c.Services.ProductURL},
+	} {
+		if parsed, err := url.Parse(u.raw); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+			add("%s must be an http(s) URL, not %q", u.key, u.raw)
 		}
 	}
-	if c.Timeouts.Request <= 0 || c.Timeouts.Call <= 0 || c.Timeouts.Call > c.Timeouts.Request {
-		add("timeouts: request and call must be positive, call at most request")
+	positive("timeouts.request", float64(c.Timeouts.Request))
+	positive("timeouts.call", float64(c.Timeouts.Call))
+	if c.Timeouts.Call > c.Timeouts.Request {
+		add("timeouts.call (%s) must not be longer than timeouts.request (%s)", c.Timeouts.Call, c.Timeouts.Request)
 	}
-	if c.Breaker.ConsecutiveFailures == 0 || c.Breaker.OpenTimeout <= 0 || c.Breaker.HalfOpenRequests == 0 || c.Breaker.Interval <= 0 {
-		add("breaker: every setting must be positive")
+	positive("breaker.consecutive_failures", float64(c.Breaker.ConsecutiveFailures))
+	positive("breaker.open_timeout", float64(c.Breaker.OpenTimeout))
+	positive("breaker.half_open_requests", float64(c.Breaker.HalfOpenRequests))
+	positive("breaker.interval", float64(c.Breaker.Interval))
+	positive("product_cache.max_entries", float64(c.ProductCache.MaxEntries))
+	positive("product_cache.ttl", float64(c.ProductCache.TTL))
+	if c.ProductCache.MaxStale < 0 {
+		add("product_cache.max_stale must not be negative, not %s", c.ProductCache.MaxStale)
 	}
-	if c.ProductCache.MaxEntries <= 0 || c.ProductCache.TTL <= 0 || c.ProductCache.MaxStale < 0 {
-		add("product_cache: max_entries and ttl must be positive, max_stale not negative")
+	positive("product_cache.fetch_timeout", float64(c.ProductCache.FetchTimeout))
+	if c.Loader.Wait < 0 {
+		add("loader.wait must not be negative, not %s", c.Loader.Wait)
 	}
-	if c.Loader.Wait < 0 || c.Loader.MaxBatch < 1 || c.Loader.MaxBatch > 100 {
-		add("loader: wait must not be negative and max_batch from 1 to 100")
+	if c.Loader.MaxBatch < 1 || c.Loader.MaxBatch > contract.MaxBatchIDs {
+		add("loader.max_batch must be from 1 to %d, not %d", contract.MaxBatchIDs, c.Loader.MaxBatch)
 	}
+	for _, v := range []struct{ key, value string }{
+		{"auth.issuer", c.Auth.Issuer}, {"auth.audience", c.Auth.Audience}, {"auth.session_cookie", c.Auth.SessionCookie},
+	} {
+		if v.value == "" {
+			add("%s must be set", v.key)
+		}
+	}
+	positive("auth.jwks_refresh", float64(c.Auth.JWKSRefresh))
+	positive("auth.jwks_min_refresh_gap", float64(c.Auth.JWKSMinRefreshGap))
+	positive("auth.max_sessions", float64(c.Auth.MaxSessions))
 	switch c.Auth.SecureCookie {
 	case "auto", "always", "never":
 	default:
-		add("auth.secure_cookie must be auto, always or never")
-	}
-	if c.Auth.Issuer == "" || c.Auth.Audience == "" || c.Auth.SessionCookie == "" || c.Auth.JWKSRefresh <= 0 || c.Auth.MaxSessions <= 0 {
-		add("auth: issuer, audience, session_cookie, jwks_refresh and max_sessions must be set")
+		add("auth.secure_cookie must be auto, always or never, not %q", c.Auth.SecureCookie)
 	}
 	l := c.Limits
-	if l.MaxBodyBytes <= 0 || l.MaxTokens <= 0 || l.MaxDepth <= 0 || l.MaxAliases < 0 || l.MaxRootFields <= 0 || l.MaxDirectives < 0 || l.MaxComplexity <= 0 || l.MaxBatch <= 0 {
-		add("limits: every limit must be positive")
-	}
+	positive("limits.max_body_bytes", float64(l.MaxBodyBytes))
+	positive("limits.max_tokens", float64(l.MaxTokens))
+	positive("limits.max_depth", float64(l.MaxDepth))
+	notNegative("limits.max_aliases", l.MaxAliases)
+	positive("limits.max_root_fields", float64(l.MaxRootFields))
+	notNegative("limits.max_directives", l.MaxDirectives)
+	positive("limits.max_complexity", float64(l.MaxComplexity))
+	notNegative("limits.max_fragment_spreads", l.MaxFragmentSpreads)
+	notNegative("limits.max_repeated_fields", l.MaxRepeatedFields)
+	positive("limits.max_batch", float64(l.MaxBatch))
 	switch c.PersistedQueries.TrustedDocuments {
 	case "off", "production", "always":
 	default:
-		add("persisted_queries.trusted_documents must be off, production or always")
+		add("persisted_queries.trusted_documents must be off, production or always, not %q", c.PersistedQueries.TrustedDocuments)
 	}
-	if c.PersistedQueries.APQMaxEntries <= 0 {
-		add("persisted_queries.apq_max_entries must be positive")
+	positive("persisted_queries.apq_max_entries", float64(c.PersistedQueries.APQMaxEntries))
+	positive("persisted_queries.apq_max_bytes", float64(c.PersistedQueries.APQMaxBytes))
+	if rl := c.RateLimit; rl.Enabled {
+		positive("rate_limit.cost_per_second", rl.CostPerSecond)
+		positive("rate_limit.requests_per_second_per_address", rl.RequestsPerSecondPerAddress)
+		positive("rate_limit.request_burst_per_address", float64(rl.RequestBurstPerAddress))
+		positive("rate_limit.login_per_ip_per_minute", float64(rl.LoginPerIPPerMinute))
+		positive("rate_limit.login_per_account_per_minute", float64(rl.LoginPerAccountPerMinute))
+		if rl.Burst < l.MaxComplexity {
+			add("rate_limit.burst (%d) must be at least limits.max_complexity (%d), or the most complex operation allowed could never run", rl.Burst, l.MaxComplexity)
+		}
 	}
-	if rl := c.RateLimit; rl.Enabled && (rl.CostPerSecond <= 0 || rl.Burst < c.Limits.MaxComplexity || rl.RequestsPerSecondPerAddress <= 0 || rl.RequestBurstPerAddress <= 0 || rl.LoginPerIPPerMinute <= 0 || rl.LoginPerAccountPerMinute <= 0 || rl.MaxKeys <= 0) {
-		add("rate_limit: rates must be positive and burst at least limits.max_complexity")
-	}
+	positive("rate_limit.max_keys", float64(c.RateLimit.MaxKeys))
 	for _, p := range c.HTTP.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			add("http.trusted_proxies: %q is not a CIDR prefix", p)
@@ -322,9 +380,6 @@ func (c Config) Validate(kind Kind) error {
 	}
 	if err := websafety.ValidateOrigins(c.HTTP.CORSOrigins); err != nil {
 		add("http.cors_origins: %w", err)
-	}
-	if c.Auth.JWKSMinRefreshGap <= 0 {
-		add("auth.jwks_min_refresh_gap must be positive")
 	}
 	if kind == Mobile {
 		if len(c.APIKeys) == 0 {

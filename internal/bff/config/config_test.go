@@ -84,3 +84,88 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 		t.Errorf("an unknown key must be refused by name: %v", err)
 	}
 }
+
+// TestValidateNamesTheBadKey breaks one setting at a time and checks that
+// the error names its key (as it is written in the YAML file), and that
+// every problem is reported at once.
+func TestValidateNamesTheBadKey(t *testing.T) {
+	tests := []struct {
+		key   string
+		breakIt func(*Config)
+	}{
+		{"env", func(c *Config) { c.Env = "staging" }},
+		{"listen_addr", func(c *Config) { c.ListenAddr = "" }},
+		{"services.user_url", func(c *Config) { c.Services.UserURL = "ftp://x" }},
+		{"services.order_url", func(c *Config) { c.Services.OrderURL = "" }},
+		{"services.product_url", func(c *Config) { c.Services.ProductURL = "http://" }},
+		{"timeouts.request", func(c *Config) { c.Timeouts.Request = 0 }},
+		{"timeouts.call", func(c *Config) { c.Timeouts.Call = -1 }},
+		{"timeouts.call", func(c *Config) { c.Timeouts.Call = c.Timeouts.Request + 1 }},
+		{"breaker.consecutive_failures", func(c *Config) { c.Breaker.ConsecutiveFailures = 0 }},
+		{"breaker.open_timeout", func(c *Config) { c.Breaker.OpenTimeout = 0 }},
+		{"breaker.half_open_requests", func(c *Config) { c.Breaker.HalfOpenRequests = 0 }},
+		{"breaker.interval", func(c *Config) { c.Breaker.Interval = 0 }},
+		{"product_cache.max_entries", func(c *Config) { c.ProductCache.MaxEntries = 0 }},
+		{"product_cache.ttl", func(c *Config) { c.ProductCache.TTL = 0 }},
+		{"product_cache.max_stale", func(c *Config) { c.ProductCache.MaxStale = -1 }},
+		{"product_cache.fetch_timeout", func(c *Config) { c.ProductCache.FetchTimeout = 0 }},
+		{"loader.wait", func(c *Config) { c.Loader.Wait = -1 }},
+		{"loader.max_batch", func(c *Config) { c.Loader.MaxBatch = 101 }},
+		{"loader.max_batch", func(c *Config) { c.Loader.MaxBatch = 0 }},
+		{"auth.issuer", func(c *Config) { c.Auth.Issuer = "" }},
+		{"auth.audience", func(c *Config) { c.Auth.Audience = "" }},
+		{"auth.session_cookie", func(c *Config) { c.Auth.SessionCookie = "" }},
+		{"auth.jwks_refresh", func(c *Config) { c.Auth.JWKSRefresh = 0 }},
+		{"auth.jwks_min_refresh_gap", func(c *Config) { c.Auth.JWKSMinRefreshGap = 0 }},
+		{"auth.max_sessions", func(c *Config) { c.Auth.MaxSessions = 0 }},
+		{"auth.secure_cookie", func(c *Config) { c.Auth.SecureCookie = "sometimes" }},
+		{"limits.max_body_bytes", func(c *Config) { c.Limits.MaxBodyBytes = 0 }},
+		{"limits.max_tokens", func(c *Config) { c.Limits.MaxTokens = 0 }},
+		{"limits.max_depth", func(c *Config) { c.Limits.MaxDepth = 0 }},
+		{"limits.max_aliases", func(c *Config) { c.Limits.MaxAliases = -1 }},
+		{"limits.max_root_fields", func(c *Config) { c.Limits.MaxRootFields = 0 }},
+		{"limits.max_directives", func(c *Config) { c.Limits.MaxDirectives = -1 }},
+		{"limits.max_complexity", func(c *Config) { c.Limits.MaxComplexity = 0 }},
+		{"limits.max_fragment_spreads", func(c *Config) { c.Limits.MaxFragmentSpreads = -1 }},
+		{"limits.max_repeated_fields", func(c *Config) { c.Limits.MaxRepeatedFields = -1 }},
+		{"limits.max_batch", func(c *Config) { c.Limits.MaxBatch = 0 }},
+		{"persisted_queries.trusted_documents", func(c *Config) { c.PersistedQueries.TrustedDocuments = "on" }},
+		{"persisted_queries.apq_max_entries", func(c *Config) { c.PersistedQueries.APQMaxEntries = 0 }},
+		{"persisted_queries.apq_max_bytes", func(c *Config) { c.PersistedQueries.APQMaxBytes = 0 }},
+		{"rate_limit.cost_per_second", func(c *Config) { c.RateLimit.CostPerSecond = 0 }},
+		{"rate_limit.burst", func(c *Config) { c.RateLimit.Burst = c.Limits.MaxComplexity - 1 }},
+		{"rate_limit.requests_per_second_per_address", func(c *Config) { c.RateLimit.RequestsPerSecondPerAddress = -1 }},
+		{"rate_limit.request_burst_per_address", func(c *Config) { c.RateLimit.RequestBurstPerAddress = 0 }},
+		{"rate_limit.login_per_ip_per_minute", func(c *Config) { c.RateLimit.LoginPerIPPerMinute = 0 }},
+		{"rate_limit.login_per_account_per_minute", func(c *Config) { c.RateLimit.LoginPerAccountPerMinute = 0 }},
+		{"rate_limit.max_keys", func(c *Config) { c.RateLimit.MaxKeys = 0 }},
+		{"http.trusted_proxies", func(c *Config) { c.HTTP.TrustedProxies = []string{"10.0.0.300/8"} }},
+		{"http.cors_origins", func(c *Config) { c.HTTP.CORSOrigins = []string{"https://*.example.com"} }},
+		{"api_keys", func(c *Config) { c.APIKeys = nil }},
+	}
+	for _, tt := range tests {
+		c := Default(Mobile)
+		tt.breakIt(&c)
+		err := c.Validate(Mobile)
+		if err == nil || !strings.Contains(err.Error(), tt.key) {
+			t.Errorf("breaking %s: error %v does not name it", tt.key, err)
+		}
+	}
+
+	// Several at once are all reported.
+	c := Default(Web)
+	c.Limits.MaxDepth, c.Auth.MaxSessions, c.Loader.MaxBatch = 0, 0, 0
+	err := c.Validate(Web)
+	for _, key := range []string{"limits.max_depth", "auth.max_sessions", "loader.max_batch"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("error %v does not name %s", err, key)
+		}
+	}
+
+	// Rate limiting off: its rates are not checked.
+	c = Default(Web)
+	c.RateLimit.Enabled, c.RateLimit.CostPerSecond = false, 0
+	if err := c.Validate(Web); err != nil {
+		t.Errorf("rate limiting off with a zero rate: %v", err)
+	}
+}

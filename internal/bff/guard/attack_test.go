@@ -100,7 +100,7 @@ func TestAttacksAreRefused(t *testing.T) {
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
 			t.Parallel()
-			rec, c := do(t, DefaultConfig(), postQuery(a.query, map[string]any{"operationName": a.opName}))
+			rec, c := do(t, defaultConfig(), postQuery(a.query, map[string]any{"operationName": a.opName}))
 			if c.called {
 				t.Fatal("next was called")
 			}
@@ -117,7 +117,7 @@ func TestAttacksAreRefused(t *testing.T) {
 // benchmarkRefuse measures the guard refusing query.
 func benchmarkRefuse(b *testing.B, query, opName string) {
 	body := []byte(mustJSON(map[string]any{"query": query, "operationName": opName}))
-	h := mustMiddleware(b, DefaultConfig(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := mustMiddleware(b, defaultConfig(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		b.Fatal("next was called")
 	}))
 	b.SetBytes(int64(len(body)))
@@ -152,7 +152,7 @@ func BenchmarkRefuse7000DirectivesInLimit(b *testing.B) {
 // BenchmarkPassAdminOverview measures the guard passing a real document on.
 func BenchmarkPassAdminOverview(b *testing.B) {
 	body := []byte(mustJSON(map[string]any{"query": mustRead(b, "AdminOverview.graphql"), "variables": map[string]any{"recent": 100}}))
-	h := mustMiddleware(b, DefaultConfig(), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	h := mustMiddleware(b, defaultConfig(), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -180,7 +180,7 @@ var benchSchema = func() *ast.Schema {
 }()
 
 func benchmarkValidate(b *testing.B, query, opName string, wantPass bool) {
-	rec, c := do(b, DefaultConfig(), postQuery(query, map[string]any{"operationName": opName}))
+	rec, c := do(b, defaultConfig(), postQuery(query, map[string]any{"operationName": opName}))
 	if c.called != wantPass {
 		b.Fatalf("the guard passes it: %v, want %v (%s)", c.called, wantPass, rec.Body)
 	}

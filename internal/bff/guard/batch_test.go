@@ -10,7 +10,7 @@ import (
 
 func TestBatching(t *testing.T) {
 	t.Parallel()
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.Batching.Enabled = true
 	var got []struct {
 		query string
@@ -78,7 +78,7 @@ func TestBatching(t *testing.T) {
 
 func TestBatchingRefusesMalformedArrays(t *testing.T) {
 	t.Parallel()
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.Batching.Enabled = true
 	for _, body := range []string{`[`, `[{"query":"{ a }"},]`, ` [1, 2`} {
 		rec, c := do(t, cfg, post(body))

@@ -43,7 +43,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	}
 	f.Add([]byte(url.Values{"query": {q}, "variables": {`{"n":2}`}}.Encode()), false)
 
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.MaxBodyBytes = 64 << 10
 	guards := map[bool]*guard{}
 	for _, batching := range []bool{false, true} {

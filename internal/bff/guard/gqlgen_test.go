@@ -24,7 +24,7 @@ func TestWithGqlgen(t *testing.T) {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	h := mustMiddleware(t, DefaultConfig(), srv)
+	h := mustMiddleware(t, defaultConfig(), srv)
 
 	const q = "query N { name }"
 	ext := mustJSON(apqExt(Hash(q)))

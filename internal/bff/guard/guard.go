@@ -57,34 +57,38 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/acme/bff-gateway/internal/bff/config"
 )
 
-// Config holds the guard's limits. A zero number takes its DefaultConfig
-// value; a negative one is an error.
+// Config holds the guard's limits; ConfigFrom makes it from the BFF's
+// configuration (internal/bff/config), where their defaults are. Numbers
+// are checked by Middleware: a negative one is an error, and so is zero
+// for the limits that zero would make refuse everything.
 type Config struct {
-	// MaxBodyBytes caps a POST body and a GET query string (1 MiB).
+	// MaxBodyBytes caps a POST body and a GET query string.
 	MaxBodyBytes int64
-	// MaxTokens caps the document's parser tokens (15,000).
+	// MaxTokens caps the document's parser tokens.
 	MaxTokens int
 	// MaxDepth caps the selected operation's selection depth, fragment
-	// spreads expanded (12).
+	// spreads expanded.
 	MaxDepth int
-	// MaxAliases caps the aliased fields of the selected operation (30).
+	// MaxAliases caps the aliased fields of the selected operation.
 	MaxAliases int
 	// MaxRootFields caps the root fields of the selected operation, counted
-	// after expanding fragments at the root (20).
+	// after expanding fragments at the root.
 	MaxRootFields int
-	// MaxDirectives caps the directive uses of the selected operation (50).
+	// MaxDirectives caps the directive uses of the selected operation.
 	MaxDirectives int
-	// MaxComplexity caps the selected operation's cost (5,000).
+	// MaxComplexity caps the selected operation's cost.
 	MaxComplexity int
 	// MaxFragmentSpreads caps the fragment spreads written in the whole
-	// document (100). Validation compares spread fragments pairwise.
+	// document. Validation compares spread fragments pairwise.
 	MaxFragmentSpreads int
 	// MaxRepeatedFields caps, over the whole document, the fields whose
 	// response name repeats one already selected in the same selection set,
 	// counting the fields of inline fragments and of same-named fields'
-	// merged sub-selections as the same set (100). Validation compares such
+	// merged sub-selections as the same set. Validation compares such
 	// fields pairwise.
 	MaxRepeatedFields int
 	// Batching configures JSON array bodies.
@@ -99,8 +103,8 @@ type Config struct {
 // BatchingConfig configures batched requests: a POST body that is a JSON
 // array of request objects.
 type BatchingConfig struct {
-	// Enabled turns batching on (default false: every array body is
-	// refused with BATCHING_DISABLED). When on, the guard checks each
+	// Enabled turns batching on (when off, every array body is refused
+	// with BATCHING_DISABLED). When on, the guard checks each
 	// operation on its own and runs those that pass through the next
 	// handler one after another, each as its own request with its own cost
 	// in the context; the answer is a JSON array of their response bodies,
@@ -108,74 +112,66 @@ type BatchingConfig struct {
 	// (Set-Cookie added, others last one wins). A refused operation's entry
 	// is its refusal body.
 	Enabled bool
-	// MaxOperations caps the operations in a batch (10); more is refused
+	// MaxOperations caps the operations in a batch; more is refused
 	// as a whole with BATCH_TOO_LARGE.
 	MaxOperations int
 }
 
 // APQConfig configures Apollo automatic persisted queries.
 type APQConfig struct {
-	// Enabled turns APQ on (DefaultConfig: true).
+	// Enabled turns APQ on.
 	Enabled bool
-	// MaxEntries caps the registered documents (1,000), least recently used
+	// MaxEntries caps the registered documents, least recently used
 	// evicted first.
 	MaxEntries int
-	// MaxBytes caps the total text of the registered documents (8 MiB).
+	// MaxBytes caps the total text of the registered documents.
 	MaxBytes int
 }
 
-// DefaultConfig returns the default limits.
-func DefaultConfig() Config {
+// ConfigFrom returns the guard's configuration for the BFF's limits and
+// persisted-query settings. Trusted is left nil: the caller sets it in
+// trusted-documents mode (config.Config.TrustedOnly).
+func ConfigFrom(l config.Limits, pq config.PersistedQueries) Config {
 	return Config{
-		MaxBodyBytes:       1 << 20,
-		MaxTokens:          15000,
-		MaxDepth:           12,
-		MaxAliases:         30,
-		MaxRootFields:      20,
-		MaxDirectives:      50,
-		MaxComplexity:      5000,
-		MaxFragmentSpreads: 100,
-		MaxRepeatedFields:  100,
-		Batching:           BatchingConfig{Enabled: false, MaxOperations: 10},
-		APQ:                APQConfig{Enabled: true, MaxEntries: 1000, MaxBytes: 8 << 20},
+		MaxBodyBytes:       l.MaxBodyBytes,
+		MaxTokens:          l.MaxTokens,
+		MaxDepth:           l.MaxDepth,
+		MaxAliases:         l.MaxAliases,
+		MaxRootFields:      l.MaxRootFields,
+		MaxDirectives:      l.MaxDirectives,
+		MaxComplexity:      l.MaxComplexity,
+		MaxFragmentSpreads: l.MaxFragmentSpreads,
+		MaxRepeatedFields:  l.MaxRepeatedFields,
+		Batching:           BatchingConfig{Enabled: l.Batching, MaxOperations: l.MaxBatch},
+		APQ:                APQConfig{Enabled: pq.APQ, MaxEntries: pq.APQMaxEntries, MaxBytes: pq.APQMaxBytes},
 	}
 }
 
-// withDefaults returns cfg with zero numbers replaced by the defaults, or
-// every negative number as one joined error.
-func (cfg Config) withDefaults() (Config, error) {
-	def := DefaultConfig()
+// validate reports every unusable number at once, by field name.
+func (cfg Config) validate() error {
 	var errs []error
-	fill := func(name string, v *int, d int) {
-		switch {
-		case *v < 0:
-			errs = append(errs, fmt.Errorf("guard: %s is %d; it must not be negative", name, *v))
-		case *v == 0:
-			*v = d
+	check := func(name string, v int64, zeroOK bool) {
+		if v < 0 || (v == 0 && !zeroOK) {
+			errs = append(errs, fmt.Errorf("guard: %s is %d; it must be positive", name, v))
 		}
 	}
-	switch {
-	case cfg.MaxBodyBytes < 0:
-		errs = append(errs, fmt.Errorf("guard: MaxBodyBytes is %d; it must not be negative", cfg.MaxBodyBytes))
-	case cfg.MaxBodyBytes == 0:
-		cfg.MaxBodyBytes = def.MaxBodyBytes
-	}
-	fill("MaxTokens", &cfg.MaxTokens, def.MaxTokens)
-	fill("MaxDepth", &cfg.MaxDepth, def.MaxDepth)
-	fill("MaxAliases", &cfg.MaxAliases, def.MaxAliases)
-	fill("MaxRootFields", &cfg.MaxRootFields, def.MaxRootFields)
-	fill("MaxDirectives", &cfg.MaxDirectives, def.MaxDirectives)
-	fill("MaxComplexity", &cfg.MaxComplexity, def.MaxComplexity)
-	fill("MaxFragmentSpreads", &cfg.MaxFragmentSpreads, def.MaxFragmentSpreads)
-	fill("MaxRepeatedFields", &cfg.MaxRepeatedFields, def.MaxRepeatedFields)
-	fill("Batching.MaxOperations", &cfg.Batching.MaxOperations, def.Batching.MaxOperations)
-	fill("APQ.MaxEntries", &cfg.APQ.MaxEntries, def.APQ.MaxEntries)
-	fill("APQ.MaxBytes", &cfg.APQ.MaxBytes, def.APQ.MaxBytes)
-	return cfg, errors.Join(errs...)
+	check("MaxBodyBytes", cfg.MaxBodyBytes, false)
+	check("MaxTokens", int64(cfg.MaxTokens), false)
+	check("MaxDepth", int64(cfg.MaxDepth), false)
+	check("MaxAliases", int64(cfg.MaxAliases), true)
+	check("MaxRootFields", int64(cfg.MaxRootFields), false)
+	check("MaxDirectives", int64(cfg.MaxDirectives), true)
+	check("MaxComplexity", int64(cfg.MaxComplexity), false)
+	check("MaxFragmentSpreads", int64(cfg.MaxFragmentSpreads), true)
+	check("MaxRepeatedFields", int64(cfg.MaxRepeatedFields), true)
+	check("Batching.MaxOperations", int64(cfg.Batching.MaxOperations), false)
+	check("APQ.MaxEntries", int64(cfg.APQ.MaxEntries), false)
+	check("APQ.MaxBytes", int64(cfg.APQ.MaxBytes), false)
+	return errors.Join(errs...)
 }
 
 // Middleware returns the guard as HTTP middleware for the /graphql route. It
-// returns an error, joining every problem, when cfg has a negative limit.
+// returns an error, joining every problem, when a limit of cfg is unusable.
 func Middleware(cfg Config) (func(http.Handler) http.Handler, error) {
 	g, err := newGuard(cfg)
 	if err != nil {
@@ -195,11 +191,11 @@ type guard struct {
 }
 
 func newGuard(cfg Config) (*guard, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	g := &guard{cfg: cfg}
+	var err error
 	if cfg.APQ.Enabled && cfg.Trusted == nil {
 		if g.apq, err = newAPQStore(cfg.APQ.MaxEntries, cfg.APQ.MaxBytes); err != nil {
 			return nil, fmt.Errorf("guard: %w", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/introspection"
 
+	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
@@ -164,7 +165,7 @@ func TestRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := DefaultConfig()
+			cfg := defaultConfig()
 			if tc.config != nil {
 				tc.config(&cfg)
 			}
@@ -195,7 +196,7 @@ func TestRefusals(t *testing.T) {
 
 func TestParseErrorHasLocationAndShortMessage(t *testing.T) {
 	t.Parallel()
-	rec, _ := do(t, DefaultConfig(), postQuery("{ a(x: \""+strings.Repeat("z", 100000)+"\" ", nil))
+	rec, _ := do(t, defaultConfig(), postQuery("{ a(x: \""+strings.Repeat("z", 100000)+"\" ", nil))
 	e := mustRefusal(t, rec)
 	if codeOf(e) != CodeParseFailed {
 		t.Fatalf("code %q, want %s", codeOf(e), CodeParseFailed)
@@ -215,7 +216,7 @@ func TestMalformedBodyIsNotEchoed(t *testing.T) {
 	var sizes []int
 	for _, n := range []int{10, 100000} {
 		secret := strings.Repeat("SECRET", n)
-		rec, c := do(t, DefaultConfig(), post(`{"query": "`+secret))
+		rec, c := do(t, defaultConfig(), post(`{"query": "`+secret))
 		if c.called {
 			t.Fatal("next was called")
 		}
@@ -268,7 +269,7 @@ func TestPassingRequests(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rec, c := do(t, DefaultConfig(), tc.req())
+			rec, c := do(t, defaultConfig(), tc.req())
 			if !c.called {
 				t.Fatalf("next was not called; answer %d %s", rec.Code, rec.Body)
 			}
@@ -290,7 +291,7 @@ func TestPassingRequests(t *testing.T) {
 func TestForwardsFullQuery(t *testing.T) {
 	t.Parallel()
 	const q = `query P($id: ID!) { product(id: $id) { id name } }`
-	g := mustGuard(t, DefaultConfig())
+	g := mustGuard(t, defaultConfig())
 	if rec, c := guardDo(g, postQuery(q, map[string]any{"extensions": apqExt(Hash(q))})); !c.called {
 		t.Fatalf("register: %d %s", rec.Code, rec.Body)
 	}
@@ -369,7 +370,7 @@ func TestPassThrough(t *testing.T) {
 			t.Parallel()
 			r := tc.req()
 			want := peekBody(t, r)
-			rec, c := do(t, DefaultConfig(), r)
+			rec, c := do(t, defaultConfig(), r)
 			if !c.called {
 				t.Fatalf("next not called: %d %s", rec.Code, rec.Body)
 			}
@@ -400,7 +401,7 @@ func TestUnselectedOperation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rec, c := do(t, DefaultConfig(), postQuery(tc.query, map[string]any{"operationName": tc.operationName}))
+			rec, c := do(t, defaultConfig(), postQuery(tc.query, map[string]any{"operationName": tc.operationName}))
 			if c.called != tc.pass {
 				t.Fatalf("next called %v, want %v: %d %s", c.called, tc.pass, rec.Code, rec.Body)
 			}
@@ -414,33 +415,45 @@ func TestUnselectedOperation(t *testing.T) {
 	}
 }
 
-func TestConfig(t *testing.T) {
+func TestConfigFromTheBFFConfiguration(t *testing.T) {
 	t.Parallel()
-	got, err := Config{}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
+	c := config.Default(config.Mobile)
+	c.Limits.Batching = true
+	got := ConfigFrom(c.Limits, c.PersistedQueries)
+	want := Config{
+		MaxBodyBytes: c.Limits.MaxBodyBytes, MaxTokens: c.Limits.MaxTokens, MaxDepth: c.Limits.MaxDepth,
+		MaxAliases: c.Limits.MaxAliases, MaxRootFields: c.Limits.MaxRootFields, MaxDirectives: c.Limits.MaxDirectives,
+		MaxComplexity: c.Limits.MaxComplexity, MaxFragmentSpreads: c.Limits.MaxFragmentSpreads,
+		MaxRepeatedFields: c.Limits.MaxRepeatedFields,
+		Batching:          BatchingConfig{Enabled: true, MaxOperations: c.Limits.MaxBatch},
+		APQ:               APQConfig{Enabled: c.PersistedQueries.APQ, MaxEntries: c.PersistedQueries.APQMaxEntries, MaxBytes: c.PersistedQueries.APQMaxBytes},
 	}
-	want := DefaultConfig()
-	want.APQ.Enabled = false // a bool's zero value is its own
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("zero config became %+v, want %+v", got, want)
+		t.Errorf("ConfigFrom = %+v, want %+v", got, want)
 	}
-	_, err = Middleware(Config{MaxDepth: -1, APQ: APQConfig{MaxEntries: -5}})
-	if err == nil || !strings.Contains(err.Error(), "MaxDepth") || !strings.Contains(err.Error(), "APQ.MaxEntries") {
-		t.Errorf("negative limits: error %v, want both reported", err)
+	if _, err := Middleware(got); err != nil {
+		t.Errorf("the default limits do not make a guard: %v", err)
 	}
 }
 
-func TestDefaultConfig(t *testing.T) {
+func TestMiddlewareRefusesUnusableLimits(t *testing.T) {
 	t.Parallel()
-	want := Config{
-		MaxBodyBytes: 1 << 20, MaxTokens: 15000, MaxDepth: 12, MaxAliases: 30, MaxRootFields: 20,
-		MaxDirectives: 50, MaxComplexity: 5000, MaxFragmentSpreads: 100, MaxRepeatedFields: 100,
-		Batching: BatchingConfig{Enabled: false, MaxOperations: 10},
-		APQ:      APQConfig{Enabled: true, MaxEntries: 1000, MaxBytes: 8 << 20},
+	_, err := Middleware(Config{MaxDepth: -1, APQ: APQConfig{MaxEntries: -5}})
+	for _, name := range []string{"MaxBodyBytes", "MaxTokens", "MaxDepth", "MaxRootFields", "MaxComplexity",
+		"Batching.MaxOperations", "APQ.MaxEntries", "APQ.MaxBytes"} {
+		if err == nil || !strings.Contains(err.Error(), name+" is") {
+			t.Errorf("error %v does not name %s", err, name)
+		}
 	}
-	if got := DefaultConfig(); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("DefaultConfig() = %+v, want %+v", got, want)
+	// Zero is a usable limit where it only forbids something.
+	cfg := defaultConfig()
+	cfg.MaxAliases, cfg.MaxDirectives, cfg.MaxFragmentSpreads, cfg.MaxRepeatedFields = 0, 0, 0, 0
+	if _, err := Middleware(cfg); err != nil {
+		t.Errorf("zero aliases, directives, spreads and repeats: %v", err)
+	}
+	rec, _ := do(t, cfg, postQuery("{ x: a }", nil))
+	if codeOf(mustRefusal(t, rec)) != CodeTooManyAliases {
+		t.Errorf("with no aliases allowed, an alias: %s", rec.Body)
 	}
 }
 
@@ -457,7 +470,7 @@ func TestCostContext(t *testing.T) {
 // TestGETRunsQueriesOnly refuses a mutation sent with GET with 405, before
 // anything runs.
 func TestGETRunsQueriesOnly(t *testing.T) {
-	mw, err := Middleware(DefaultConfig())
+	mw, err := Middleware(defaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	mobileoperations "github.com/acme/bff-gateway/bff-mobile/operations"
 	weboperations "github.com/acme/bff-gateway/bff-web/operations"
+	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/bff/gqldocs"
 )
 
@@ -196,4 +197,12 @@ func peekBody(t testing.TB, r *http.Request) string {
 	}
 	r.Body = io.NopCloser(strings.NewReader(string(b)))
 	return string(b)
+}
+
+// defaultConfig is the guard as a BFF runs it by default: the limits of
+// the configuration's defaults (internal/bff/config, the one place they
+// are written).
+func defaultConfig() Config {
+	c := config.Default(config.Web)
+	return ConfigFrom(c.Limits, c.PersistedQueries)
 }

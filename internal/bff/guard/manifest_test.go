@@ -37,7 +37,7 @@ func TestPersistedManifest(t *testing.T) {
 	}
 
 	// Through the guard: the manifest's id alone runs its body.
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.Trusted = m
 	rec, c := do(t, cfg, postQuery("", map[string]any{"extensions": apqExt(Hash(sent))}))
 	if !c.called || c.query != sent {

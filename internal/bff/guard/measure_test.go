@@ -59,7 +59,7 @@ func TestCost(t *testing.T) {
 		{"a spread fragment costs at each spread", "{ a(first: 10) { ...F } b { ...F } } fragment F on T { c d }", "", 1 + 20 + 1 + 2},
 		{"inline fragments cost their fields", "{ ... on Query { a b } }", "", 2},
 	}
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.MaxComplexity = 1 << 30
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,15 +81,15 @@ func TestCost(t *testing.T) {
 func TestCostOrdersQueries(t *testing.T) {
 	t.Parallel()
 	admin := mustRead(t, "AdminOverview.graphql")
-	lookup, rf := costOf(t, DefaultConfig(), `{ product(id:"x"){ id name } }`, "")
+	lookup, rf := costOf(t, defaultConfig(), `{ product(id:"x"){ id name } }`, "")
 	if rf != nil {
 		t.Fatal(rf.Message)
 	}
-	recent100, rf := costOf(t, DefaultConfig(), admin, `{"recent": 100}`)
+	recent100, rf := costOf(t, defaultConfig(), admin, `{"recent": 100}`)
 	if rf != nil {
 		t.Fatalf("AdminOverview(recent: 100) refused: %s", rf.Body(""))
 	}
-	recentDefault, rf := costOf(t, DefaultConfig(), admin, "")
+	recentDefault, rf := costOf(t, defaultConfig(), admin, "")
 	if rf != nil {
 		t.Fatal(rf.Message)
 	}
@@ -102,7 +102,7 @@ func TestCostOrdersQueries(t *testing.T) {
 	}
 
 	// 1,000 aliased fields cost at least 1,000.
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.MaxAliases, cfg.MaxRootFields, cfg.MaxComplexity = 1<<20, 1<<20, 1<<30
 	aliased, rf := costOf(t, cfg, "{ "+fields(1000, "x%d: product(id: \"1\")")+"}", "")
 	if rf != nil || aliased < 1000 {
@@ -116,7 +116,7 @@ func TestClientDocumentsPass(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"AdminOverview.graphql", "Dashboard.graphql", "Home.graphql"} {
 		for _, vars := range []map[string]any{nil, {"recent": 100, "orders": 100, "featured": 100}} {
-			rec, c := do(t, DefaultConfig(), postQuery(mustRead(t, name), map[string]any{"variables": vars}))
+			rec, c := do(t, defaultConfig(), postQuery(mustRead(t, name), map[string]any{"variables": vars}))
 			if !c.called {
 				t.Errorf("%s with %v refused: %s", name, vars, rec.Body)
 			}
@@ -127,12 +127,12 @@ func TestClientDocumentsPass(t *testing.T) {
 func TestIntrospectionDepthNotCounted(t *testing.T) {
 	t.Parallel()
 	deep := "{ __type(name: \"X\") { " + strings.Repeat("ofType { ", 20) + "name" + strings.Repeat(" }", 20) + " } }"
-	if _, rf := costOf(t, DefaultConfig(), deep, ""); rf != nil {
+	if _, rf := costOf(t, defaultConfig(), deep, ""); rf != nil {
 		t.Errorf("deep introspection refused: %s", rf.Body(""))
 	}
 	// Depth still counts outside introspection fields.
 	shallow := "{ a { __typename " + strings.Repeat("b { ", 12) + "c" + strings.Repeat(" }", 12) + " } }"
-	if _, rf := costOf(t, DefaultConfig(), shallow, ""); rf == nil || rf.Code != CodeQueryTooDeep {
+	if _, rf := costOf(t, defaultConfig(), shallow, ""); rf == nil || rf.Code != CodeQueryTooDeep {
 		t.Errorf("deep query next to __typename: %v", rf)
 	}
 }
@@ -141,7 +141,7 @@ func TestIntrospectionDepthNotCounted(t *testing.T) {
 // levels (2^60 expansions) are measured once each and refused.
 func TestExponentialFragments(t *testing.T) {
 	t.Parallel()
-	_, rf := costOf(t, DefaultConfig(), exponentialFragments(60), "")
+	_, rf := costOf(t, defaultConfig(), exponentialFragments(60), "")
 	if rf == nil || rf.Code != CodeQueryTooComplex {
 		t.Fatalf("got %v, want %s", rf, CodeQueryTooComplex)
 	}

@@ -27,7 +27,7 @@ func TestRefusalsFollowAccept(t *testing.T) {
 		ctJSON = "application/json; charset=utf-8"
 		ctGRJ  = "application/graphql-response+json; charset=utf-8"
 	)
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.MaxBodyBytes = 1 << 10
 	cfg.MaxTokens = 100
 	refusals := []struct {
@@ -110,7 +110,7 @@ func TestRefusalsFollowAccept(t *testing.T) {
 // TestBatchFollowsAccept checks the media type of a batch's answer.
 func TestBatchFollowsAccept(t *testing.T) {
 	t.Parallel()
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.Batching.Enabled = true
 	r := post(`[{"query":"{ a }"},{"query":"{"}]`)
 	r.Header.Set("Accept", "application/graphql-response+json")

@@ -15,7 +15,7 @@ func TestAPQ(t *testing.T) {
 
 	t.Run("miss, register, hit", func(t *testing.T) {
 		t.Parallel()
-		g := mustGuard(t, DefaultConfig())
+		g := mustGuard(t, defaultConfig())
 		rec, c := guardDo(g, hashOnly(Hash(q)))
 		if c.called || rec.Code != http.StatusOK {
 			t.Fatalf("miss: called %v, status %d", c.called, rec.Code)
@@ -37,7 +37,7 @@ func TestAPQ(t *testing.T) {
 
 	t.Run("a mismatched hash is not registered", func(t *testing.T) {
 		t.Parallel()
-		g := mustGuard(t, DefaultConfig())
+		g := mustGuard(t, defaultConfig())
 		rec, c := guardDo(g, postQuery(q, map[string]any{"extensions": apqExt(Hash("{ other }"))}))
 		if c.called || codeOf(mustRefusal(t, rec)) != CodePersistedQueryHashMismatch {
 			t.Fatalf("mismatch: %d %s", rec.Code, rec.Body)
@@ -49,7 +49,7 @@ func TestAPQ(t *testing.T) {
 
 	t.Run("junk is not registered", func(t *testing.T) {
 		t.Parallel()
-		g := mustGuard(t, DefaultConfig())
+		g := mustGuard(t, defaultConfig())
 		for _, junk := range []string{nested(30), "{ " + strings.Repeat("a ", 16000) + "}", "{ a(", "{ a { " + strings.Repeat("b ", 200) + "} }"} {
 			rec, c := guardDo(g, postQuery(junk, map[string]any{"extensions": apqExt(Hash(junk))}))
 			if c.called {
@@ -67,7 +67,7 @@ func TestAPQ(t *testing.T) {
 
 	t.Run("an unselected operation is not registered", func(t *testing.T) {
 		t.Parallel()
-		g := mustGuard(t, DefaultConfig())
+		g := mustGuard(t, defaultConfig())
 		const two = "query A { a } query B { b }"
 		if _, c := guardDo(g, postQuery(two, map[string]any{"extensions": apqExt(Hash(two))})); !c.called {
 			t.Fatal("not passed on")
@@ -79,7 +79,7 @@ func TestAPQ(t *testing.T) {
 
 	t.Run("the store is bounded in entries", func(t *testing.T) {
 		t.Parallel()
-		cfg := DefaultConfig()
+		cfg := defaultConfig()
 		cfg.APQ.MaxEntries = 20
 		g := mustGuard(t, cfg)
 		for i := range cfg.APQ.MaxEntries + 50 {
@@ -106,7 +106,7 @@ func TestAPQ(t *testing.T) {
 
 	t.Run("the store is bounded in bytes", func(t *testing.T) {
 		t.Parallel()
-		cfg := DefaultConfig()
+		cfg := defaultConfig()
 		cfg.APQ.MaxBytes = 1000
 		g := mustGuard(t, cfg)
 		for i := range 100 {
@@ -132,7 +132,7 @@ func TestAPQ(t *testing.T) {
 
 	t.Run("disabled APQ still serves hash and query", func(t *testing.T) {
 		t.Parallel()
-		cfg := DefaultConfig()
+		cfg := defaultConfig()
 		cfg.APQ.Enabled = false
 		g := mustGuard(t, cfg)
 		if _, c := guardDo(g, postQuery(q, map[string]any{"extensions": apqExt(Hash(q))})); !c.called || c.query != q {
@@ -147,7 +147,7 @@ func TestAPQ(t *testing.T) {
 func TestTrusted(t *testing.T) {
 	t.Parallel()
 	const doc = "query P {\n  product(id: \"1\") { id name }\n}\n"
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.Trusted = NewManifest(map[string]string{"Product": doc, "Home": "{ home { greeting } }"})
 	cases := []struct {
 		name      string
@@ -225,7 +225,7 @@ func TestManifest(t *testing.T) {
 // once; run with -race.
 func TestAPQConcurrent(t *testing.T) {
 	t.Parallel()
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.APQ.MaxEntries = 16
 	g := mustGuard(t, cfg)
 	var wg sync.WaitGroup

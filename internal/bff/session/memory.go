@@ -8,9 +8,6 @@ import (
 	"time"
 )
 
-// DefaultMaxSessions is the bound NewMemoryStore uses when given none.
-const DefaultMaxSessions = 100_000
-
 var _ Store = (*MemoryStore)(nil)
 
 // MemoryStore is a bounded, in-process Store. When full, Create evicts an
@@ -34,11 +31,12 @@ type memEntry struct {
 	index   int // in byExpiry
 }
 
-// NewMemoryStore returns a MemoryStore holding at most maxSessions sessions
-// (DefaultMaxSessions when maxSessions <= 0). A nil now means time.Now.
+// NewMemoryStore returns a MemoryStore holding at most maxSessions sessions.
+// A nil now means time.Now. It panics if maxSessions is not positive
+// (auth.max_sessions is checked when the configuration is loaded).
 func NewMemoryStore(maxSessions int, now func() time.Time) *MemoryStore {
 	if maxSessions <= 0 {
-		maxSessions = DefaultMaxSessions
+		panic("session: NewMemoryStore needs a positive number of sessions")
 	}
 	if now == nil {
 		now = time.Now

@@ -256,12 +256,17 @@ func TestBoundUnderChurn(t *testing.T) {
 	}
 }
 
-func TestDefaultBound(t *testing.T) {
+func TestBoundMustBePositive(t *testing.T) {
 	t.Parallel()
 	for _, n := range []int{0, -1} {
-		if got := NewMemoryStore(n, nil).max; got != DefaultMaxSessions {
-			t.Errorf("NewMemoryStore(%d).max = %d, want %d", n, got, DefaultMaxSessions)
-		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewMemoryStore(%d) did not panic", n)
+				}
+			}()
+			NewMemoryStore(n, nil)
+		}()
 	}
 	s := NewMemoryStore(1, nil) // real clock
 	id := mustCreate(t, s, sess("u", time.Now().Add(time.Hour)))

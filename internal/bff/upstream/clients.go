@@ -16,10 +16,6 @@ import (
 	"github.com/acme/bff-gateway/internal/restclient"
 )
 
-// DefaultCallTimeout bounds one call to a service unless Config says
-// otherwise.
-const DefaultCallTimeout = 2 * time.Second
-
 // Config configures the clients of the user, order and product services.
 type Config struct {
 	// UserURL, OrderURL and ProductURL are the services' base URLs,
@@ -29,11 +25,10 @@ type Config struct {
 	// clone of http.DefaultTransport keeping up to 64 idle connections per
 	// service is used.
 	Transport http.RoundTripper
-	// Breaker configures the breaker of each service; zero fields take
-	// breaker.DefaultSettings.
+	// Breaker configures the breaker of each service.
 	Breaker breaker.Settings
-	// CallTimeout bounds each call, answer read included (default
-	// DefaultCallTimeout).
+	// CallTimeout bounds each call, answer read included; it must be
+	// positive.
 	CallTimeout time.Duration
 }
 
@@ -56,19 +51,22 @@ func New(cfg Config) (*Set, error) {
 		base = defaultTransport()
 	}
 	timeout := cfg.CallTimeout
-	if timeout <= 0 {
-		timeout = DefaultCallTimeout
-	}
 	var errs []error
+	if timeout <= 0 {
+		errs = append(errs, fmt.Errorf("clients: the call timeout must be positive, not %s", timeout))
+	}
 	build := func(service, url string) (bt *breaker.Transport, authed, public *restclient.Client) {
-		bt = breaker.New(service, cfg.Breaker, base)
+		bt, err := breaker.New(service, cfg.Breaker, base)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("clients: %s: %w", service, err))
+			return nil, nil, nil
+		}
 		hc := &http.Client{
 			Transport: bt,
 			// The services never redirect; a redirect is an answer to
 			// report, not to follow with the caller's credential.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
-		var err error
 		authed, err = restclient.New(service, url, restclient.WithHTTPClient(hc),
 			restclient.WithCallTimeout(timeout), restclient.WithToken(restclient.PrincipalToken))
 		if err != nil {

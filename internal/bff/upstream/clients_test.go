@@ -431,7 +431,7 @@ func TestClients(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	_, err := upstream.New(upstream.Config{UserURL: "ftp://x", OrderURL: "", ProductURL: "http://127.0.0.1:9003"})
+	_, err := upstream.New(withDefaults(upstream.Config{UserURL: "ftp://x", OrderURL: "", ProductURL: "http://127.0.0.1:9003"}))
 	if err == nil {
 		t.Fatal("bad URLs accepted")
 	}
@@ -477,4 +477,16 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// TestConfigHasNoDefaults checks that New takes its timeout and breaker
+// settings from its caller (the BFF's configuration holds the defaults)
+// and refuses zero ones rather than guess.
+func TestConfigHasNoDefaults(t *testing.T) {
+	_, err := upstream.New(upstream.Config{UserURL: "http://127.0.0.1:1", OrderURL: "http://127.0.0.1:2", ProductURL: "http://127.0.0.1:3"})
+	for _, want := range []string{"call timeout must be positive", "ConsecutiveFailures must be positive"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("zero settings: error %v does not say %q", err, want)
+		}
+	}
 }

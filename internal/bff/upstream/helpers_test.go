@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/bff/upstream"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/testutil"
@@ -131,7 +132,7 @@ func newEnv(t *testing.T, cfg upstream.Config) *env {
 	}
 	cfg.UserURL, cfg.OrderURL, cfg.ProductURL = st.User.URL, st.Order.URL, st.Product.URL
 	cfg.Transport = rec
-	set, err := upstream.New(cfg)
+	set, err := upstream.New(withDefaults(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,4 +152,27 @@ func newEnv(t *testing.T, cfg upstream.Config) *env {
 func principal(tok, subject string, role auth.Role) context.Context {
 	return auth.NewContextWithPrincipal(context.Background(),
 		auth.Principal{Subject: subject, Role: role, Token: tok})
+}
+
+// withDefaults fills the settings a test leaves at zero with the BFF's
+// defaults (internal/bff/config, the one place they are written).
+func withDefaults(cfg upstream.Config) upstream.Config {
+	def := config.Default(config.Web)
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = def.Timeouts.Call
+	}
+	b := &cfg.Breaker
+	if b.ConsecutiveFailures == 0 {
+		b.ConsecutiveFailures = def.Breaker.ConsecutiveFailures
+	}
+	if b.OpenTimeout == 0 {
+		b.OpenTimeout = def.Breaker.OpenTimeout
+	}
+	if b.MaxRequests == 0 {
+		b.MaxRequests = def.Breaker.HalfOpenRequests
+	}
+	if b.Interval == 0 {
+		b.Interval = def.Breaker.Interval
+	}
+	return cfg
 }

@@ -100,11 +100,11 @@ func TestSlowServiceTimesOut(t *testing.T) {
 		w.Write([]byte(`{}`))
 	}))
 	defer slow.Close()
-	set, err := upstream.New(upstream.Config{
+	set, err := upstream.New(withDefaults(upstream.Config{
 		UserURL: slow.URL, OrderURL: slow.URL, ProductURL: slow.URL,
 		CallTimeout: 50 * time.Millisecond,
 		Breaker:     breaker.Settings{ConsecutiveFailures: 100},
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,11 +143,11 @@ func TestTimeoutsTripTheBreakerButCancellationsDoNot(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer slow.Close()
-	set, err := upstream.New(upstream.Config{
+	set, err := upstream.New(withDefaults(upstream.Config{
 		UserURL: slow.URL, OrderURL: slow.URL, ProductURL: slow.URL,
 		CallTimeout: 20 * time.Millisecond,
 		Breaker:     breaker.Settings{ConsecutiveFailures: 2, OpenTimeout: time.Hour},
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/bff/apikey"
 	"github.com/acme/bff-gateway/internal/seed"
 )
@@ -79,9 +80,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 func stackProcesses(binDir, serviceToken string) []*process {
 	shared := []string{
-		"USER_SERVICE_URL=http://127.0.0.1:9001",
-		"ORDER_SERVICE_URL=http://127.0.0.1:9002",
-		"PRODUCT_SERVICE_URL=http://127.0.0.1:9003",
+		"USER_SERVICE_URL=" + addrs.UserURL,
+		"ORDER_SERVICE_URL=" + addrs.OrderURL,
+		"PRODUCT_SERVICE_URL=" + addrs.ProductURL,
 		"SERVICE_TOKEN=" + serviceToken,
 	}
 	mk := func(name, addr string) *process {
@@ -93,11 +94,11 @@ func stackProcesses(binDir, serviceToken string) []*process {
 		}
 	}
 	return []*process{
-		mk("user", "127.0.0.1:9001"),
-		mk("product", "127.0.0.1:9003"),
-		mk("order", "127.0.0.1:9002"),
-		mk("bff-web", "127.0.0.1:8080"),
-		mk("bff-mobile", "127.0.0.1:8081"),
+		mk("user", addrs.User),
+		mk("product", addrs.Product),
+		mk("order", addrs.Order),
+		mk("bff-web", addrs.BFFWeb),
+		mk("bff-mobile", addrs.BFFMobile),
 	}
 }
 
@@ -172,7 +173,7 @@ func printBanner(out io.Writer, procs []*process, logDir string) {
 	}
 	fmt.Fprintf(out, "\nMobile dev API key (X-API-Key): %s\n", apikey.DevKey)
 	fmt.Fprintln(out, "\nA first query (the public catalogue, no sign-in needed):")
-	fmt.Fprintln(out, `  curl -s http://127.0.0.1:8080/graphql -H 'Content-Type: application/json' \`)
+	fmt.Fprintf(out, "  curl -s http://%s/graphql -H 'Content-Type: application/json' \\\n", addrs.BFFWeb)
 	fmt.Fprintln(out, `    -d '{"query":"{ featuredProducts(first: 3) { name price { formatted } } }"}'`)
 	fmt.Fprintf(out, "\nLogs: %s/*.log  Data: ./var\n", logDir)
 }

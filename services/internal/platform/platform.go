@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/httpserver"
@@ -24,11 +25,7 @@ import (
 	"github.com/acme/bff-gateway/services/internal/envconfig"
 )
 
-// Default ports and URLs of the stack.
 const (
-	DefaultUserURL    = "http://127.0.0.1:9001"
-	DefaultOrderURL   = "http://127.0.0.1:9002"
-	DefaultProductURL = "http://127.0.0.1:9003"
 	// DevServiceToken is the development default of SERVICE_TOKEN, the
 	// order service's credential at the product service. Production
 	// refuses it.
@@ -59,13 +56,13 @@ func (c *Common) Bind(set *envconfig.Set, defaultListen string) {
 	set.String(&c.DataDir, "data-dir", "DATA_DIR", "./var", "directory of the database files")
 	set.String(&c.Latency, "latency", "SERVICE_LATENCY", "", `artificial latency per request, e.g. "2ms" or "1ms-5ms"`)
 	set.String(&c.Env, "env", "ENV", "development", `"development" or "production"`)
-	set.String(&c.UserURL, "user-service-url", "USER_SERVICE_URL", DefaultUserURL, "base URL of the user service")
-	set.String(&c.OrderURL, "order-service-url", "ORDER_SERVICE_URL", DefaultOrderURL, "base URL of the order service")
-	set.String(&c.ProductURL, "product-service-url", "PRODUCT_SERVICE_URL", DefaultProductURL, "base URL of the product service")
+	set.String(&c.UserURL, "user-service-url", "USER_SERVICE_URL", addrs.UserURL, "base URL of the user service")
+	set.String(&c.OrderURL, "order-service-url", "ORDER_SERVICE_URL", addrs.OrderURL, "base URL of the order service")
+	set.String(&c.ProductURL, "product-service-url", "PRODUCT_SERVICE_URL", addrs.ProductURL, "base URL of the product service")
 	set.String(&c.ServiceToken, "service-token", "SERVICE_TOKEN", DevServiceToken, "credential of the order service at the product service")
 	set.String(&c.Issuer, "token-issuer", "TOKEN_ISSUER", auth.DefaultIssuer, "iss of access tokens")
 	set.String(&c.Audience, "token-audience", "TOKEN_AUDIENCE", auth.DefaultAudience, "aud of access tokens")
-	set.Duration(&c.JWKSMinRefreshGap, "jwks-min-refresh-gap", "JWKS_MIN_REFRESH_GAP", 10*time.Second, "least time between JWKS refetches for unknown key ids")
+	set.Duration(&c.JWKSMinRefreshGap, "jwks-min-refresh-gap", "JWKS_MIN_REFRESH_GAP", auth.DefaultJWKSMinRefreshGap, "least time between JWKS refetches for unknown key ids")
 	set.Int(&c.Seed.Users, "seed-users", "SEED_USERS", seed.DefaultSizes.Users, "users seeded on first start")
 	set.Int(&c.Seed.Products, "seed-products", "SEED_PRODUCTS", seed.DefaultSizes.Products, "products seeded on first start")
 	set.Int(&c.Seed.Orders, "seed-orders", "SEED_ORDERS", seed.DefaultSizes.Orders, "orders seeded on first start")

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/services/internal/platform"
 	"github.com/acme/bff-gateway/services/order/ordersvc"
@@ -24,9 +25,9 @@ func TestParseConfigDefaults(t *testing.T) {
 			ListenAddr:   ordersvc.DefaultListenAddr,
 			DataDir:      "./var",
 			Env:          "development",
-			UserURL:      platform.DefaultUserURL,
-			OrderURL:     platform.DefaultOrderURL,
-			ProductURL:   platform.DefaultProductURL,
+			UserURL:      addrs.UserURL,
+			OrderURL:     addrs.OrderURL,
+			ProductURL:   addrs.ProductURL,
 			ServiceToken: platform.DevServiceToken,
 			Issuer:       "bff-gateway-user-service",
 			Audience:     "bff-gateway",

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/httpserver"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/services/internal/envconfig"
@@ -31,7 +32,7 @@ var migrationFiles embed.FS
 var OpenAPI []byte
 
 // DefaultListenAddr is where the order service listens by default.
-const DefaultListenAddr = "127.0.0.1:9002"
+const DefaultListenAddr = addrs.Order
 
 // Config is the order service's configuration.
 type Config struct {

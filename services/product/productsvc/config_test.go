@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/services/internal/platform"
 	"github.com/acme/bff-gateway/services/product/productsvc"
@@ -17,7 +18,7 @@ func TestParseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if cfg.ListenAddr != productsvc.DefaultListenAddr || cfg.UserURL != platform.DefaultUserURL ||
+	if cfg.ListenAddr != productsvc.DefaultListenAddr || cfg.UserURL != addrs.UserURL ||
 		cfg.Seed != seed.DefaultSizes || cfg.ServiceToken != platform.DevServiceToken {
 		t.Errorf("defaults %+v", cfg)
 	}

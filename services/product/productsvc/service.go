@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/httpserver"
 	"github.com/acme/bff-gateway/services/internal/envconfig"
 	"github.com/acme/bff-gateway/services/internal/platform"
@@ -27,7 +28,7 @@ var migrationFiles embed.FS
 var OpenAPI []byte
 
 // DefaultListenAddr is where the product service listens by default.
-const DefaultListenAddr = "127.0.0.1:9003"
+const DefaultListenAddr = addrs.Product
 
 // Config is the product service's configuration.
 type Config struct {

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/httpserver"
 	"github.com/acme/bff-gateway/services/internal/envconfig"
@@ -30,7 +31,7 @@ var migrationFiles embed.FS
 var OpenAPI []byte
 
 // DefaultListenAddr is where the user service listens by default.
-const DefaultListenAddr = "127.0.0.1:9001"
+const DefaultListenAddr = addrs.User
 
 // Config is the user service's configuration.
 type Config struct {
