@@ -8,6 +8,7 @@ package orderflow
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/acme/bff-gateway/graph/model"
@@ -82,18 +83,20 @@ func check(lines []Line, itemsPath []string) []*model.UserError {
 	}
 	seen := map[string]int{}
 	for i, l := range lines {
-		at := append(append([]string{}, itemsPath...), strconv.Itoa(i))
+		// Each field path is a slice of its own: two appends to one shared
+		// prefix would write into the same backing array.
+		at := func(field string) []string { return slices.Concat(itemsPath, []string{strconv.Itoa(i), field}) }
 		if !ids.ValidProduct(l.ProductID) {
-			errs = append(errs, userError(model.UserErrorCodeUnknownProduct, "This product does not exist.", append(at, "productId")))
+			errs = append(errs, userError(model.UserErrorCodeUnknownProduct, "This product does not exist.", at("productId")))
 		} else if first, dup := seen[l.ProductID]; dup {
 			errs = append(errs, userError(model.UserErrorCodeInvalidQuantity,
-				fmt.Sprintf("This product is already on line %d; change its quantity there.", first+1), append(at, "productId")))
+				fmt.Sprintf("This product is already on line %d; change its quantity there.", first+1), at("productId")))
 		} else {
 			seen[l.ProductID] = i
 		}
 		if l.Quantity < 1 || l.Quantity > contract.MaxLineQuantity {
 			errs = append(errs, userError(model.UserErrorCodeInvalidQuantity,
-				fmt.Sprintf("The quantity must be from 1 to %d.", contract.MaxLineQuantity), append(at, "quantity")))
+				fmt.Sprintf("The quantity must be from 1 to %d.", contract.MaxLineQuantity), at("quantity")))
 		}
 	}
 	return errs
