@@ -82,9 +82,10 @@ func NewDeps(opts Options) (Deps, error) {
 		return Deps{}, fmt.Errorf("service clients: %w", err)
 	}
 	cat, err := catalog.New(set.Products, cache.Config{
-		MaxEntries: cfg.ProductCache.MaxEntries,
-		TTL:        cfg.ProductCache.TTL,
-		MaxStale:   cfg.ProductCache.MaxStale,
+		MaxEntries:   cfg.ProductCache.MaxEntries,
+		TTL:          cfg.ProductCache.TTL,
+		MaxStale:     cfg.ProductCache.MaxStale,
+		FetchTimeout: cfg.ProductCache.FetchTimeout,
 	}, now)
 	if err != nil {
 		return Deps{}, err
@@ -110,12 +111,12 @@ func NewDeps(opts Options) (Deps, error) {
 	// The operations' buckets and the login limits share one store: their
 	// keys do not overlap.
 	store := ratelimit.NewMemoryStore(cfg.RateLimit.MaxKeys, now)
-	logins := ratelimit.NewLoginLimiter(store, ratelimit.LoginConfig{
-		PerIP:      ratelimit.PerMinute(cfg.RateLimit.LoginPerIPPerMinute),
-		PerAccount: ratelimit.PerMinute(cfg.RateLimit.LoginPerAccountPerMinute),
-	})
-	if !cfg.RateLimit.Enabled {
-		logins = nil
+	var logins *ratelimit.LoginLimiter
+	if cfg.RateLimit.Enabled {
+		logins = ratelimit.NewLoginLimiter(store, ratelimit.LoginConfig{
+			PerIP:      ratelimit.PerMinute(cfg.RateLimit.LoginPerIPPerMinute),
+			PerAccount: ratelimit.PerMinute(cfg.RateLimit.LoginPerAccountPerMinute),
+		})
 	}
 	return Deps{
 		RateStore:      store,
