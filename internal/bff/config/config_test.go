@@ -90,7 +90,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 // every problem is reported at once.
 func TestValidateNamesTheBadKey(t *testing.T) {
 	tests := []struct {
-		key   string
+		key     string
 		breakIt func(*Config)
 	}{
 		{"env", func(c *Config) { c.Env = "staging" }},
