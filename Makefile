@@ -4,7 +4,7 @@ BIN       := bin
 SERVICES  := user order product
 TEST_FLAGS ?= -count=1 -timeout 8m
 
-.PHONY: all build run test check fmt vet generate check-generated playground check-playground fuzz clean
+.PHONY: all build run test check fmt vet generate check-generated playground check-playground fuzz bench bench-smoke clean
 
 all: build
 
@@ -77,10 +77,19 @@ fuzz:
 	  fi; \
 	done
 
-## test: every check and test, then a short fuzzing run
+## test: every check and test, every benchmark once, then a short fuzzing run
 test: check
 	$(GO) test $(TEST_FLAGS) ./...
-	$(MAKE) fuzz
+	$(MAKE) --no-print-directory bench-smoke
+	$(MAKE) --no-print-directory fuzz
+
+## bench-smoke: run every benchmark once, so that none can break unnoticed
+bench-smoke:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+## bench: the figures of docs/benchmarks.md (a few minutes)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s -count 2 ./bff-web/app/ ./bff-mobile/app/ ./internal/bff/guard/
 
 clean:
 	rm -rf $(BIN)

@@ -31,7 +31,7 @@ const (
 // non-nil now is the BFF's clock.
 func startMobile(t *testing.T, now func() time.Time) *bfftest.Env {
 	t.Helper()
-	return startMobileSeeded(t, now, seed.Sizes{})
+	return startMobileSeeded(t, now, seed.Sizes{}, nil)
 }
 
 // sixFeatured is the small seed with enough products for six featured ones
@@ -40,7 +40,7 @@ var sixFeatured = seed.Sizes{Users: servicetest.SmallSeed.Users, Products: 60, O
 
 // startMobileSeeded starts the mobile BFF over services seeded with sizes
 // (zero: the small seed).
-func startMobileSeeded(t testing.TB, now func() time.Time, sizes seed.Sizes) *bfftest.Env {
+func startMobileSeeded(t testing.TB, now func() time.Time, sizes seed.Sizes, configure func(*config.Config)) *bfftest.Env {
 	t.Helper()
 	build := app.NewWithDeps
 	if now != nil {
@@ -50,7 +50,7 @@ func startMobileSeeded(t testing.TB, now func() time.Time, sizes seed.Sizes) *bf
 		}
 	}
 	return bfftest.Start(t, bfftest.Options{Kind: config.Mobile, Build: build, OperationsDir: "../operations",
-		Stack: servicetest.StackOptions{Seed: sizes},
+		Stack: servicetest.StackOptions{Seed: sizes}, Configure: configure,
 	})
 }
 

@@ -37,7 +37,7 @@ var evening = time.Date(2026, time.July, 15, 20, 0, 0, 0, time.UTC)
 
 func TestHome(t *testing.T) {
 	t.Parallel()
-	env := startMobileSeeded(t, fixedClock(evening), sixFeatured)
+	env := startMobileSeeded(t, fixedClock(evening), sixFeatured, nil)
 	ada := signIn(t, env, adaEmail, adaPassword)
 	token := env.Stack.Token(t, adaEmail, adaPassword)
 
@@ -142,7 +142,7 @@ func TestGreetingFollowsTheTimeZone(t *testing.T) {
 // thumbnails and the featured products.
 func TestHomeUpstreamRequests(t *testing.T) {
 	t.Parallel()
-	env := startMobileSeeded(t, nil, sixFeatured)
+	env := startMobileSeeded(t, nil, sixFeatured, nil)
 	ada := signIn(t, env, adaEmail, adaPassword) // the warm-up: it fetches the JWKS
 	env.Counter.Reset()
 	r := ada.Op(t, "Home", nil)

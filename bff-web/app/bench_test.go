@@ -3,6 +3,7 @@ package app_test
 import (
 	"testing"
 
+	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -10,7 +11,9 @@ import (
 // services over loopback HTTP, with the default data set, and reports the
 // upstream requests per operation alongside ns/op and allocs/op.
 func benchmarkOp(b *testing.B, email, password, op string, vars map[string]any) {
-	env := startWebWith(b, seed.DefaultSizes, nil)
+	// The rate limits are off: a benchmark measures throughput, and one
+	// client sending back to back would soon spend its address's budget.
+	env := startWebWith(b, seed.DefaultSizes, func(c *config.Config) { c.RateLimit.Enabled = false })
 	c := signIn(b, env, email, password)
 	if r := c.Op(b, op, vars); len(r.Errors) > 0 { // warm-up: JWKS, product cache
 		b.Fatalf("%s: %s", op, r.Raw)
