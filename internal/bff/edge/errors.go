@@ -83,7 +83,9 @@ func Presenter(ctx context.Context, err error) *gqlerror.Error {
 	}
 	var appErr *apperr.Error
 	switch {
-	case errors.As(err, &appErr) && appErr.Code != apperr.Internal:
+	case errors.As(err, &appErr) && Code(appErr) != CodeInternal:
+		// A code the BFFs answer with; any other (Internal, or a code
+		// only the services' HTTP edge knows) is masked below.
 		gqlErr.Message = appErr.Message
 		gqlErr.Extensions["code"] = Code(appErr)
 		if appErr.Param != "" {

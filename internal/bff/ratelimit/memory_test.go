@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -221,10 +222,28 @@ func TestCeilSeconds(t *testing.T) {
 	for d, want := range map[time.Duration]int64{
 		0: 0, -time.Second: 0, time.Nanosecond: 1, time.Second: 1,
 		time.Second + 1: 2, 1500 * time.Millisecond: 2, time.Minute: 60,
+		// The longest Duration, which durationFor returns for waits
+		// beyond it, must not overflow into a short or negative wait.
+		time.Duration(math.MaxInt64): math.MaxInt64/int64(time.Second) + 1,
 	} {
 		if got := ceilSeconds(d); got != want {
 			t.Errorf("ceilSeconds(%v) = %d, want %d", d, got, want)
 		}
+	}
+}
+
+// TestAbsurdWaitsStayLong checks the headers' seconds of a bucket that
+// refills once in centuries: Retry-After and Reset must say so, not wrap
+// around to a second or a negative number.
+func TestAbsurdWaitsStayLong(t *testing.T) {
+	t.Parallel()
+	s := NewMemoryStore(10, newFakeClock().Now)
+	l := Limit{Rate: 1e-10, Burst: 1}
+	first, _ := s.Take(context.Background(), "k", 1, l)
+	second, _ := s.Take(context.Background(), "k", 1, l)
+	if first.ResetSeconds() < 1e9 || second.Allowed || second.RetryAfterSeconds() < 1e9 {
+		t.Errorf("reset %d s, then allowed %v with Retry-After %d s; want both about 1e10 s",
+			first.ResetSeconds(), second.Allowed, second.RetryAfterSeconds())
 	}
 }
 

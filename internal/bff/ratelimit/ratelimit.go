@@ -133,10 +133,16 @@ func (d Decision) RetryAfterSeconds() int64 { return max(ceilSeconds(d.RetryAfte
 // header.
 func (d Decision) ResetSeconds() int64 { return ceilSeconds(d.Reset) }
 
-// ceilSeconds returns d in whole seconds, rounded up.
+// ceilSeconds returns d in whole seconds, rounded up. (Adding a second
+// less a nanosecond first would overflow for the longest Durations, which
+// durationFor returns for waits beyond them.)
 func ceilSeconds(d time.Duration) int64 {
 	if d <= 0 {
 		return 0
 	}
-	return int64((d + time.Second - 1) / time.Second)
+	secs := int64(d / time.Second)
+	if d%time.Second != 0 {
+		secs++
+	}
+	return secs
 }
