@@ -35,7 +35,7 @@ func TestLogin(t *testing.T) {
 	t.Run("right password", func(t *testing.T) {
 		t.Parallel()
 		c := env.NewClient()
-		r := op(t, env, c, "Login", map[string]any{"email": adaEmail, "password": adaPassword})
+		r := c.Op(t, "Login", map[string]any{"email": adaEmail, "password": adaPassword})
 		wantOK(t, r)
 		got := bfftest.Decode[struct {
 			Login *struct{ Viewer gqlUser } `json:"login"`
@@ -92,7 +92,7 @@ func TestLogin(t *testing.T) {
 		}
 
 		// The cookie is the session from then on.
-		d := op(t, env, c, "Dashboard", nil)
+		d := c.Op(t, "Dashboard", nil)
 		wantOK(t, d)
 		if v := bfftest.Decode[struct{ Viewer *gqlUser }](t, d).Viewer; v == nil || v.ID != ada.ID {
 			t.Errorf("the session's viewer is %+v, want Ada", v)
@@ -102,7 +102,7 @@ func TestLogin(t *testing.T) {
 	t.Run("admin", func(t *testing.T) {
 		t.Parallel()
 		c := env.NewClient()
-		r := op(t, env, c, "Login", map[string]any{"email": adminEmail, "password": adminPassword})
+		r := c.Op(t, "Login", map[string]any{"email": adminEmail, "password": adminPassword})
 		wantOK(t, r)
 		v := bfftest.Decode[struct {
 			Login struct{ Viewer gqlUser } `json:"login"`
@@ -120,7 +120,7 @@ func TestLogin(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := env.NewClient()
-			r := op(t, env, c, "Login", map[string]any{"email": tc.email, "password": tc.password})
+			r := c.Op(t, "Login", map[string]any{"email": tc.email, "password": tc.password})
 			if r.Status != http.StatusOK {
 				t.Errorf("status %d, want 200", r.Status)
 			}
@@ -139,7 +139,7 @@ func TestLogin(t *testing.T) {
 			if e, ok := r.ErrorAt("login"); ok && strings.Contains(strings.ToLower(e.Message), "unknown") {
 				t.Errorf("message %q tells the email is unknown", e.Message)
 			}
-			d := op(t, env, c, "Dashboard", nil)
+			d := c.Op(t, "Dashboard", nil)
 			wantError(t, d, "viewer", "UNAUTHENTICATED")
 		})
 	}
@@ -153,7 +153,7 @@ func TestLogin(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := env.NewClient()
-			r := op(t, env, c, "Login", map[string]any{"email": tc.email, "password": tc.password})
+			r := c.Op(t, "Login", map[string]any{"email": tc.email, "password": tc.password})
 			if r.Status != http.StatusOK {
 				t.Errorf("status %d, want 200", r.Status)
 			}
@@ -179,7 +179,7 @@ func TestLogout(t *testing.T) {
 	name := env.Config.Auth.SessionCookie
 
 	c := env.NewClient()
-	r := op(t, env, c, "Login", map[string]any{"email": adaEmail, "password": adaPassword})
+	r := c.Op(t, "Login", map[string]any{"email": adaEmail, "password": adaPassword})
 	wantOK(t, r)
 	old, ok := sessionCookie(t, env, r)
 	if !ok {
@@ -189,13 +189,13 @@ func TestLogout(t *testing.T) {
 	// Replaying the cookie by hand works while the session lives.
 	replay := env.NewClient()
 	replay.Header.Set("Cookie", name+"="+old.Value)
-	before := op(t, env, replay, "Dashboard", nil)
+	before := replay.Op(t, "Dashboard", nil)
 	wantOK(t, before)
 	if v := bfftest.Decode[struct{ Viewer *gqlUser }](t, before).Viewer; v == nil || v.ID != seed.UserID(1) {
 		t.Fatalf("the replayed cookie's viewer is %+v, want Ada", v)
 	}
 
-	out := op(t, env, c, "Logout", nil)
+	out := c.Op(t, "Logout", nil)
 	wantOK(t, out)
 	if got := bfftest.Decode[struct{ Logout bool }](t, out); !got.Logout {
 		t.Errorf("logout = false: %s", out.Raw)
@@ -215,13 +215,13 @@ func TestLogout(t *testing.T) {
 	}
 
 	// The browser dropped the cookie: anonymous again.
-	after := op(t, env, c, "Dashboard", nil)
+	after := c.Op(t, "Dashboard", nil)
 	wantError(t, after, "viewer", "UNAUTHENTICATED")
 
 	// The old cookie is not accepted any more, whoever replays it.
 	stale := env.NewClient()
 	stale.Header.Set("Cookie", name+"="+old.Value)
-	d := op(t, env, stale, "Dashboard", nil)
+	d := stale.Op(t, "Dashboard", nil)
 	if d.Status != http.StatusOK {
 		t.Errorf("status %d, want 200", d.Status)
 	}
@@ -233,11 +233,11 @@ func TestLogout(t *testing.T) {
 		t.Errorf("an unknown session's cookie is answered with %v, want it cleared", ck)
 	}
 	// Nor for what needs a session.
-	o := op(t, env, stale, "OrderDetail", map[string]any{"id": seed.OrderID(0)})
+	o := stale.Op(t, "OrderDetail", map[string]any{"id": seed.OrderID(0)})
 	wantError(t, o, "order", "UNAUTHENTICATED")
 
 	// Logging out again without a session still answers true.
-	again := op(t, env, env.NewClient(), "Logout", nil)
+	again := env.NewClient().Op(t, "Logout", nil)
 	wantOK(t, again)
 	if got := bfftest.Decode[struct{ Logout bool }](t, again); !got.Logout {
 		t.Errorf("logout without a session = false")
@@ -245,7 +245,7 @@ func TestLogout(t *testing.T) {
 
 	// A new login gives a new session, not the old one.
 	c2 := env.NewClient()
-	r2 := op(t, env, c2, "Login", map[string]any{"email": adaEmail, "password": adaPassword})
+	r2 := c2.Op(t, "Login", map[string]any{"email": adaEmail, "password": adaPassword})
 	wantOK(t, r2)
 	if ck, ok := sessionCookie(t, env, r2); !ok || ck.Value == old.Value {
 		t.Errorf("the new session's cookie %v reuses the old value", ck)
@@ -259,18 +259,18 @@ func TestLoginAgainEndsThePreviousSession(t *testing.T) {
 	env := startWeb(t)
 	name := env.Config.Auth.SessionCookie
 	c := env.NewClient()
-	first, ok := sessionCookie(t, env, op(t, env, c, "Login", map[string]any{"email": adaEmail, "password": adaPassword}))
+	first, ok := sessionCookie(t, env, c.Op(t, "Login", map[string]any{"email": adaEmail, "password": adaPassword}))
 	if !ok {
 		t.Fatal("no session cookie on the first login")
 	}
-	second, ok := sessionCookie(t, env, op(t, env, c, "Login", map[string]any{"email": graceEmail, "password": gracePassword}))
+	second, ok := sessionCookie(t, env, c.Op(t, "Login", map[string]any{"email": graceEmail, "password": gracePassword}))
 	if !ok || second.Value == first.Value {
 		t.Fatalf("the second login must set a new session cookie, got %v", second)
 	}
-	if v := bfftest.Decode[struct{ Viewer *gqlUser }](t, op(t, env, c, "Dashboard", nil)).Viewer; v == nil || v.ID != seed.UserID(2) {
+	if v := bfftest.Decode[struct{ Viewer *gqlUser }](t, c.Op(t, "Dashboard", nil)).Viewer; v == nil || v.ID != seed.UserID(2) {
 		t.Errorf("after the second login the viewer is %+v, want Grace", v)
 	}
 	old := env.NewClient()
 	old.Header.Set("Cookie", name+"="+first.Value)
-	wantError(t, op(t, env, old, "Dashboard", nil), "viewer", "UNAUTHENTICATED")
+	wantError(t, old.Op(t, "Dashboard", nil), "viewer", "UNAUTHENTICATED")
 }

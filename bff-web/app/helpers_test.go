@@ -45,50 +45,6 @@ func startWeb(t *testing.T) *bfftest.Env {
 	})
 }
 
-// leaks are what an error message must never show: upstream URLs, hosts
-// and addresses.
-var leaks = []string{"http://", "https://", "127.0.0.1", "localhost", "[::1]", "/v1/", "/internal/"}
-
-// checked asserts what holds for every answer: it is JSON, every error has
-// an extensions.code, and no message shows an upstream URL or host. It
-// returns r.
-func checked(t testing.TB, env *bfftest.Env, r bfftest.Response) bfftest.Response {
-	t.Helper()
-	hosts := []string{}
-	for _, raw := range []string{env.Stack.User.URL, env.Stack.Order.URL, env.Stack.Product.URL} {
-		if u, err := url.Parse(raw); err == nil && u.Host != "" {
-			hosts = append(hosts, u.Host)
-			if p := u.Port(); p != "" {
-				hosts = append(hosts, ":"+p)
-			}
-		}
-	}
-	for _, e := range r.Errors {
-		if e.Code() == "" {
-			t.Errorf("error without extensions.code: %q at %q (answer %.500s)", e.Message, e.PathString(), r.Raw)
-		}
-		for _, bad := range append(append([]string{}, leaks...), hosts...) {
-			if strings.Contains(e.Message, bad) {
-				t.Errorf("error message %q shows %q", e.Message, bad)
-			}
-		}
-	}
-	return r
-}
-
-// op sends a named operation of the web client's documents and checks the
-// answer with checked.
-func op(t testing.TB, env *bfftest.Env, c *bfftest.Client, name string, vars map[string]any) bfftest.Response {
-	t.Helper()
-	return checked(t, env, c.Op(t, name, vars))
-}
-
-// query sends an ad-hoc document and checks the answer with checked.
-func query(t testing.TB, env *bfftest.Env, c *bfftest.Client, doc string, vars map[string]any) bfftest.Response {
-	t.Helper()
-	return checked(t, env, c.Query(t, doc, vars))
-}
-
 // wantOK fails unless r is an HTTP 200 answer without errors.
 func wantOK(t testing.TB, r bfftest.Response) {
 	t.Helper()
@@ -130,7 +86,7 @@ func wantOnlyErrors(t testing.TB, r bfftest.Response, codes ...string) {
 func login(t testing.TB, env *bfftest.Env, email, password string) *bfftest.Client {
 	t.Helper()
 	c := env.NewClient()
-	r := op(t, env, c, "Login", map[string]any{"email": email, "password": password})
+	r := c.Op(t, "Login", map[string]any{"email": email, "password": password})
 	wantOK(t, r)
 	got := bfftest.Decode[struct {
 		Login struct{ Viewer gqlUser } `json:"login"`

@@ -90,7 +90,7 @@ func TestPlaceOrder(t *testing.T) {
 
 	place := func(t *testing.T, vars map[string]any) (bfftest.Response, placeOrderData) {
 		t.Helper()
-		r := op(t, env, c, "PlaceOrder", vars)
+		r := c.Op(t, "PlaceOrder", vars)
 		if r.Status != http.StatusOK {
 			t.Errorf("status %d, want 200", r.Status)
 		}
@@ -151,7 +151,7 @@ func TestPlaceOrder(t *testing.T) {
 		}
 
 		// The new order is Ada's newest on her dashboard.
-		d := op(t, env, c, "Dashboard", map[string]any{"orders": 1})
+		d := c.Op(t, "Dashboard", map[string]any{"orders": 1})
 		wantOK(t, d)
 		dash := bfftest.Decode[dashboardData](t, d)
 		if dash.Viewer == nil || dash.Viewer.Orders == nil || len(dash.Viewer.Orders.Edges) != 1 ||
@@ -228,13 +228,13 @@ func TestPlaceOrder(t *testing.T) {
 		}
 
 		// An unusable idempotency key is a bad argument, not a user error.
-		r := op(t, env, c, "PlaceOrder", placeVars("", line{p.ID, 1}))
+		r := c.Op(t, "PlaceOrder", placeVars("", line{p.ID, 1}))
 		wantError(t, r, "placeOrder", "BAD_USER_INPUT")
-		r = op(t, env, c, "PlaceOrder", placeVars("has space", line{p.ID, 1}))
+		r = c.Op(t, "PlaceOrder", placeVars("has space", line{p.ID, 1}))
 		wantError(t, r, "placeOrder", "BAD_USER_INPUT")
 
 		// A document that does not match the input type never runs.
-		bad := op(t, env, c, "PlaceOrder", map[string]any{"input": map[string]any{"items": []map[string]any{{"productId": p.ID, "quantity": "two"}}, "idempotencyKey": "typed-1"}})
+		bad := c.Op(t, "PlaceOrder", map[string]any{"input": map[string]any{"items": []map[string]any{{"productId": p.ID, "quantity": "two"}}, "idempotencyKey": "typed-1"}})
 		if len(bad.Errors) == 0 || (bad.Data != nil && strings.TrimSpace(string(bad.Data)) != "null") {
 			t.Errorf("a quantity of the wrong type: %s", bad.Raw)
 		}
@@ -242,7 +242,7 @@ func TestPlaceOrder(t *testing.T) {
 
 	t.Run("anonymous", func(t *testing.T) {
 		p := restProduct(t, env, catalogue[0].ID)
-		r := op(t, env, env.NewClient(), "PlaceOrder", placeVars("anonymous-1", line{p.ID, 1}))
+		r := env.NewClient().Op(t, "PlaceOrder", placeVars("anonymous-1", line{p.ID, 1}))
 		if r.Status != http.StatusOK {
 			t.Errorf("status %d, want 200", r.Status)
 		}
@@ -268,7 +268,7 @@ func TestCancelOrder(t *testing.T) {
 
 	cancel := func(t *testing.T, id string) (bfftest.Response, cancelOrderData) {
 		t.Helper()
-		r := op(t, env, c, "CancelOrder", map[string]any{"id": id})
+		r := c.Op(t, "CancelOrder", map[string]any{"id": id})
 		if r.Status != http.StatusOK {
 			t.Errorf("status %d, want 200", r.Status)
 		}
@@ -278,7 +278,7 @@ func TestCancelOrder(t *testing.T) {
 	t.Run("fresh order", func(t *testing.T) {
 		p := inStock(t, catalogue, 1, 3, map[string]bool{})[0]
 		p = restProduct(t, env, p.ID)
-		r := op(t, env, c, "PlaceOrder", placeVars("cancel-fresh-1", line{p.ID, 2}))
+		r := c.Op(t, "PlaceOrder", placeVars("cancel-fresh-1", line{p.ID, 2}))
 		wantOK(t, r)
 		placed := bfftest.Decode[placeOrderData](t, r)
 		if placed.PlaceOrder == nil || placed.PlaceOrder.Order == nil {
@@ -379,7 +379,7 @@ func TestCancelOrder(t *testing.T) {
 	})
 
 	t.Run("anonymous", func(t *testing.T) {
-		r := op(t, env, env.NewClient(), "CancelOrder", map[string]any{"id": seed.OrderID(0)})
+		r := env.NewClient().Op(t, "CancelOrder", map[string]any{"id": seed.OrderID(0)})
 		if got := bfftest.Decode[cancelOrderData](t, r); got.CancelOrder != nil {
 			t.Errorf("cancelOrder %s, want null", mustJSON(got.CancelOrder))
 		}

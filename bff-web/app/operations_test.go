@@ -153,7 +153,7 @@ func TestDashboard(t *testing.T) {
 	t.Run("ada", func(t *testing.T) {
 		t.Parallel()
 		c := login(t, env, adaEmail, adaPassword)
-		r := op(t, env, c, "Dashboard", map[string]any{"orders": 5, "featured": 4})
+		r := c.Op(t, "Dashboard", map[string]any{"orders": 5, "featured": 4})
 		wantOK(t, r)
 		got := bfftest.Decode[dashboardData](t, r)
 		v := got.Viewer
@@ -199,7 +199,7 @@ func TestDashboard(t *testing.T) {
 		wantFeatured(t, got.FeaturedProducts)
 
 		// The next page, after endCursor: the next five, no overlap.
-		next := query(t, env, c, viewerOrdersDoc, map[string]any{"first": 5, "after": last})
+		next := c.Query(t, viewerOrdersDoc, map[string]any{"first": 5, "after": last})
 		wantOK(t, next)
 		nconn := bfftest.Decode[struct{ Viewer gqlUser }](t, next).Viewer.Orders
 		if nconn == nil {
@@ -238,7 +238,7 @@ func TestDashboard(t *testing.T) {
 			if after != "" {
 				vars["after"] = after
 			}
-			r := query(t, env, c, viewerOrdersDoc, vars)
+			r := c.Query(t, viewerOrdersDoc, vars)
 			wantOK(t, r)
 			pc := bfftest.Decode[struct{ Viewer gqlUser }](t, r).Viewer.Orders
 			for _, e := range pc.Edges {
@@ -258,17 +258,17 @@ func TestDashboard(t *testing.T) {
 
 		// Bad page sizes are the caller's fault.
 		for _, n := range []int{0, 101} {
-			r := query(t, env, c, viewerOrdersDoc, map[string]any{"first": n})
+			r := c.Query(t, viewerOrdersDoc, map[string]any{"first": n})
 			wantError(t, r, "viewer.orders", "BAD_USER_INPUT")
 		}
-		bad := query(t, env, c, viewerOrdersDoc, map[string]any{"first": 5, "after": "not a cursor"})
+		bad := c.Query(t, viewerOrdersDoc, map[string]any{"first": 5, "after": "not a cursor"})
 		wantError(t, bad, "viewer.orders", "BAD_USER_INPUT")
 	})
 
 	t.Run("defaults", func(t *testing.T) {
 		t.Parallel()
 		c := login(t, env, graceEmail, gracePassword)
-		r := op(t, env, c, "Dashboard", nil)
+		r := c.Op(t, "Dashboard", nil)
 		wantOK(t, r)
 		got := bfftest.Decode[dashboardData](t, r)
 		if got.Viewer == nil || got.Viewer.ID != seed.UserID(2) || got.Viewer.Orders == nil || len(got.Viewer.Orders.Edges) != 5 {
@@ -280,7 +280,7 @@ func TestDashboard(t *testing.T) {
 	t.Run("admin", func(t *testing.T) {
 		t.Parallel()
 		c := login(t, env, adminEmail, adminPassword)
-		r := op(t, env, c, "Dashboard", map[string]any{"orders": 5, "featured": 4})
+		r := c.Op(t, "Dashboard", map[string]any{"orders": 5, "featured": 4})
 		wantOK(t, r)
 		got := bfftest.Decode[dashboardData](t, r)
 		admin := restUser(t, env, adminToken, seed.UserID(0))
@@ -302,7 +302,7 @@ func TestDashboard(t *testing.T) {
 	t.Run("anonymous", func(t *testing.T) {
 		t.Parallel()
 		c := env.NewClient()
-		r := op(t, env, c, "Dashboard", map[string]any{"orders": 5, "featured": 4})
+		r := c.Op(t, "Dashboard", map[string]any{"orders": 5, "featured": 4})
 		if r.Status != http.StatusOK {
 			t.Errorf("status %d, want 200", r.Status)
 		}
@@ -336,7 +336,7 @@ func TestProductSearch(t *testing.T) {
 
 	search := func(t *testing.T, vars map[string]any) *gqlProductConnection {
 		t.Helper()
-		r := op(t, env, c, "ProductSearch", vars)
+		r := c.Op(t, "ProductSearch", vars)
 		wantOK(t, r)
 		got := bfftest.Decode[productSearchData](t, r).Products
 		if got == nil {
@@ -492,7 +492,7 @@ func TestProductSearch(t *testing.T) {
 			{"first": 5, "after": "not a cursor"},
 			{"query": strings.Repeat("a", 201)},
 		} {
-			r := op(t, env, c, "ProductSearch", vars)
+			r := c.Op(t, "ProductSearch", vars)
 			if r.Status != http.StatusOK {
 				t.Errorf("%v: status %d, want 200", vars, r.Status)
 			}
@@ -536,7 +536,7 @@ func TestOrderDetail(t *testing.T) {
 
 	detail := func(t *testing.T, c *bfftest.Client, id string) (bfftest.Response, *gqlOrder) {
 		t.Helper()
-		r := op(t, env, c, "OrderDetail", map[string]any{"id": id})
+		r := c.Op(t, "OrderDetail", map[string]any{"id": id})
 		if r.Status != http.StatusOK {
 			t.Errorf("status %d, want 200", r.Status)
 		}
@@ -640,7 +640,7 @@ func TestAdminOverview(t *testing.T) {
 	t.Run("admin", func(t *testing.T) {
 		t.Parallel()
 		c := login(t, env, adminEmail, adminPassword)
-		r := op(t, env, c, "AdminOverview", map[string]any{"recent": 10})
+		r := c.Op(t, "AdminOverview", map[string]any{"recent": 10})
 		wantOK(t, r)
 		got := bfftest.Decode[adminOverviewData](t, r)
 
@@ -703,7 +703,7 @@ func TestAdminOverview(t *testing.T) {
 			t.Logf("the recent orders have only %d customer(s)", len(customers))
 		}
 
-		def := op(t, env, c, "AdminOverview", nil)
+		def := c.Op(t, "AdminOverview", nil)
 		wantOK(t, def)
 		if n := len(bfftest.Decode[adminOverviewData](t, def).RecentOrders); n != 20 {
 			t.Errorf("recentOrders with the default variables: %d, want 20", n)
@@ -713,7 +713,7 @@ func TestAdminOverview(t *testing.T) {
 	t.Run("customer", func(t *testing.T) {
 		t.Parallel()
 		c := login(t, env, adaEmail, adaPassword)
-		r := op(t, env, c, "AdminOverview", map[string]any{"recent": 10})
+		r := c.Op(t, "AdminOverview", map[string]any{"recent": 10})
 		if r.Status != http.StatusOK {
 			t.Errorf("status %d, want 200", r.Status)
 		}
@@ -731,7 +731,7 @@ func TestAdminOverview(t *testing.T) {
 
 	t.Run("anonymous", func(t *testing.T) {
 		t.Parallel()
-		r := op(t, env, env.NewClient(), "AdminOverview", map[string]any{"recent": 10})
+		r := env.NewClient().Op(t, "AdminOverview", map[string]any{"recent": 10})
 		if r.Status != http.StatusOK {
 			t.Errorf("status %d, want 200", r.Status)
 		}
@@ -748,7 +748,7 @@ func TestAdminOverview(t *testing.T) {
 		t.Parallel()
 		c := login(t, env, adminEmail, adminPassword)
 		for _, n := range []int{101, 0} {
-			r := op(t, env, c, "AdminOverview", map[string]any{"recent": n})
+			r := c.Op(t, "AdminOverview", map[string]any{"recent": n})
 			if got := bfftest.Decode[adminOverviewData](t, r); got.RecentOrders != nil {
 				t.Errorf("recent %d: recentOrders has %d orders, want null", n, len(got.RecentOrders))
 			}
@@ -773,7 +773,7 @@ func TestGet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return checked(t, env, c.Do(t, req))
+		return c.Do(t, req)
 	}
 
 	t.Run("query", func(t *testing.T) {
@@ -829,7 +829,7 @@ func TestGet(t *testing.T) {
 			t.Errorf("stock of %s went from %d to %d after a GET mutation", target.ID, target.Stock, p.Stock)
 		}
 		// The session survived the GET logout.
-		d := op(t, env, c, "Dashboard", nil)
+		d := c.Op(t, "Dashboard", nil)
 		wantOK(t, d)
 	})
 
@@ -851,7 +851,7 @@ func TestGet(t *testing.T) {
 			if tc.contentType != "" {
 				req.Header.Set("Content-Type", tc.contentType)
 			}
-			r := checked(t, env, c.Do(t, req))
+			r := c.Do(t, req)
 			if r.Status < 400 || r.Status >= 500 || len(r.Errors) == 0 {
 				t.Errorf("%s %q %q: status %d, errors %d; want a 4xx with errors", tc.method, tc.body, tc.query, r.Status, len(r.Errors))
 			}
@@ -870,7 +870,7 @@ func TestUpstreamFailureIsMasked(t *testing.T) {
 	orderID := seed.OrderID(0)
 	env.Stack.Stop(t, "order")
 
-	r := op(t, env, ada, "Dashboard", nil)
+	r := ada.Op(t, "Dashboard", nil)
 	if r.Status != http.StatusOK {
 		t.Errorf("status %d, want 200", r.Status)
 	}
@@ -889,15 +889,15 @@ func TestUpstreamFailureIsMasked(t *testing.T) {
 		t.Error("empty message")
 	}
 
-	d := op(t, env, ada, "OrderDetail", map[string]any{"id": orderID})
+	d := ada.Op(t, "OrderDetail", map[string]any{"id": orderID})
 	wantError(t, d, "order", "SERVICE_UNAVAILABLE")
 
-	p := op(t, env, ada, "PlaceOrder", map[string]any{"input": map[string]any{
+	p := ada.Op(t, "PlaceOrder", map[string]any{"input": map[string]any{
 		"items": []map[string]any{{"productId": seed.ProductID(0), "quantity": 1}}, "idempotencyKey": "masked-1",
 	}})
 	wantError(t, p, "placeOrder", "SERVICE_UNAVAILABLE")
 
-	a := op(t, env, admin, "AdminOverview", map[string]any{"recent": 5})
+	a := admin.Op(t, "AdminOverview", map[string]any{"recent": 5})
 	wantError(t, a, "recentOrders", "SERVICE_UNAVAILABLE")
 	wantError(t, a, "stats.orderCount", "SERVICE_UNAVAILABLE")
 	ov := bfftest.Decode[adminOverviewData](t, a)

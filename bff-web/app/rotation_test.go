@@ -51,7 +51,7 @@ func rotateKeys(t *testing.T, env *bfftest.Env) usersvc.KeyRotation {
 // wantDashboard fails unless c's session reads Ada's dashboard in full.
 func wantDashboard(t *testing.T, env *bfftest.Env, c *bfftest.Client, who string) {
 	t.Helper()
-	r := op(t, env, c, "Dashboard", nil)
+	r := c.Op(t, "Dashboard", nil)
 	if r.Status != http.StatusOK || len(r.Errors) > 0 {
 		t.Errorf("%s: Dashboard: status %d, errors %+v", who, r.Status, r.Errors)
 		return
@@ -79,7 +79,7 @@ func TestBFFPicksUpKeyRotationWithoutRestart(t *testing.T) {
 	// of a new key that reaches it within 10 s of its last fetch is
 	// refused. That window is the services' to close, not the BFF's.
 	before := login(t, env, adaEmail, adaPassword)
-	r := query(t, env, before, `{ viewer { id email } }`, nil)
+	r := before.Query(t, `{ viewer { id email } }`, nil)
 	wantOK(t, r)
 	if v := bfftest.Decode[struct{ Viewer *gqlUser }](t, r).Viewer; v == nil || v.ID != seed.UserID(1) {
 		t.Fatalf("session before the rotation: viewer %+v, want Ada", v)

@@ -177,7 +177,8 @@ func (c *Client) Post(t testing.TB, body []byte, contentType string) Response {
 	return c.Do(t, req)
 }
 
-// Do sends req with the client's headers and cookies and decodes the answer.
+// Do sends req with the client's headers and cookies, decodes the answer
+// and checks what holds of every answer of a BFF (see Env.Check).
 func (c *Client) Do(t testing.TB, req *http.Request) Response {
 	t.Helper()
 	for k, vs := range c.Header {
@@ -198,7 +199,38 @@ func (c *Client) Do(t testing.TB, req *http.Request) Response {
 	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatalf("answer is not JSON (%d): %.300s", resp.StatusCode, raw)
 	}
+	c.env.Check(t, out)
 	return out
+}
+
+// leaks are what an error message must never show: upstream URLs, hosts
+// and addresses.
+var leaks = []string{"http://", "https://", "127.0.0.1", "localhost", "[::1]", "/v1/", "/internal/"}
+
+// Check fails t unless every error of r has an extensions.code and no
+// error message shows an upstream URL, a host or address of the stack, or
+// a path of the services' APIs. Client.Do checks every answer with it.
+func (e *Env) Check(t testing.TB, r Response) {
+	t.Helper()
+	bad := append([]string{}, leaks...)
+	for _, svc := range []*servicetest.Service{e.Stack.User, e.Stack.Order, e.Stack.Product} {
+		if u, err := url.Parse(svc.URL); err == nil && u.Host != "" {
+			bad = append(bad, u.Host)
+			if p := u.Port(); p != "" {
+				bad = append(bad, ":"+p)
+			}
+		}
+	}
+	for _, err := range r.Errors {
+		if err.Code() == "" {
+			t.Errorf("error without extensions.code: %q at %q (answer %.500s)", err.Message, err.PathString(), r.Raw)
+		}
+		for _, b := range bad {
+			if strings.Contains(err.Message, b) {
+				t.Errorf("error message %q shows %q", err.Message, b)
+			}
+		}
+	}
 }
 
 // Decode unmarshals the answer's data into a value of type T.
