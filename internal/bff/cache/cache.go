@@ -25,70 +25,39 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Defaults applied by New to zero fields of Config (MaxStale excepted; see
-// Config.MaxStale).
-const (
-	DefaultMaxEntries   = 10_000
-	DefaultTTL          = 30 * time.Second
-	DefaultMaxStale     = 10 * time.Minute
-	DefaultFetchTimeout = 5 * time.Second
-)
-
-// Config configures a Cache.
+// Config configures a Cache. The product cache's settings, and their
+// defaults, are the BFF's configuration's (product_cache).
 type Config struct {
 	// MaxEntries bounds the number of entries; the least recently used entry
-	// is evicted first. Zero means DefaultMaxEntries.
+	// is evicted first. It must be positive.
 	MaxEntries int
 	// TTL is how long an entry is fresh, measured from the start of the fetch
-	// that produced it. Zero means DefaultTTL.
+	// that produced it. It must be positive.
 	TTL time.Duration
 	// MaxStale is how long past its TTL an entry may still be served when a
-	// fetch fails. Zero disables stale serving; DefaultConfig sets
-	// DefaultMaxStale.
+	// fetch fails. Zero disables stale serving.
 	MaxStale time.Duration
 	// FetchTimeout bounds a shared fetch, which runs detached from the
-	// cancellation of the callers waiting on it. Zero means
-	// DefaultFetchTimeout.
+	// cancellation of the callers waiting on it. It must be positive.
 	FetchTimeout time.Duration
 }
 
-// DefaultConfig returns the default configuration, stale serving included.
-func DefaultConfig() Config {
-	return Config{
-		MaxEntries:   DefaultMaxEntries,
-		TTL:          DefaultTTL,
-		MaxStale:     DefaultMaxStale,
-		FetchTimeout: DefaultFetchTimeout,
-	}
-}
-
-func (c Config) withDefaults() (Config, error) {
+// validate reports every unusable setting at once.
+func (c Config) validate() error {
 	var errs []error
-	if c.MaxEntries < 0 {
-		errs = append(errs, fmt.Errorf("cache: max entries %d is negative", c.MaxEntries))
+	if c.MaxEntries <= 0 {
+		errs = append(errs, fmt.Errorf("cache: max entries %d is not positive", c.MaxEntries))
 	}
-	if c.TTL < 0 {
-		errs = append(errs, fmt.Errorf("cache: ttl %s is negative", c.TTL))
+	if c.TTL <= 0 {
+		errs = append(errs, fmt.Errorf("cache: ttl %s is not positive", c.TTL))
 	}
 	if c.MaxStale < 0 {
 		errs = append(errs, fmt.Errorf("cache: max stale %s is negative", c.MaxStale))
 	}
-	if c.FetchTimeout < 0 {
-		errs = append(errs, fmt.Errorf("cache: fetch timeout %s is negative", c.FetchTimeout))
+	if c.FetchTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("cache: fetch timeout %s is not positive", c.FetchTimeout))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return c, err
-	}
-	if c.MaxEntries == 0 {
-		c.MaxEntries = DefaultMaxEntries
-	}
-	if c.TTL == 0 {
-		c.TTL = DefaultTTL
-	}
-	if c.FetchTimeout == 0 {
-		c.FetchTimeout = DefaultFetchTimeout
-	}
-	return c, nil
+	return errors.Join(errs...)
 }
 
 // Result is the outcome of loading one key.
@@ -124,11 +93,10 @@ type Cache[K ~string, V any] struct {
 	waiting func()
 }
 
-// New returns a Cache. Zero fields of cfg take their defaults (see Config);
-// negative ones are an error. A nil now means time.Now.
+// New returns a Cache, or an error naming every unusable setting of cfg.
+// A nil now means time.Now.
 func New[K ~string, V any](cfg Config, now func() time.Time) (*Cache[K, V], error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	if now == nil {

@@ -78,8 +78,19 @@ func (s *source) takeCalls() [][]string {
 	return c
 }
 
+// mustNew returns a cache with cfg, whose zero settings (but MaxStale)
+// take the values these tests are written for.
 func mustNew(t *testing.T, cfg Config, clk *clock) *Cache[string, string] {
 	t.Helper()
+	if cfg.MaxEntries == 0 {
+		cfg.MaxEntries = 10_000
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = 30 * time.Second
+	}
+	if cfg.FetchTimeout == 0 {
+		cfg.FetchTimeout = 5 * time.Second
+	}
 	c, err := New[string, string](cfg, clk.Now)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -120,14 +131,14 @@ func TestNewConfig(t *testing.T) {
 		wantErr []string
 	}{
 		{
-			name: "zero takes defaults and disables stale",
-			cfg:  Config{},
-			want: Config{MaxEntries: DefaultMaxEntries, TTL: DefaultTTL, MaxStale: 0, FetchTimeout: DefaultFetchTimeout},
+			name:    "zero is no setting: every one is reported",
+			cfg:     Config{},
+			wantErr: []string{"max entries", "ttl", "fetch timeout"},
 		},
 		{
-			name: "DefaultConfig",
-			cfg:  DefaultConfig(),
-			want: Config{MaxEntries: 10_000, TTL: 30 * time.Second, MaxStale: 10 * time.Minute, FetchTimeout: 5 * time.Second},
+			name: "zero max stale turns stale serving off",
+			cfg:  Config{MaxEntries: 3, TTL: time.Second, FetchTimeout: time.Millisecond},
+			want: Config{MaxEntries: 3, TTL: time.Second, FetchTimeout: time.Millisecond},
 		},
 		{
 			name: "explicit values kept",
@@ -214,7 +225,7 @@ func TestLoadOrderDuplicatesAndPartialHits(t *testing.T) {
 func TestNotFoundIsNotCached(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	c := mustNew(t, DefaultConfig(), clk)
+	c := mustNew(t, Config{MaxStale: 10 * time.Minute}, clk)
 	src := newSource("a", "A")
 	ctx := context.Background()
 
@@ -229,7 +240,7 @@ func TestNotFoundIsNotCached(t *testing.T) {
 	// Once the upstream says a key is gone, its old entry is dropped and is
 	// not served stale later.
 	src.del("a")
-	clk.Advance(DefaultTTL)
+	clk.Advance(30 * time.Second)
 	checkResults(t, c.Load(ctx, []string{"a"}, src.fetch), []Result[string]{{}})
 	boom := errors.New("boom")
 	src.fail(boom)
@@ -313,7 +324,7 @@ func TestStaleFallback(t *testing.T) {
 func TestErrorsAreNotCached(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	c := mustNew(t, DefaultConfig(), clk)
+	c := mustNew(t, Config{MaxStale: 10 * time.Minute}, clk)
 	src := newSource("a", "A")
 	ctx := context.Background()
 	boom := errors.New("boom")
@@ -325,7 +336,7 @@ func TestErrorsAreNotCached(t *testing.T) {
 
 	// A failed refresh serves stale but keeps retrying; a later success is
 	// fresh again.
-	clk.Advance(DefaultTTL)
+	clk.Advance(30 * time.Second)
 	src.fail(boom)
 	checkResults(t, c.Load(ctx, []string{"a"}, src.fetch), []Result[string]{staleFound("A")})
 	checkResults(t, c.Load(ctx, []string{"a"}, src.fetch), []Result[string]{staleFound("A")})
@@ -500,7 +511,7 @@ func TestCallerCancelDoesNotFailOthers(t *testing.T) {
 func TestGet(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	c := mustNew(t, DefaultConfig(), clk)
+	c := mustNew(t, Config{MaxStale: 10 * time.Minute}, clk)
 	ctx := context.Background()
 	boom := errors.New("boom")
 
@@ -517,7 +528,7 @@ func TestGet(t *testing.T) {
 		t.Errorf("calls = %d, want 1", calls)
 	}
 
-	clk.Advance(DefaultTTL)
+	clk.Advance(30 * time.Second)
 	err = boom
 	checkResults(t, []Result[string]{c.Get(ctx, "featured:6", fetch)}, []Result[string]{staleFound("list-1")})
 
