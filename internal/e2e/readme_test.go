@@ -21,6 +21,7 @@ import (
 
 	mobile "github.com/acme/bff-gateway/bff-mobile/app"
 	web "github.com/acme/bff-gateway/bff-web/app"
+	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/bff"
 	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/seed"
@@ -34,9 +35,9 @@ var (
 		"### Try the BFFs (after `make run`)",
 		"### Try it (after `make run`)",
 	}
-	readmeServiceAddrs = map[string]string{"user": "127.0.0.1:9001", "order": "127.0.0.1:9002", "product": "127.0.0.1:9003"}
-	readmeWebAddr      = "127.0.0.1:8080"
-	readmeMobileAddr   = "127.0.0.1:8081"
+	readmeServiceAddrs = map[string]string{"user": addrs.User, "order": addrs.Order, "product": addrs.Product}
+	readmeWebAddr      = addrs.BFFWeb
+	readmeMobileAddr   = addrs.BFFMobile
 )
 
 // readmeTimeout bounds one README code block's run.
