@@ -4,7 +4,7 @@ BIN       := bin
 SERVICES  := user order product
 TEST_FLAGS ?= -count=1 -timeout 8m
 
-.PHONY: all build run test check fmt vet generate check-generated playground check-playground fuzz bench bench-smoke clean
+.PHONY: all build run test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-smoke clean
 
 all: build
 
@@ -48,8 +48,8 @@ check-playground:
 	  test -z "$$(git status --porcelain -- $(PLAYGROUND)/dist)" || \
 	  (echo "playground bundle is stale: run 'make playground' and commit $(PLAYGROUND)/dist"; exit 1)
 
-## check: formatting, vet and up-to-date generated code and playground bundle
-check: fmt vet check-generated check-playground
+## check: formatting, vet, the linter, and up-to-date generated code and playground bundle
+check: fmt vet lint check-generated check-playground
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -57,6 +57,14 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+# The linter is pinned apart from the project's dependencies
+# (internal/tools/lint.mod); .golangci.yml says which linters and why.
+LINT := $(GO) tool -modfile=internal/tools/lint.mod golangci-lint
+
+## lint: golangci-lint on the whole tree
+lint:
+	$(LINT) run ./...
 
 # A count, not a duration: a time-boxed fuzz run can end on a spurious
 # "context deadline exceeded" when its time runs out mid-step.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/acme/bff-gateway/bff-mobile/graph"
 	"github.com/acme/bff-gateway/bff-mobile/graph/generated"
@@ -30,7 +31,7 @@ func TestOperationsValidateAgainstTheSchema(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q, errs := gqlparser.LoadQuery(schema, doc)
+			q, errs := gqlparser.LoadQueryWithRules(schema, doc, rules.NewDefaultRules())
 			if len(errs) > 0 {
 				t.Fatalf("%s does not validate: %v", name, errs)
 			}

@@ -501,7 +501,7 @@ func TestGuardRefusesBeforeUpstream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv, err := httpserver.Listen("127.0.0.1:0", h, httpserver.Timeouts{}, logger)
+		srv, err := httpserver.Listen(t.Context(), "127.0.0.1:0", h, httpserver.Timeouts{}, logger)
 		if err != nil {
 			t.Fatal(err)
 		}

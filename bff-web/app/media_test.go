@@ -140,7 +140,7 @@ func TestResponseMediaTypes(t *testing.T) {
 				`{ "not a JSON`:                              "BAD_REQUEST",
 				`{"qeury":"{ __typename }"}`:                 "BAD_REQUEST",
 				`{"query":"{ __typename }","variables":[7]}`: "BAD_REQUEST",
-				`{"query":{"obj":"ect"}}`:                    "BAD_REQUEST",
+				`{"query":{"an":"object"}}`:                  "BAD_REQUEST",
 			} {
 				r := gqlRequest(t, env, c, http.MethodPost, accept, body, "")
 				if r.Status != http.StatusBadRequest || len(r.Errors) == 0 || r.Errors[0].Code() != code {
@@ -205,8 +205,8 @@ func TestNotGraphQLRequests(t *testing.T) {
 		})
 	}
 
-	// gqlgen's own refusal (no WebSocket transport) gets a code and the
-	// negotiated media type.
+	// A WebSocket upgrade (the BFFs serve no WebSocket transport) is refused
+	// by the edge with a code and the negotiated media type.
 	t.Run("WebSocket upgrade", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, env.URL+"/graphql", nil)
 		req.Header.Set("Upgrade", "websocket")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/acme/bff-gateway/bff-web/graph"
 	"github.com/acme/bff-gateway/bff-web/graph/generated"
@@ -45,7 +46,7 @@ func TestOperationsValidate(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		q, errs := gqlparser.LoadQuery(schema, doc)
+		q, errs := gqlparser.LoadQueryWithRules(schema, doc, rules.NewDefaultRules())
 		if len(errs) > 0 {
 			t.Errorf("%s does not validate: %v\n%s", name, errs, doc)
 			continue
@@ -76,7 +77,7 @@ func TestOperationsValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	frags, perr := gqlparser.LoadQuery(schema, string(src)+"\nquery UsesAll { featuredProducts { ...ProductCard } order(id: \"x\") { ...OrderSummary } }")
+	frags, perr := gqlparser.LoadQueryWithRules(schema, string(src)+"\nquery UsesAll { featuredProducts { ...ProductCard } order(id: \"x\") { ...OrderSummary } }", rules.NewDefaultRules())
 	if perr != nil {
 		// A fragment never used does not validate on its own; report the
 		// parse/type errors only.

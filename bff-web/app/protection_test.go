@@ -302,8 +302,12 @@ func TestRateLimitIsExactAndCostBased(t *testing.T) {
 	small := ada.Query(t, q, nil)
 	big := ada.Op(t, "Dashboard", map[string]any{"orders": 10})
 	var r1, r2 int
-	fmt.Sscan(small.Header.Get("RateLimit-Remaining"), &r1)
-	fmt.Sscan(big.Header.Get("RateLimit-Remaining"), &r2)
+	if _, err := fmt.Sscan(small.Header.Get("RateLimit-Remaining"), &r1); err != nil {
+		t.Fatalf("RateLimit-Remaining %q after a lookup (status %d): %v", small.Header.Get("RateLimit-Remaining"), small.Status, err)
+	}
+	if _, err := fmt.Sscan(big.Header.Get("RateLimit-Remaining"), &r2); err != nil {
+		t.Fatalf("RateLimit-Remaining %q after Dashboard (status %d): %v", big.Header.Get("RateLimit-Remaining"), big.Status, err)
+	}
 	if small.Status != 200 || big.Status != 200 || r1-r2 <= 5*cost {
 		t.Errorf("Dashboard must cost far more than a product lookup: %d then %d remaining (lookup costs %d)", r1, r2, cost)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -22,13 +21,15 @@ type pkg struct {
 	Deps       []string
 }
 
-// goTool returns the go command that runs the tests.
+// goTool returns the go command that runs the tests: go test puts the
+// bin directory of its GOROOT first in the tests' PATH.
 func goTool(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("cannot find the go command in PATH (go test puts its own there): %v", err)
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	return p
 }
 
 // repoRoot is the module's root directory.

@@ -1,18 +1,14 @@
 package auth_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/go-jose/go-jose/v4"
 
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
@@ -138,17 +134,6 @@ func TestRemoteKeysKeyIDs(t *testing.T) {
 	if got, want := remote.KeyIDs(), slices.Sorted(slices.Values(ks.IDs().All)); !slices.Equal(got, want) {
 		t.Errorf("KeyIDs = %v, want %v", got, want)
 	}
-}
-
-// countingKeys is a KeySource that counts lookups.
-type countingKeys struct {
-	auth.KeySource
-	n atomic.Int32
-}
-
-func (c *countingKeys) VerificationKey(ctx context.Context, kid string) (jose.JSONWebKey, error) {
-	c.n.Add(1)
-	return c.KeySource.VerificationKey(ctx, kid)
 }
 
 func TestRotateKeepsAtMostMaxKeys(t *testing.T) {

@@ -33,7 +33,7 @@ func Run(ctx context.Context, kind config.Kind, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
-	srv, err := httpserver.Listen(cfg.ListenAddr, h, httpserver.DefaultTimeouts, logger)
+	srv, err := httpserver.Listen(ctx, cfg.ListenAddr, h, httpserver.DefaultTimeouts, logger)
 	if err != nil {
 		return err
 	}

@@ -198,32 +198,35 @@ func TestREADMEListsEveryErrorCode(t *testing.T) {
 	table := section(t, readme(t), "### GraphQL error codes")
 	var codes []string
 	for _, dir := range []string{"edge", "guard", "authn", "websafety"} {
-		fset := token.NewFileSet()
-		pkgs, err := parser.ParseDir(fset, filepath.Join(root, "internal", "bff", dir), func(fi os.FileInfo) bool {
-			return !strings.HasSuffix(fi.Name(), "_test.go")
-		}, 0)
+		files, err := filepath.Glob(filepath.Join(root, "internal", "bff", dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range pkgs {
-			for _, f := range p.Files {
-				ast.Inspect(f, func(n ast.Node) bool {
-					vs, ok := n.(*ast.ValueSpec)
-					if !ok {
-						return true
-					}
-					for i, name := range vs.Names {
-						if !strings.HasPrefix(name.Name, "Code") || i >= len(vs.Values) {
-							continue
-						}
-						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-							code, _ := strconv.Unquote(lit.Value)
-							codes = append(codes, code)
-						}
-					}
-					return true
-				})
+		fset := token.NewFileSet()
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
 			}
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				vs, ok := n.(*ast.ValueSpec)
+				if !ok {
+					return true
+				}
+				for i, name := range vs.Names {
+					if !strings.HasPrefix(name.Name, "Code") || i >= len(vs.Values) {
+						continue
+					}
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						code, _ := strconv.Unquote(lit.Value)
+						codes = append(codes, code)
+					}
+				}
+				return true
+			})
 		}
 	}
 	if len(codes) < 30 {

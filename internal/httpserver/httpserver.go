@@ -53,8 +53,9 @@ type Server struct {
 }
 
 // Listen binds addr and returns a server for handler, not yet serving.
-func Listen(addr string, handler http.Handler, t Timeouts, logger *slog.Logger) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+// ctx bounds the binding only, not the serving (see Serve).
+func Listen(ctx context.Context, addr string, handler http.Handler, t Timeouts, logger *slog.Logger) (*Server, error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}

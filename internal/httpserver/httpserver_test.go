@@ -17,7 +17,7 @@ import (
 // start serves h with timeouts t on a loopback port until the test ends.
 func start(t *testing.T, h http.Handler, to Timeouts) *Server {
 	t.Helper()
-	srv, err := Listen("127.0.0.1:0", h, to, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := Listen(t.Context(), "127.0.0.1:0", h, to, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestDefaultTimeoutsAreAllSet(t *testing.T) {
 }
 
 func TestZeroTimeoutsTakeTheDefaults(t *testing.T) {
-	s, err := Listen("127.0.0.1:0", ok, Timeouts{Read: 3 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := Listen(t.Context(), "127.0.0.1:0", ok, Timeouts{Read: 3 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestOversizedHeadersGet431(t *testing.T) {
 
 func TestServeAnswersAndShutsDownCleanly(t *testing.T) {
 	t.Parallel()
-	srv, err := Listen("127.0.0.1:0", ok, short, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := Listen(t.Context(), "127.0.0.1:0", ok, short, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

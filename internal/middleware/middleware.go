@@ -103,7 +103,10 @@ func Recover(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
+				// Exactly the sentinel, which net/http itself compares by
+				// identity: errors.Is would also re-panic (and so not answer)
+				// an error that merely wraps it.
+				if v == http.ErrAbortHandler { //nolint:errorlint // a recovered panic value, not a returned error: exact identity is net/http's protocol
 					panic(v)
 				}
 				requestctx.LoggerFromContext(r.Context()).ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(v))

@@ -18,7 +18,7 @@ func TestRequestIDIsKeptWhenWellFormedAndMadeOtherwise(t *testing.T) {
 	}))
 	for in, keep := range map[string]bool{"abc-123": true, "": false, "bad id\r\n": false, strings.Repeat("x", 65): false} {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("GET", "/", nil)
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		req.Header.Set(RequestIDHeader, in)
 		h.ServeHTTP(rec, req)
 		if (seen == in) != keep || seen == "" || rec.Header().Get(RequestIDHeader) != seen {
@@ -35,7 +35,7 @@ func TestAccessLogKeepsTheWriterAFlusherAndLogsTheStatus(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusTeapot)
 	}), RequestID, AccessLog(slog.New(slog.NewJSONHandler(&logs, nil))))
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x", nil))
 	if !strings.Contains(logs.String(), `"status":418`) || !strings.Contains(logs.String(), `"request_id"`) {
 		t.Errorf("log line %s", logs.String())
 	}
@@ -44,7 +44,7 @@ func TestAccessLogKeepsTheWriterAFlusherAndLogsTheStatus(t *testing.T) {
 func TestRecoverMasksPanics(t *testing.T) {
 	rec := httptest.NewRecorder()
 	Recover(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret detail") })).
-		ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), "secret") {
 		t.Errorf("panic answered %d %s", rec.Code, rec.Body)
 	}

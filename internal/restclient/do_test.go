@@ -20,14 +20,14 @@ func TestCallTimeoutBoundsTheWholeCall(t *testing.T) {
 		if r.URL.Path == "/slow-body" {
 			// The headers come at once; the body never ends in time.
 			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"a":`))
+			_, _ = w.Write([]byte(`{"a":`))
 			w.(http.Flusher).Flush()
 		}
 		select {
 		case <-r.Context().Done():
 		case <-time.After(2 * time.Second):
 		}
-		w.Write([]byte(`{}`))
+		_, _ = w.Write([]byte(`{}`))
 	}))
 	defer srv.Close()
 	c, err := restclient.New("order", srv.URL, restclient.WithCallTimeout(50*time.Millisecond))
@@ -62,7 +62,7 @@ func TestAnswersAreReadToTheEndSoConnectionsAreReused(t *testing.T) {
 		// Written in pieces so that the answer is chunked, without a length.
 		w.Header().Set("Content-Type", "application/json")
 		for i := 0; i < len(big); i += 1000 {
-			w.Write([]byte(big[i:min(i+1000, len(big))]))
+			_, _ = w.Write([]byte(big[i:min(i+1000, len(big))]))
 		}
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {

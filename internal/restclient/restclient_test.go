@@ -19,7 +19,7 @@ func TestPathCannotChangeTheRequest(t *testing.T) {
 	var gotPath, gotQuery string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotPath, gotQuery = r.URL.EscapedPath(), r.URL.RawQuery
-		w.Write([]byte(`{}`))
+		_, _ = w.Write([]byte(`{}`))
 	}))
 	defer srv.Close()
 	c, err := restclient.New("order", srv.URL)
@@ -45,15 +45,15 @@ func TestProblemsBecomeCodedErrors(t *testing.T) {
 		switch r.URL.Path {
 		case "/problem":
 			w.Header().Set("Content-Type", problem.ContentType)
-			w.WriteHeader(409)
-			json.NewEncoder(w).Encode(map[string]any{"type": "x", "title": "Conflict", "status": 409,
+			w.WriteHeader(http.StatusConflict)
+			_ = json.NewEncoder(w).Encode(map[string]any{"type": "x", "title": "Conflict", "status": 409,
 				"code": "insufficient_stock", "detail": "short", "shortages": []any{map[string]any{"product_id": "prd_a"}}})
 		case "/bare":
-			w.WriteHeader(502)
+			w.WriteHeader(http.StatusBadGateway)
 		case "/slow":
 			time.Sleep(200 * time.Millisecond)
 		case "/auth":
-			json.NewEncoder(w).Encode(map[string]string{"auth": r.Header.Get("Authorization"), "rid": r.Header.Get("X-Request-ID")})
+			_ = json.NewEncoder(w).Encode(map[string]string{"auth": r.Header.Get("Authorization"), "rid": r.Header.Get("X-Request-ID")})
 		}
 	}))
 	defer srv.Close()

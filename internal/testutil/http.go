@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,12 +19,13 @@ type Answer struct {
 	Body   []byte
 }
 
-// Send sends one request with c and returns the answer. body may be nil,
-// a []byte or string sent as is, or any other value sent as JSON (with
-// Content-Type application/json unless header sets one). A non-empty token
-// is sent as a bearer token. Unlike Call, it reports failures as errors, so
-// that it may be used from goroutines other than the test's.
-func Send(c *http.Client, method, url, token string, body any, header http.Header) (Answer, error) {
+// Send sends one request with c, bound to ctx, and returns the answer.
+// body may be nil, a []byte or string sent as is, or any other value sent
+// as JSON (with Content-Type application/json unless header sets one). A
+// non-empty token is sent as a bearer token. Unlike Call, it reports
+// failures as errors, so that it may be used from goroutines other than
+// the test's.
+func Send(ctx context.Context, c *http.Client, method, url, token string, body any, header http.Header) (Answer, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -38,7 +40,7 @@ func Send(c *http.Client, method, url, token string, body any, header http.Heade
 		}
 		rd = bytes.NewReader(enc)
 	}
-	req, err := http.NewRequest(method, url, rd)
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return Answer{}, fmt.Errorf("new request: %w", err)
 	}
@@ -65,11 +67,11 @@ func Send(c *http.Client, method, url, token string, body any, header http.Heade
 	return Answer{Status: resp.StatusCode, Header: resp.Header, Body: out}, nil
 }
 
-// Call sends one request as Send does and returns the answer, failing t
-// when the request cannot be made or its answer read.
+// Call sends one request as Send does, bound to t's context, and returns
+// the answer, failing t when the request cannot be made or its answer read.
 func Call(t testing.TB, c *http.Client, method, url, token string, body any, header http.Header) Answer {
 	t.Helper()
-	a, err := Send(c, method, url, token, body, header)
+	a, err := Send(t.Context(), c, method, url, token, body, header)
 	if err != nil {
 		t.Fatal(err)
 	}

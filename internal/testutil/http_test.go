@@ -56,10 +56,10 @@ func TestCallSendsBodyHeadersAndToken(t *testing.T) {
 func TestSendReportsFailures(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
-	if _, err := testutil.Send(srv.Client(), http.MethodGet, srv.URL, "", nil, nil); err == nil {
+	if _, err := testutil.Send(t.Context(), srv.Client(), http.MethodGet, srv.URL, "", nil, nil); err == nil {
 		t.Error("Send to a closed server: no error")
 	}
-	if _, err := testutil.Send(http.DefaultClient, http.MethodGet, "http://x", "", func() {}, nil); err == nil {
+	if _, err := testutil.Send(t.Context(), http.DefaultClient, http.MethodGet, "http://x", "", func() {}, nil); err == nil {
 		t.Error("Send of a body JSON cannot encode: no error")
 	}
 }

@@ -2,6 +2,7 @@ package authn_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/acme/bff-gateway/internal/apperr"
@@ -69,7 +70,7 @@ func TestHasRolePassesTheResolversErrorOn(t *testing.T) {
 	ctx := auth.NewContextWithPrincipal(t.Context(), auth.Principal{Subject: "usr_admin", Role: auth.RoleAdmin})
 	want := apperr.New(apperr.Unavailable, "down")
 	got, err := authn.HasRole(ctx, nil, func(context.Context) (any, error) { return nil, want }, auth.RoleAdmin)
-	if err != want || got != nil {
+	if !errors.Is(err, want) || got != nil {
 		t.Errorf("HasRole = %v, %v, want nil, %v", got, err, want)
 	}
 }

@@ -65,8 +65,9 @@ func newSessions(t *testing.T, secure string) *sessionsFixture {
 }
 
 // serve runs one request with cookie (none when "") through the
-// middleware, calling inner with its context, and returns the answer.
-func (f *sessionsFixture) serve(t *testing.T, target, cookie string, inner func(ctx context.Context)) *http.Response {
+// middleware, calling inner with its context, and returns the session
+// cookies the answer sets.
+func (f *sessionsFixture) serve(t *testing.T, target, cookie string, inner func(ctx context.Context)) []*http.Cookie {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodPost, target, nil)
@@ -76,7 +77,9 @@ func (f *sessionsFixture) serve(t *testing.T, target, cookie string, inner func(
 	f.s.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		inner(r.Context())
 	})).ServeHTTP(rec, r)
-	return rec.Result()
+	res := rec.Result()
+	defer res.Body.Close()
+	return sessionCookies(t, res)
 }
 
 // sessionCookies returns the session cookies an answer sets.
@@ -104,7 +107,7 @@ func TestSessionLifecycle(t *testing.T) {
 	expires := f.clock.Now().Add(15 * time.Minute)
 
 	// Sign in: a session is stored and its id, never the token, is set.
-	res := f.serve(t, "/graphql", "", func(ctx context.Context) {
+	cookies := f.serve(t, "/graphql", "", func(ctx context.Context) {
 		if _, ok := auth.PrincipalFromContext(ctx); ok {
 			t.Error("a request without a cookie is signed in")
 		}
@@ -112,7 +115,6 @@ func TestSessionLifecycle(t *testing.T) {
 			t.Fatalf("StartSession: %v", err)
 		}
 	})
-	cookies := sessionCookies(t, res)
 	if len(cookies) != 1 {
 		t.Fatalf("sign-in set %d session cookies, want 1", len(cookies))
 	}
@@ -134,22 +136,21 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 
 	// The cookie signs the next request in.
-	res = f.serve(t, "/graphql", id, func(ctx context.Context) {
+	cookies = f.serve(t, "/graphql", id, func(ctx context.Context) {
 		if p, ok := auth.PrincipalFromContext(ctx); !ok || p != f.alice {
 			t.Errorf("principal %+v (%v), want %+v", p, ok, f.alice)
 		}
 	})
-	if c := sessionCookies(t, res); len(c) != 0 {
-		t.Errorf("a valid session's request set cookies %+v", c)
+	if len(cookies) != 0 {
+		t.Errorf("a valid session's request set cookies %+v", cookies)
 	}
 
 	// Sign out: the session is deleted and the cookie cleared.
-	res = f.serve(t, "/graphql", id, func(ctx context.Context) {
+	cookies = f.serve(t, "/graphql", id, func(ctx context.Context) {
 		if err := authn.EndSession(ctx); err != nil {
 			t.Fatalf("EndSession: %v", err)
 		}
 	})
-	cookies = sessionCookies(t, res)
 	if len(cookies) != 1 || cookies[0].Value != "" || cookies[0].MaxAge >= 0 {
 		t.Fatalf("sign-out set %+v, want one cleared cookie", cookies)
 	}
@@ -159,13 +160,13 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 
 	// The old cookie no longer signs in, and is cleared.
-	res = f.serve(t, "/graphql", id, func(ctx context.Context) {
+	cookies = f.serve(t, "/graphql", id, func(ctx context.Context) {
 		if _, ok := auth.PrincipalFromContext(ctx); ok {
 			t.Error("a deleted session signed a request in")
 		}
 	})
-	if c := sessionCookies(t, res); len(c) != 1 || c[0].MaxAge >= 0 {
-		t.Errorf("a deleted session's cookie was answered with %+v, want it cleared", c)
+	if len(cookies) != 1 || cookies[0].MaxAge >= 0 {
+		t.Errorf("a deleted session's cookie was answered with %+v, want it cleared", cookies)
 	}
 }
 
@@ -176,12 +177,11 @@ func TestStartSessionEndsThePreviousOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := f.serve(t, "/graphql", old, func(ctx context.Context) {
+	cookies := f.serve(t, "/graphql", old, func(ctx context.Context) {
 		if err := authn.StartSession(ctx, f.alice, f.clock.Now().Add(time.Hour)); err != nil {
 			t.Fatalf("StartSession: %v", err)
 		}
 	})
-	cookies := sessionCookies(t, res)
 	if len(cookies) != 1 || cookies[0].Value == old {
 		t.Fatalf("cookies %+v, want one new session", cookies)
 	}
@@ -210,12 +210,11 @@ func TestSessionCookieSecure(t *testing.T) {
 		t.Run(tt.secure+" "+tt.target, func(t *testing.T) {
 			t.Parallel()
 			f := newSessions(t, tt.secure)
-			res := f.serve(t, tt.target, "", func(ctx context.Context) {
+			cookies := f.serve(t, tt.target, "", func(ctx context.Context) {
 				if err := authn.StartSession(ctx, f.alice, f.clock.Now().Add(time.Minute)); err != nil {
 					t.Fatalf("StartSession: %v", err)
 				}
 			})
-			cookies := sessionCookies(t, res)
 			if len(cookies) != 1 {
 				t.Fatalf("%d session cookies, want 1", len(cookies))
 			}
@@ -243,12 +242,12 @@ func TestMiddlewareRefusesBadSessions(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			res := f.serve(t, "/graphql", cookie, func(ctx context.Context) {
+			c := f.serve(t, "/graphql", cookie, func(ctx context.Context) {
 				if p, ok := auth.PrincipalFromContext(ctx); ok {
 					t.Errorf("signed in as %+v", p)
 				}
 			})
-			if c := sessionCookies(t, res); len(c) != 1 || c[0].Value != "" || c[0].MaxAge >= 0 {
+			if len(c) != 1 || c[0].Value != "" || c[0].MaxAge >= 0 {
 				t.Errorf("cookies %+v, want the session cookie cleared", c)
 			}
 		})

@@ -237,7 +237,7 @@ func TestSignInPassesOtherFailuresThrough(t *testing.T) {
 			got, err := authn.SignIn(t.Context(), users, v, nil, signInNow, signInEmail, signInPassword)
 			// The failing call's error, unchanged.
 			want := firstNonNil(tt.tokenErr, tt.verifyErr, tt.getErr)
-			if err != want {
+			if err != want { //nolint:errorlint // SignIn must return the failing call's error itself, unwrapped: errors.Is would let a wrapped one pass
 				t.Fatalf("error %v, want exactly %v", err, want)
 			}
 			if got != (authn.SignedIn{}) {
@@ -288,7 +288,7 @@ func attempt(t *testing.T, ip string) (context.Context, *request.State) {
 // state.
 func checkThrottled(t *testing.T, err error, state *request.State) {
 	t.Helper()
-	requireCode(t, err, apperr.RateLimited)
+	_ = requireCode(t, err, apperr.RateLimited)
 	d, ok := state.Throttled()
 	if !ok {
 		t.Fatal("the request state is not throttled")
@@ -361,7 +361,7 @@ func TestSignInLimitsAttemptsPerAccount(t *testing.T) {
 
 	ctx, state := attempt(t, "203.0.113.7")
 	_, err := authn.SignIn(ctx, users, v, logins, signInNow, signInEmail, "guess1")
-	requireCode(t, err, apperr.Unauthenticated)
+	_ = requireCode(t, err, apperr.Unauthenticated)
 	if _, ok := state.Throttled(); ok {
 		t.Error("an allowed (if wrong) attempt throttled the request")
 	}
@@ -386,7 +386,7 @@ func TestSignInWithoutStateStillRefuses(t *testing.T) {
 		t.Fatalf("first attempt: %v", err)
 	}
 	_, err := authn.SignIn(ctx, users, v, logins, signInNow, signInEmail, signInPassword)
-	requireCode(t, err, apperr.RateLimited)
+	_ = requireCode(t, err, apperr.RateLimited)
 	if tokens, _ := users.calls(); len(tokens) != 1 {
 		t.Errorf("the user service saw %d Token calls, want 1", len(tokens))
 	}

@@ -166,10 +166,10 @@ func (c *Client) Query(t testing.TB, query string, vars map[string]any) Response
 	return c.Post(t, body, "application/json")
 }
 
-// Post sends a raw body to /graphql.
+// Post sends a raw body to /graphql, bound to t's context.
 func (c *Client) Post(t testing.TB, body []byte, contentType string) Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, c.env.URL+"/graphql", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, c.env.URL+"/graphql", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,10 +52,10 @@ func newUpstream(t *testing.T, status int) *upstream {
 		if s >= 400 {
 			w.Header().Set("Content-Type", "application/problem+json")
 			w.WriteHeader(s)
-			io.WriteString(w, `{"type":"urn:bff-gateway:problem:unavailable","title":"Unavailable","status":503,"code":"unavailable","detail":"database down"}`)
+			_, _ = io.WriteString(w, `{"type":"urn:bff-gateway:problem:unavailable","title":"Unavailable","status":503,"code":"unavailable","detail":"database down"}`)
 			return
 		}
-		io.WriteString(w, `{}`)
+		_, _ = io.WriteString(w, `{}`)
 	}))
 	t.Cleanup(u.Close)
 	return u
@@ -68,6 +68,17 @@ func get(t *testing.T, tr http.RoundTripper, ctx context.Context, url string) (*
 		t.Fatal(err)
 	}
 	return tr.RoundTrip(req)
+}
+
+// getErr is get for a call expected to fail: it returns the error only,
+// closing the body of an answer if one came back all the same.
+func getErr(t *testing.T, tr http.RoundTripper, ctx context.Context, url string) error {
+	t.Helper()
+	resp, err := get(t, tr, ctx, url)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	return err
 }
 
 func mustState(t *testing.T, tr *breaker.Transport, want breaker.State) {
@@ -130,7 +141,7 @@ func TestServerErrorsTripItAndTheAnswerIsStillReturned(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 503 || !strings.Contains(string(body), "database down") {
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "database down") {
 			t.Errorf("call %d: %d %s, want the 503 answer with its body", i, resp.StatusCode, body)
 		}
 	}
@@ -142,6 +153,9 @@ func TestServerErrorsTripItAndTheAnswerIsStillReturned(t *testing.T) {
 	// Open: nothing is sent, the answer is immediate.
 	start := time.Now()
 	resp, err := get(t, tr, context.Background(), up.URL)
+	if resp != nil {
+		resp.Body.Close() // there must be none: checked below
+	}
 	if resp != nil || !apperr.Is(err, apperr.Unavailable) || !errors.Is(err, gobreaker.ErrOpenState) || !breaker.Rejected(err) {
 		t.Fatalf("open: %v, %v", resp, err)
 	}
@@ -190,12 +204,12 @@ func TestTransportErrorsTripIt(t *testing.T) {
 	next := &failingTransport{}
 	tr := mustNew(t, "user", settings(4, time.Hour), next)
 	for i := range 4 {
-		if _, err := get(t, tr, context.Background(), "http://user.invalid/"); err == nil || breaker.Rejected(err) {
+		if err := getErr(t, tr, context.Background(), "http://user.invalid/"); err == nil || breaker.Rejected(err) {
 			t.Fatalf("call %d: %v, want the transport's error", i, err)
 		}
 	}
 	mustState(t, tr, breaker.StateOpen)
-	if _, err := get(t, tr, context.Background(), "http://user.invalid/"); !breaker.Rejected(err) {
+	if err := getErr(t, tr, context.Background(), "http://user.invalid/"); !breaker.Rejected(err) {
 		t.Fatalf("open: %v", err)
 	}
 	if n := next.calls.Load(); n != 4 {
@@ -236,14 +250,14 @@ func TestClientErrorsAndCancellationsDoNotTripIt(t *testing.T) {
 	for range 5 {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(5*time.Millisecond, cancel)
-		if _, err := get(t, tr, ctx, up.URL); !errors.Is(err, context.Canceled) {
+		if err := getErr(t, tr, ctx, up.URL); !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancelled call: %v", err)
 		}
 	}
 	// Already cancelled before it is sent.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := get(t, tr, ctx, up.URL); err == nil {
+	if err := getErr(t, tr, ctx, up.URL); err == nil {
 		t.Fatal("a cancelled call succeeded")
 	}
 	mustState(t, tr, breaker.StateClosed)
@@ -255,7 +269,7 @@ func TestDeadlinesAreFailures(t *testing.T) {
 	tr := mustNew(t, "order", settings(2, time.Hour), nil)
 	for range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
-		_, err := get(t, tr, ctx, up.URL)
+		err := getErr(t, tr, ctx, up.URL)
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("slow call: %v", err)
@@ -287,7 +301,7 @@ func TestHalfOpenProbe(t *testing.T) {
 		mustState(t, tr, breaker.StateHalfOpen)
 		up.status.Store(200)
 		resp, err := get(t, tr, context.Background(), up.URL)
-		if err != nil || resp.StatusCode != 200 {
+		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("probe: %v %v", resp, err)
 		}
 		resp.Body.Close()
@@ -300,12 +314,12 @@ func TestHalfOpenProbe(t *testing.T) {
 		time.Sleep(openFor + 10*time.Millisecond)
 		mustState(t, tr, breaker.StateHalfOpen)
 		resp, err := get(t, tr, context.Background(), up.URL)
-		if err != nil || resp.StatusCode != 500 {
+		if err != nil || resp.StatusCode != http.StatusInternalServerError {
 			t.Fatalf("probe: %v %v", resp, err)
 		}
 		resp.Body.Close()
 		mustState(t, tr, breaker.StateOpen)
-		if _, err := get(t, tr, context.Background(), up.URL); !breaker.Rejected(err) {
+		if err := getErr(t, tr, context.Background(), up.URL); !breaker.Rejected(err) {
 			t.Fatalf("after a failed probe: %v", err)
 		}
 	})
@@ -328,7 +342,7 @@ func TestHalfOpenProbe(t *testing.T) {
 		for up.hits.Load() < 3 {
 			time.Sleep(time.Millisecond)
 		}
-		_, err := get(t, tr, context.Background(), up.URL)
+		err := getErr(t, tr, context.Background(), up.URL)
 		if !apperr.Is(err, apperr.Unavailable) || !errors.Is(err, gobreaker.ErrTooManyRequests) {
 			t.Errorf("second call while probing: %v", err)
 		}
@@ -345,7 +359,7 @@ func TestHalfOpenProbe(t *testing.T) {
 		hold := up.holdRequests()
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(5*time.Millisecond, cancel)
-		if _, err := get(t, tr, ctx, up.URL); !errors.Is(err, context.Canceled) {
+		if err := getErr(t, tr, ctx, up.URL); !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancelled probe: %v", err)
 		}
 		mustState(t, tr, breaker.StateHalfOpen)
@@ -372,7 +386,11 @@ func TestRefusedRequestBodyIsClosed(t *testing.T) {
 	trip(t, tr, up, 1)
 	body := &closeRecorder{Reader: strings.NewReader(`{}`)}
 	req, _ := http.NewRequest(http.MethodPost, up.URL, body)
-	if _, err := tr.RoundTrip(req); !breaker.Rejected(err) {
+	resp, err := tr.RoundTrip(req)
+	if resp != nil {
+		resp.Body.Close() // a refused call has none
+	}
+	if !breaker.Rejected(err) {
 		t.Fatalf("open: %v", err)
 	}
 	if !body.closed {
@@ -395,7 +413,7 @@ func TestPanicCountsAsFailureAndFreesTheProbe(t *testing.T) {
 				t.Error("the panic was swallowed")
 			}
 		}()
-		get(t, tr, context.Background(), "http://order.invalid/")
+		_ = getErr(t, tr, context.Background(), "http://order.invalid/") // panics
 	}()
 	mustState(t, tr, breaker.StateOpen)
 }

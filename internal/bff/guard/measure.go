@@ -269,8 +269,7 @@ func (w *walker) listSize(v *ast.Value) int {
 func clampListSize(s string) int {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		var numErr *strconv.NumError
-		if errors.As(err, &numErr) && numErr.Err == strconv.ErrRange {
+		if errors.Is(err, strconv.ErrRange) {
 			return maxListSize
 		}
 		return defaultListSize

@@ -120,7 +120,7 @@ func TestKeysAskedForWithinTheWaitGoInOneCall(t *testing.T) {
 			// 20 concurrent loads of 5 ids, each id four times.
 			start := make(chan struct{})
 			var wg sync.WaitGroup
-			errs := make(chan error, 20)
+			failures := make(chan string, 20)
 			for i := range 20 {
 				id := known[i%len(known)]
 				wg.Add(1)
@@ -129,15 +129,15 @@ func TestKeysAskedForWithinTheWaitGoInOneCall(t *testing.T) {
 					<-start
 					got, err := k.load(ctx, l, id)()
 					if err != nil || got != id {
-						errs <- fmt.Errorf("load %s: %q, %v", id, got, err)
+						failures <- fmt.Sprintf("load %s: %q, %v", id, got, err)
 					}
 				}()
 			}
 			close(start)
 			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Error(err)
+			close(failures)
+			for f := range failures {
+				t.Error(f)
 			}
 			assertOneCall(t, calls(), known)
 		})

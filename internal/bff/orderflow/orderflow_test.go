@@ -144,7 +144,7 @@ func TestPlaceWithoutPrincipalIsUnauthenticated(t *testing.T) {
 	t.Parallel()
 	orders := &fakeOrders{}
 	out, err := orderflow.Place(t.Context(), orders, key, []orderflow.Line{{ProductID: prodA, Quantity: 1}}, webItems)
-	checkCode(t, err, apperr.Unauthenticated)
+	_ = checkCode(t, err, apperr.Unauthenticated)
 	if out.Order != nil || out.UserErrors != nil {
 		t.Errorf("outcome %+v, want none", out)
 	}
@@ -576,7 +576,7 @@ func TestCancelWithoutPrincipalIsUnauthenticated(t *testing.T) {
 	t.Parallel()
 	orders := &fakeOrders{}
 	out, err := orderflow.Cancel(t.Context(), orders, orderID)
-	checkCode(t, err, apperr.Unauthenticated)
+	_ = checkCode(t, err, apperr.Unauthenticated)
 	if out.Order != nil || out.UserErrors != nil {
 		t.Errorf("outcome %+v, want none", out)
 	}

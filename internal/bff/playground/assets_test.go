@@ -1,6 +1,7 @@
 package playground
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -61,7 +62,7 @@ func TestAcceptsGzip(t *testing.T) {
 		"br, deflate":            false,
 		"x-gzip":                 false,
 	} {
-		r := httptest.NewRequest("GET", "/", nil)
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.Header.Set("Accept-Encoding", header)
 		if got := acceptsGzip(r); got != want {
 			t.Errorf("Accept-Encoding %q: %v, want %v", header, got, want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,7 +19,6 @@ import (
 )
 
 var (
-	adminID = seed.UserID(0)
 	adaID   = seed.UserID(1)
 	graceID = seed.UserID(2)
 )
@@ -65,7 +65,7 @@ func TestClients(t *testing.T) {
 		if tok.AccessToken == "" || tok.TokenType != "Bearer" || tok.ExpiresIn <= 0 {
 			t.Errorf("token %+v", tok)
 		}
-		if r := rec.one(t); r.Method != "POST" || r.Path != "/v1/auth/token" || r.Header.Get("Authorization") != "" {
+		if r := rec.one(t); r.Method != http.MethodPost || r.Path != "/v1/auth/token" || r.Header.Get("Authorization") != "" {
 			t.Errorf("token request %+v: want POST /v1/auth/token without a credential", r)
 		}
 		_, err := users.Token(context.Background(), "ada@example.com", "wrong")
@@ -331,7 +331,7 @@ func TestClients(t *testing.T) {
 			t.Errorf("placed %+v", placed)
 		}
 		r := rec.one(t)
-		if r.Method != "POST" || r.Path != "/v1/orders" || r.Header.Get("Idempotency-Key") != "key-1" || r.Header.Get("Authorization") != bearer(e.adaTok) {
+		if r.Method != http.MethodPost || r.Path != "/v1/orders" || r.Header.Get("Idempotency-Key") != "key-1" || r.Header.Get("Authorization") != bearer(e.adaTok) {
 			t.Errorf("place request %+v", r)
 		}
 		again := must[contract.Order](t)(orders.Place(e.ada, "key-1", req))
@@ -373,7 +373,7 @@ func TestClients(t *testing.T) {
 		if cancelled.ID != placed.ID || cancelled.Status != contract.StatusCancelled {
 			t.Errorf("cancelled %+v", cancelled)
 		}
-		if r := rec.one(t); r.Method != "POST" || r.Path != "/v1/orders/"+placed.ID+"/cancel" {
+		if r := rec.one(t); r.Method != http.MethodPost || r.Path != "/v1/orders/"+placed.ID+"/cancel" {
 			t.Errorf("cancel request %s %s", r.Method, r.Path)
 		}
 		_, err = orders.Cancel(e.ada, placed.ID)

@@ -97,7 +97,7 @@ func TestSlowServiceTimesOut(t *testing.T) {
 		case <-r.Context().Done():
 		case <-time.After(2 * time.Second):
 		}
-		w.Write([]byte(`{}`))
+		_, _ = w.Write([]byte(`{}`))
 	}))
 	defer slow.Close()
 	set, err := upstream.New(withDefaults(upstream.Config{
@@ -155,7 +155,9 @@ func TestTimeoutsTripTheBreakerButCancellationsDoNot(t *testing.T) {
 	for range 5 {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(5*time.Millisecond, cancel)
-		set.Products.Get(ctx, seed.ProductID(0))
+		if _, err := set.Products.Get(ctx, seed.ProductID(0)); err == nil {
+			t.Fatal("a cancelled call succeeded")
+		}
 	}
 	if s := set.Breakers[2].State(); s != breaker.StateClosed {
 		t.Fatalf("product breaker %s after cancellations, want closed", s)

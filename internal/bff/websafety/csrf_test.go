@@ -117,7 +117,7 @@ func TestCSRFLooksOnlyAtItsOwnCookie(t *testing.T) {
 		"another cookie":         {{Name: "theme", Value: "dark"}},
 		"an empty session value": {{Name: cookieName, Value: ""}},
 	} {
-		req := httptest.NewRequest("POST", "/graphql", strings.NewReader("x"))
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader("x"))
 		req.Header.Set("Content-Type", "text/plain")
 		for _, c := range cookies {
 			req.AddCookie(c)
@@ -129,7 +129,7 @@ func TestCSRFLooksOnlyAtItsOwnCookie(t *testing.T) {
 		}
 	}
 	// The session cookie among others still counts.
-	req := httptest.NewRequest("POST", "/graphql", strings.NewReader("x"))
+	req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader("x"))
 	req.Header.Set("Content-Type", "text/plain")
 	req.Header.Set("Cookie", "theme=dark; "+cookieName+"=s1; other=1")
 	rec := httptest.NewRecorder()

@@ -37,7 +37,7 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 	// A refusal written by middleware inside keeps the headers.
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("POST", "/graphql", nil)
+	req := httptest.NewRequest(http.MethodPost, "/graphql", nil)
 	req.AddCookie(&http.Cookie{Name: cookieName, Value: "s1"})
 	websafety.SecurityHeaders(websafety.CSRF(cookieName)(reached)).ServeHTTP(rec, req)
 	if rec.Code != http.StatusForbidden || rec.Header().Get("X-Frame-Options") != "DENY" || rec.Header().Get("Content-Security-Policy") == "" {
@@ -107,7 +107,7 @@ func TestPlaygroundReplacesThePolicyOnly(t *testing.T) {
 		_, _ = io.WriteString(w, "<p>page</p>")
 	})))
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	if rec.Code != http.StatusTeapot || rec.Header().Get("Cache-Control") != "no-cache" || rec.Body.String() != "<p>page</p>" {
 		t.Errorf("status %d, header %v, body %q", rec.Code, rec.Header(), rec.Body)
 	}

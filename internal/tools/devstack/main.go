@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, "stack stopped")
 	}()
 	for _, p := range procs {
-		if err := p.start(*logDir); err != nil {
+		if err := p.start(ctx, *logDir); err != nil {
 			return err
 		}
 		started = append(started, p)
@@ -102,12 +102,15 @@ func stackProcesses(binDir, serviceToken string) []*process {
 	}
 }
 
-func (p *process) start(logDir string) error {
+func (p *process) start(ctx context.Context, logDir string) error {
 	logFile, err := os.OpenFile(filepath.Join(logDir, p.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return fmt.Errorf("open %s log: %w", p.name, err)
 	}
-	p.cmd = exec.Command(p.binary)
+	// The process outlives ctx on purpose: when ctx ends (Ctrl-C), stop
+	// ends the services gracefully and in order, where a cancelled
+	// command would be killed at once.
+	p.cmd = exec.CommandContext(context.WithoutCancel(ctx), p.binary)
 	p.cmd.Env = append(os.Environ(), p.env...)
 	p.cmd.Stdout = logFile
 	p.cmd.Stderr = logFile
@@ -145,7 +148,11 @@ func waitReady(ctx context.Context, p *process) error {
 		if p.cmd.ProcessState != nil {
 			return fmt.Errorf("%s exited: see var/log/%s.log", p.name, p.name)
 		}
-		resp, err := http.Get(p.url + "/readyz")
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/readyz", nil)
+		if err != nil {
+			return fmt.Errorf("%s readiness probe: %w", p.name, err)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

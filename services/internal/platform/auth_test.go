@@ -120,7 +120,7 @@ func TestRequireServiceToken(t *testing.T) {
 		"Basic secret-service-token":  401,
 	} {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", "/internal/x", nil)
+		req := httptest.NewRequest(http.MethodPost, "/internal/x", nil)
 		if header != "" {
 			req.Header.Set("Authorization", header)
 		}

@@ -43,7 +43,7 @@ func TestRunStartsLogsAndServes(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	err := platform.Run(t.Context(), "demo", []string{"-x"}, func(string) string { return "" }, &stderr, parseFake, start)
-	if err != svc.err {
+	if !errors.Is(err, svc.err) {
 		t.Errorf("Run = %v, want Serve's error", err)
 	}
 	if !svc.served || !slices.Equal(gotCfg.args, []string{"-x"}) {
@@ -70,7 +70,7 @@ func TestRunStopsAtTheFirstError(t *testing.T) {
 	if err := platform.Run(t.Context(), "demo", nil, failParse, &stderr, parseFake, start); err == nil || started {
 		t.Errorf("bad config: Run = %v, started %v; want the error and no start", err, started)
 	}
-	if err := platform.Run(t.Context(), "demo", nil, func(string) string { return "" }, &stderr, parseFake, start); err != startErr {
+	if err := platform.Run(t.Context(), "demo", nil, func(string) string { return "" }, &stderr, parseFake, start); !errors.Is(err, startErr) {
 		t.Errorf("failed start: Run = %v, want %v", err, startErr)
 	}
 	if stderr.Len() != 0 {

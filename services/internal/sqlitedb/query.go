@@ -47,7 +47,7 @@ func SeedIfEmpty(ctx context.Context, db *sql.DB, table string, insert func(tx *
 	if err != nil {
 		return false, fmt.Errorf("seed %s: %w", table, err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op returning sql.ErrTxDone
 	var existing int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&existing); err != nil {
 		return false, fmt.Errorf("seed %s: %w", table, err)

@@ -160,7 +160,7 @@ func TestSeedIfEmpty(t *testing.T) {
 		}
 		return boom
 	})
-	if seeded || err != boom {
+	if seeded || err != boom { //nolint:errorlint // SeedIfEmpty returns insert's error as is (its documented contract): errors.Is would let a wrapped one pass
 		t.Fatalf("failing insert: seeded %v, err %v; want false and boom", seeded, err)
 	}
 	if got := itemIDs(t, db, `SELECT id FROM items`); len(got) != 0 {

@@ -18,7 +18,6 @@ import (
 
 // The demo accounts' user ids.
 var (
-	adminID = seed.UserID(0)
 	adaID   = seed.UserID(1)
 	graceID = seed.UserID(2)
 )

@@ -229,7 +229,7 @@ func TestConcurrentOrders(t *testing.T) {
 				token = e.admin
 			}
 			req := contract.PlaceOrderRequest{UserID: adaID, Items: []contract.ReservationItem{{ProductID: p.ID, Quantity: 1}}}
-			a, err := testutil.Send(e.orders, http.MethodPost, e.stack.Order.URL+"/v1/orders", token, req, keyHeader(newKey()))
+			a, err := testutil.Send(t.Context(), e.orders, http.MethodPost, e.stack.Order.URL+"/v1/orders", token, req, keyHeader(newKey()))
 			if err != nil {
 				t.Errorf("placement %d: %v", i, err)
 				return

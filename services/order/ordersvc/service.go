@@ -50,7 +50,7 @@ type Config struct {
 func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	var cfg Config
 	set := envconfig.New("order-service", getenv)
-	cfg.Common.Bind(set, DefaultListenAddr)
+	cfg.Bind(set, DefaultListenAddr)
 	set.Duration(&cfg.ReconcileInterval, "reconcile-interval", "RECONCILE_INTERVAL", 30*time.Second, "how often owed stock releases are retried")
 	set.Duration(&cfg.ReleaseGrace, "release-grace", "RELEASE_GRACE", time.Minute, "age of an owed release before a periodic pass retries it")
 	set.Duration(&cfg.UpstreamTimeout, "upstream-timeout", "UPSTREAM_TIMEOUT", 5*time.Second, "timeout of each call to the product service")
@@ -108,7 +108,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, erro
 	}
 	h := &handlers{store: st, stock: stock, now: time.Now}
 	handler := platform.Handler(logger, cfg.Latency, db, OpenAPI, h.routes(cfg.Verifier()))
-	server, err := httpserver.Listen(cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
+	server, err := httpserver.Listen(ctx, cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -61,7 +61,7 @@ func (s *store) beginPlacement(ctx context.Context, p placement) (*idempotencyRe
 	if err != nil {
 		return nil, fmt.Errorf("begin placement: %w", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op returning sql.ErrTxDone
 	var rec idempotencyRecord
 	err = tx.QueryRowContext(ctx, `SELECT request_hash, order_id, state FROM idempotency_keys WHERE subject = ? AND key = ?`,
 		p.Subject, p.Key).Scan(&rec.RequestHash, &rec.OrderID, &rec.State)
@@ -94,7 +94,7 @@ func (s *store) completePlacement(ctx context.Context, p placement, o contract.O
 	if err != nil {
 		return fmt.Errorf("complete placement: %w", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op returning sql.ErrTxDone
 	res, err := tx.ExecContext(ctx, `DELETE FROM pending_releases WHERE order_id = ? AND releasing = 0`, p.OrderID)
 	if err != nil {
 		return fmt.Errorf("drop pending release: %w", err)
@@ -124,7 +124,7 @@ func (s *store) abandonPlacement(ctx context.Context, p placement, released bool
 	if err != nil {
 		return fmt.Errorf("abandon placement: %w", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op returning sql.ErrTxDone
 	if _, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE subject = ? AND key = ? AND order_id = ?`,
 		p.Subject, p.Key, p.OrderID); err != nil {
 		return fmt.Errorf("drop idempotency key: %w", err)
@@ -149,7 +149,7 @@ func (s *store) cancel(ctx context.Context, id string, visible func(userID strin
 	if err != nil {
 		return contract.Order{}, fmt.Errorf("cancel order: %w", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op returning sql.ErrTxDone
 	o, err := orderByID(ctx, tx, id)
 	if err != nil {
 		return contract.Order{}, err
@@ -233,7 +233,7 @@ func (s *store) finishRelease(ctx context.Context, orderID string) error {
 	if err != nil {
 		return fmt.Errorf("finish release: %w", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op returning sql.ErrTxDone
 	if _, err := tx.ExecContext(ctx, `DELETE FROM pending_releases WHERE order_id = ?`, orderID); err != nil {
 		return fmt.Errorf("drop pending release: %w", err)
 	}

@@ -31,7 +31,7 @@ func (s *store) reserve(ctx context.Context, id string, items []contract.Reserva
 	if err != nil {
 		return contract.Reservation{}, false, dbError("reserve stock", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op returning sql.ErrTxDone
 
 	existing, found, err := readReservation(ctx, tx, id)
 	if err != nil {
@@ -110,7 +110,7 @@ func (s *store) release(ctx context.Context, id string, items []contract.Reserva
 	if err != nil {
 		return contract.Reservation{}, dbError("release stock", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op returning sql.ErrTxDone
 
 	res, found, err := readReservation(ctx, tx, id)
 	if err != nil {

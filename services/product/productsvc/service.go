@@ -39,7 +39,7 @@ type Config struct {
 func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	var cfg Config
 	set := envconfig.New("product-service", getenv)
-	cfg.Common.Bind(set, DefaultListenAddr)
+	cfg.Bind(set, DefaultListenAddr)
 	// Report flag, environment and range errors all at once.
 	return cfg, errors.Join(set.Parse(args), cfg.Validate())
 }
@@ -74,7 +74,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, erro
 	h := &handlers{store: st}
 	routes := h.routes(cfg.Verifier(), cfg.ServiceToken)
 	handler := platform.Handler(logger, cfg.Latency, db, OpenAPI, routes)
-	server, err := httpserver.Listen(cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
+	server, err := httpserver.Listen(ctx, cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -123,7 +123,7 @@ func (s *store) list(ctx context.Context, q listQuery) ([]contract.Product, bool
 	if err != nil {
 		return nil, false, 0, dbError("list products", err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit, a no-op returning sql.ErrTxDone
 
 	var total int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM products`+filter, args...).Scan(&total); err != nil {

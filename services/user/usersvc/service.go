@@ -46,7 +46,7 @@ type Config struct {
 func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	var cfg Config
 	set := envconfig.New("user-service", getenv)
-	cfg.Common.Bind(set, DefaultListenAddr)
+	cfg.Bind(set, DefaultListenAddr)
 	set.Int(&cfg.BcryptCost, "bcrypt-cost", "BCRYPT_COST", bcrypt.DefaultCost, "bcrypt cost of seeded passwords")
 	set.Duration(&cfg.TokenTTL, "token-ttl", "TOKEN_TTL", auth.DefaultTokenTTL, "lifetime of access tokens")
 	// Report flag, environment and range errors all at once.
@@ -110,7 +110,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, erro
 	}
 	verifier := auth.NewVerifier(keys, cfg.Issuer, cfg.Audience)
 	handler := platform.Handler(logger, cfg.Latency, db, OpenAPI, h.routes(verifier))
-	server, err := httpserver.Listen(cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
+	server, err := httpserver.Listen(ctx, cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
 	if err != nil {
 		db.Close()
 		return nil, err

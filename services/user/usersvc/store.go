@@ -20,11 +20,6 @@ type store struct {
 	db *sql.DB
 }
 
-type userRow struct {
-	contract.User
-	PasswordHash string
-}
-
 const userColumns = `id, email, name, first_name, role, avatar_url, created_at`
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (contract.User, error) {
