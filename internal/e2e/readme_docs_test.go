@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"flag"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -15,6 +16,10 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/acme/bff-gateway/services/order/ordersvc"
+	"github.com/acme/bff-gateway/services/product/productsvc"
+	"github.com/acme/bff-gateway/services/user/usersvc"
 )
 
 // readme returns the README's text.
@@ -236,6 +241,101 @@ func TestREADMEListsEveryErrorCode(t *testing.T) {
 	for _, code := range slices.Compact(codes) {
 		if !strings.Contains(table, "`"+code+"`") {
 			t.Errorf("the README's GraphQL error codes table does not list %s", code)
+		}
+	}
+}
+
+// envOfUsage is the environment variable a service flag's usage names.
+var envOfUsage = regexp.MustCompile(`\(env ([A-Z_]+)\)$`)
+
+// serviceDefaults returns, per service, each environment variable's
+// default as the service's flags hold it.
+func serviceDefaults() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for name, fs := range map[string]*flag.FlagSet{"user": usersvc.Flags(), "order": ordersvc.Flags(), "product": productsvc.Flags()} {
+		out[name] = map[string]string{}
+		fs.VisitAll(func(f *flag.Flag) {
+			if m := envOfUsage.FindStringSubmatch(f.Usage); m != nil {
+				out[name][m[1]] = f.DefValue
+			}
+		})
+	}
+	return out
+}
+
+// sameFlagValue reports whether the README's text of a default says a
+// flag's default: "none" is empty, durations compare as durations.
+func sameFlagValue(readme, def string) bool {
+	if readme == "none" {
+		return def == "" || def == "0s"
+	}
+	if d, err := time.ParseDuration(def); err == nil {
+		r, err := time.ParseDuration(readme)
+		return err == nil && r == d
+	}
+	return readme == def
+}
+
+// TestREADMEServiceTableIsTheDefaults keeps the README's table of the
+// services' environment variables equal to their flags' defaults: a row
+// for every variable a service uses, and each default as the flag has it,
+// for every service the row is about ("(order)" names them; no name means
+// all three).
+func TestREADMEServiceTableIsTheDefaults(t *testing.T) {
+	defs := serviceDefaults()
+	rows := tableRows(section(t, readme(t), "## Configuration"))
+	documented := map[string]bool{}
+	serviceNames := regexp.MustCompile(`\(([a-z, ]+)\)`)
+	for _, row := range rows {
+		m := backticked.FindStringSubmatch(row[0])
+		if m == nil {
+			t.Errorf("row %q names no variable", row)
+			continue
+		}
+		env := m[1]
+		services := []string{"user", "order", "product"}
+		if sm := serviceNames.FindStringSubmatch(row[0]); sm != nil {
+			services = strings.Split(strings.ReplaceAll(sm[1], " ", ""), ",")
+		}
+		perService := map[string]string{}
+		switch values := backticked.FindAllStringSubmatch(row[1], -1); {
+		case strings.HasPrefix(row[1], "none"):
+			for _, svc := range services {
+				perService[svc] = "none"
+			}
+		case strings.HasPrefix(row[1], "user `"):
+			// "user `a`, order `b`, product `c`"
+			for i, svc := range []string{"user", "order", "product"} {
+				if i < len(values) {
+					perService[svc] = values[i][1]
+				}
+			}
+		case len(values) >= 1:
+			for _, svc := range services {
+				perService[svc] = values[0][1]
+			}
+		}
+		for _, svc := range services {
+			documented[svc+" "+env] = true
+			def, ok := defs[svc][env]
+			if !ok {
+				t.Errorf("the README says the %s service takes %s; it does not", svc, env)
+				continue
+			}
+			if !sameFlagValue(perService[svc], def) {
+				t.Errorf("%s (%s): the README says %q; the flag's default is %q", env, svc, perService[svc], def)
+			}
+		}
+	}
+	// Every variable a service reads is documented for it, but the
+	// common ones it takes and ignores (the user service checks its own
+	// tokens, so it never refetches a JWKS).
+	ignored := map[string]bool{"user JWKS_MIN_REFRESH_GAP": true}
+	for svc, envs := range defs {
+		for env := range envs {
+			if !documented[svc+" "+env] && !ignored[svc+" "+env] {
+				t.Errorf("the README's configuration table does not give %s for the %s service", env, svc)
+			}
 		}
 	}
 }

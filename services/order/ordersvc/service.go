@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -48,14 +49,30 @@ type Config struct {
 
 // ParseConfig reads the configuration from flags and the environment.
 func ParseConfig(args []string, getenv func(string) string) (Config, error) {
+	cfg, set := bind(getenv)
+	parseErr := set.Parse(args)
+	// Report flag, environment and range errors all at once.
+	return *cfg, errors.Join(parseErr, cfg.Validate())
+}
+
+// Flags returns the service's flags with their defaults (none taken from
+// the environment): what -h prints, and what the README's configuration
+// table is checked against.
+func Flags() *flag.FlagSet {
+	_, set := bind(func(string) string { return "" })
+	return set.FlagSet
+}
+
+// bind registers the configuration's flags, with their defaults taken from
+// getenv where it has them.
+func bind(getenv func(string) string) (*Config, *envconfig.Set) {
 	var cfg Config
 	set := envconfig.New("order-service", getenv)
 	cfg.Bind(set, DefaultListenAddr)
 	set.Duration(&cfg.ReconcileInterval, "reconcile-interval", "RECONCILE_INTERVAL", 30*time.Second, "how often owed stock releases are retried")
 	set.Duration(&cfg.ReleaseGrace, "release-grace", "RELEASE_GRACE", time.Minute, "age of an owed release before a periodic pass retries it")
 	set.Duration(&cfg.UpstreamTimeout, "upstream-timeout", "UPSTREAM_TIMEOUT", 5*time.Second, "timeout of each call to the product service")
-	// Report flag, environment and range errors all at once.
-	return cfg, errors.Join(set.Parse(args), cfg.Validate())
+	return &cfg, set
 }
 
 // Validate reports every configuration problem at once.

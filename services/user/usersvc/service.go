@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,13 +45,29 @@ type Config struct {
 
 // ParseConfig reads the configuration from flags and the environment.
 func ParseConfig(args []string, getenv func(string) string) (Config, error) {
+	cfg, set := bind(getenv)
+	parseErr := set.Parse(args)
+	// Report flag, environment and range errors all at once.
+	return *cfg, errors.Join(parseErr, cfg.Validate())
+}
+
+// Flags returns the service's flags with their defaults (none taken from
+// the environment): what -h prints, and what the README's configuration
+// table is checked against.
+func Flags() *flag.FlagSet {
+	_, set := bind(func(string) string { return "" })
+	return set.FlagSet
+}
+
+// bind registers the configuration's flags, with their defaults taken from
+// getenv where it has them.
+func bind(getenv func(string) string) (*Config, *envconfig.Set) {
 	var cfg Config
 	set := envconfig.New("user-service", getenv)
 	cfg.Bind(set, DefaultListenAddr)
 	set.Int(&cfg.BcryptCost, "bcrypt-cost", "BCRYPT_COST", bcrypt.DefaultCost, "bcrypt cost of seeded passwords")
 	set.Duration(&cfg.TokenTTL, "token-ttl", "TOKEN_TTL", auth.DefaultTokenTTL, "lifetime of access tokens")
-	// Report flag, environment and range errors all at once.
-	return cfg, errors.Join(set.Parse(args), cfg.Validate())
+	return &cfg, set
 }
 
 // Validate reports every configuration problem at once.
