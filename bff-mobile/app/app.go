@@ -17,6 +17,7 @@ import (
 	"github.com/acme/bff-gateway/internal/bff/apikey"
 	"github.com/acme/bff-gateway/internal/bff/authn"
 	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/gqldocs"
 	"github.com/acme/bff-gateway/internal/bff/guard"
 )
 
@@ -37,6 +38,10 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 	trusted, err := guard.NewManifestWithPersisted(operations.Documents(), operations.Manifest())
 	if err != nil {
 		return nil, bff.Deps{}, fmt.Errorf("trusted documents: %w", err)
+	}
+	names, err := gqldocs.OperationNames(operations.Documents())
+	if err != nil {
+		return nil, bff.Deps{}, fmt.Errorf("operations: %w", err)
 	}
 	deps, err := bff.NewDeps(opts)
 	if err != nil {
@@ -61,7 +66,8 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 			// Login tab signs in as it is.
 			Variables: map[string]string{"Login": `{"email": "ada@example.com", "password": "ada123"}`},
 		},
-		Trusted: trusted,
+		Trusted:    trusted,
+		Operations: names,
 	})
 	return h, deps, err
 }

@@ -32,8 +32,10 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 	if err != nil {
 		return nil, deps, err
 	}
+	store := session.NewMemoryStore(opts.Config.Auth.MaxSessions, deps.Now)
+	deps.Observe.WatchSessions(store.Len)
 	sessions := &authn.Sessions{
-		Store:    session.NewMemoryStore(opts.Config.Auth.MaxSessions, deps.Now),
+		Store:    store,
 		Verifier: deps.Verifier,
 		Cookie:   opts.Config.Auth.SessionCookie,
 		Secure:   opts.Config.Auth.SecureCookie,
@@ -46,6 +48,10 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 	docs, err := gqldocs.Compose(operations.Documents())
 	if err != nil {
 		return nil, deps, fmt.Errorf("trusted documents: %w", err)
+	}
+	names, err := gqldocs.OperationNames(docs)
+	if err != nil {
+		return nil, deps, fmt.Errorf("operations: %w", err)
 	}
 	h, err := bff.NewHandler(deps, bff.HandlerConfig{
 		Schema: schema,
@@ -62,7 +68,8 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 			// Login tab signs in as it is.
 			Variables: map[string]string{"Login": `{"email": "ada@example.com", "password": "ada123"}`},
 		},
-		Trusted: guard.NewManifest(docs),
+		Trusted:    guard.NewManifest(docs),
+		Operations: names,
 	})
 	return h, deps, err
 }

@@ -12,6 +12,16 @@ const (
 	BFFMobile = "127.0.0.1:8081"
 )
 
+// The default addresses of the admin listeners (GET /metrics; pprof in
+// development), apart from the public ports.
+const (
+	UserAdmin      = "127.0.0.1:9101"
+	OrderAdmin     = "127.0.0.1:9102"
+	ProductAdmin   = "127.0.0.1:9103"
+	BFFWebAdmin    = "127.0.0.1:9180"
+	BFFMobileAdmin = "127.0.0.1:9181"
+)
+
 // The default base URLs of the services.
 const (
 	UserURL    = "http://" + User

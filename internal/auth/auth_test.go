@@ -308,3 +308,31 @@ func TestRemoteKeysColdStartUnderConcurrency(t *testing.T) {
 		t.Errorf("%d fetches, want 1 shared", n)
 	}
 }
+
+// TestRemoteKeysCountFailedFetches checks Fetches and Failures: a set that
+// cannot be fetched is a failure, and the keys known before still verify.
+func TestRemoteKeysCountFailedFetches(t *testing.T) {
+	ks := newKeySet(t)
+	var down atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(ks.PublicJWKS())
+	}))
+	defer srv.Close()
+	keys := auth.NewRemoteKeys(auth.RemoteKeysConfig{URL: srv.URL, RefreshInterval: time.Nanosecond, MinRefreshGap: time.Nanosecond})
+	kid := ks.IDs().Active
+	if _, err := keys.VerificationKey(t.Context(), kid); err != nil {
+		t.Fatal(err)
+	}
+	down.Store(true)
+	time.Sleep(time.Millisecond) // past the refresh interval and gap
+	if _, err := keys.VerificationKey(t.Context(), kid); err != nil {
+		t.Errorf("a known key after a failed refresh: %v", err)
+	}
+	if keys.Fetches() != 2 || keys.Failures() != 1 {
+		t.Errorf("Fetches %d, Failures %d; want 2 and 1", keys.Fetches(), keys.Failures())
+	}
+}

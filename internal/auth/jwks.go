@@ -59,6 +59,7 @@ type RemoteKeys struct {
 	fetchedAt   time.Time
 	lastAttempt time.Time
 	fetches     int
+	failures    int
 }
 
 // NewRemoteKeys returns a JWKS cache; nothing is fetched until needed. Zero
@@ -81,6 +82,14 @@ func (r *RemoteKeys) Fetches() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.fetches
+}
+
+// Failures returns how many fetches failed (the keys known before are
+// kept).
+func (r *RemoteKeys) Failures() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.failures
 }
 
 // KeyIDs returns the ids of the keys fetched last, sorted.
@@ -127,6 +136,9 @@ func (r *RemoteKeys) refresh(ctx context.Context) error {
 
 		keys, err := r.fetch(context.WithoutCancel(ctx))
 		if err != nil {
+			r.mu.Lock()
+			r.failures++
+			r.mu.Unlock()
 			return nil, err
 		}
 		r.mu.Lock()

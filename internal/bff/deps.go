@@ -19,8 +19,10 @@ import (
 	"github.com/acme/bff-gateway/internal/bff/cache"
 	"github.com/acme/bff-gateway/internal/bff/catalog"
 	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/observe"
 	"github.com/acme/bff-gateway/internal/bff/ratelimit"
 	"github.com/acme/bff-gateway/internal/bff/upstream"
+	"github.com/acme/bff-gateway/internal/telemetry"
 )
 
 // Options are what a BFF is built from.
@@ -33,6 +35,9 @@ type Options struct {
 	Transport http.RoundTripper
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Telemetry receives the metrics and spans; nil means metrics in a
+	// registry of its own and no tracing.
+	Telemetry *telemetry.Telemetry
 }
 
 // Deps are the dependencies resolvers are built from, shared by all
@@ -51,6 +56,10 @@ type Deps struct {
 	Logins *ratelimit.LoginLimiter
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// Telemetry holds the metrics registry and the tracer provider.
+	Telemetry *telemetry.Telemetry
+	// Observe records the BFF's own metrics and spans.
+	Observe *observe.Observer
 }
 
 // NewDeps builds the clients (one breaker per service), the product
@@ -62,11 +71,17 @@ func NewDeps(opts Options) (Deps, error) {
 		now = time.Now
 	}
 	logger := opts.Logger
+	tel := opts.Telemetry
+	if tel == nil {
+		tel = telemetry.NewNoop("bff-" + string(opts.Kind))
+	}
+	obs := observe.New(tel, string(opts.Kind))
 	set, err := upstream.New(upstream.Config{
 		UserURL:     cfg.Services.UserURL,
 		OrderURL:    cfg.Services.OrderURL,
 		ProductURL:  cfg.Services.ProductURL,
 		Transport:   opts.Transport,
+		Telemetry:   tel,
 		CallTimeout: cfg.Timeouts.Call,
 		Breaker: breaker.Settings{
 			MaxRequests:         cfg.Breaker.HalfOpenRequests,
@@ -75,6 +90,7 @@ func NewDeps(opts Options) (Deps, error) {
 			ConsecutiveFailures: cfg.Breaker.ConsecutiveFailures,
 			OnStateChange: func(name, from, to string) {
 				logger.Warn("circuit breaker changed state", "service", name, "from", from, "to", to)
+				obs.BreakerChanged(name, from, to)
 			},
 		},
 	})
@@ -90,16 +106,20 @@ func NewDeps(opts Options) (Deps, error) {
 	if err != nil {
 		return Deps{}, err
 	}
-	jwksClient := &http.Client{Timeout: auth.JWKSFetchTimeout}
-	if opts.Transport != nil {
-		jwksClient.Transport = opts.Transport
+	obs.WatchBreakers(set.Breakers)
+	obs.WatchCache(cat.CacheStats)
+	base := opts.Transport
+	if base == nil {
+		base = http.DefaultTransport
 	}
+	jwksClient := &http.Client{Timeout: auth.JWKSFetchTimeout, Transport: tel.Client("user", base, nil)}
 	jwks := auth.NewRemoteKeys(auth.RemoteKeysConfig{
 		URL:             cfg.Services.UserURL + auth.JWKSPath,
 		RefreshInterval: cfg.Auth.JWKSRefresh,
 		MinRefreshGap:   cfg.Auth.JWKSMinRefreshGap,
 		HTTPClient:      jwksClient,
 	})
+	obs.WatchJWKS(jwks)
 	var proxies []netip.Prefix
 	for _, p := range cfg.HTTP.TrustedProxies {
 		prefix, err := netip.ParsePrefix(p)
@@ -117,6 +137,7 @@ func NewDeps(opts Options) (Deps, error) {
 			PerIP:      ratelimit.PerMinute(cfg.RateLimit.LoginPerIPPerMinute),
 			PerAccount: ratelimit.PerMinute(cfg.RateLimit.LoginPerAccountPerMinute),
 		})
+		logins.OnRefuse(obs.RateLimited("login"))
 	}
 	return Deps{
 		RateStore:      store,
@@ -129,6 +150,8 @@ func NewDeps(opts Options) (Deps, error) {
 		JWKS:           jwks,
 		Logger:         logger,
 		Now:            now,
+		Telemetry:      tel,
+		Observe:        obs,
 	}, nil
 }
 

@@ -55,6 +55,9 @@ type HandlerConfig struct {
 	// Trusted are the client's own documents, the only ones that run in
 	// trusted-documents mode.
 	Trusted *guard.Manifest
+	// Operations are the names of the client's operations: the metrics
+	// record any other name as one value (observe.OtherOperation).
+	Operations []string
 }
 
 // NewHandler returns the BFF's HTTP handler: /graphql (see package edge
@@ -66,6 +69,7 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 	if d.Config.TrustedOnly() {
 		gc.Trusted = hc.Trusted
 	}
+	gc.Hooks = guard.Hooks{Refused: d.Observe.GuardRefused, APQ: d.Observe.APQ}
 	g, err := guard.Middleware(gc)
 	if err != nil {
 		return nil, fmt.Errorf("graphql guard: %w", err)
@@ -76,18 +80,24 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 		// The address limit has its own store, so that it never spends
 		// from the operations' buckets.
 		chain = append(chain, edge.LimitAddresses(ratelimit.NewMemoryStore(rl.MaxKeys, d.Now),
-			ratelimit.Limit{Rate: rl.RequestsPerSecondPerAddress, Burst: rl.RequestBurstPerAddress}))
+			ratelimit.Limit{Rate: rl.RequestsPerSecondPerAddress, Burst: rl.RequestBurstPerAddress},
+			edge.OnRefuse(d.Observe.RateLimited("address"))))
 	}
 	chain = append(chain, hc.BeforeGuard...)
 	chain = append(chain, edge.RequestsOnly, g)
 	chain = append(chain, hc.AfterGuard...)
 	if rl.Enabled {
 		chain = append(chain, edge.LimitOperations(d.RateStore,
-			ratelimit.Limit{Rate: rl.CostPerSecond, Burst: rl.Burst}, operationCost))
+			ratelimit.Limit{Rate: rl.CostPerSecond, Burst: rl.Burst}, operationCost,
+			edge.OnRefuse(d.Observe.RateLimited("operation"))))
 	}
 	chain = append(chain,
 		edge.Answer,
-		loader.Middleware(d.Clients.Users, d.Catalog, loader.Config{Wait: d.Config.Loader.Wait, MaxBatch: d.Config.Loader.MaxBatch}),
+		d.Observe.Operations(hc.Operations),
+		loader.Middleware(d.Clients.Users, d.Catalog, loader.Config{
+			Wait: d.Config.Loader.Wait, MaxBatch: d.Config.Loader.MaxBatch,
+			Tracer: d.Observe.Tracer(), OnBatch: d.Observe.LoaderBatch,
+		}),
 	)
 
 	mux := http.NewServeMux()
@@ -106,6 +116,7 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 		mux.Handle("GET "+playground.AssetsPath, page)
 	}
 	return middleware.Chain(mux,
+		d.Telemetry.Server(func(r *http.Request) string { _, pattern := mux.Handler(r); return pattern }),
 		middleware.RequestID,
 		middleware.AccessLog(d.Logger),
 		middleware.Recover,

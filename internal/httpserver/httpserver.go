@@ -81,6 +81,9 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // URL returns the server's base URL.
 func (s *Server) URL() string { return "http://" + s.Addr() }
 
+// Close releases the listener of a server that will not serve.
+func (s *Server) Close() error { return s.ln.Close() }
+
 // Serve serves until ctx ends, then shuts down gracefully within the
 // shutdown timeout. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {

@@ -42,21 +42,39 @@ func RequestID(next http.Handler) http.Handler {
 	})
 }
 
-// statusRecorder remembers the status and size of an answer.
-type statusRecorder struct {
+// StatusRecorder is a response writer that remembers the status and size
+// of the answer written through it, for logs and metrics.
+type StatusRecorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int
 }
 
-func (s *statusRecorder) WriteHeader(code int) {
+// NewStatusRecorder returns a recorder writing through w.
+func NewStatusRecorder(w http.ResponseWriter) *StatusRecorder {
+	return &StatusRecorder{ResponseWriter: w}
+}
+
+// Status returns the status written, 200 when the handler wrote a body
+// without one, and 200 as well when it wrote nothing (net/http's answer).
+func (s *StatusRecorder) Status() int {
+	if s.status == 0 {
+		return http.StatusOK
+	}
+	return s.status
+}
+
+// Bytes returns the bytes of body written.
+func (s *StatusRecorder) Bytes() int { return s.bytes }
+
+func (s *StatusRecorder) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
-func (s *statusRecorder) Write(b []byte) (int, error) {
+func (s *StatusRecorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}
@@ -66,11 +84,11 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+func (s *StatusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // Flush passes on to the underlying writer, for handlers that check for
 // http.Flusher directly (gqlgen's streaming transports do).
-func (s *statusRecorder) Flush() {
+func (s *StatusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -84,13 +102,13 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			start := time.Now()
 			reqLogger := logger.With("request_id", requestctx.RequestIDFromContext(r.Context()))
 			ctx := requestctx.NewContextWithLogger(r.Context(), reqLogger)
-			rec := &statusRecorder{ResponseWriter: w}
+			rec := NewStatusRecorder(w)
 			next.ServeHTTP(rec, r.WithContext(ctx))
 			reqLogger.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status),
-				slog.Int("bytes", rec.bytes),
+				slog.Int("status", rec.Status()),
+				slog.Int("bytes", rec.Bytes()),
 				slog.Duration("duration", time.Since(start)),
 			)
 		})

@@ -45,6 +45,8 @@ type StackOptions struct {
 type Service struct {
 	Name string
 	URL  string
+	// AdminURL is where its admin listener serves /metrics.
+	AdminURL string
 
 	addr   string
 	cancel context.CancelFunc
@@ -113,6 +115,7 @@ func (s *Stack) service(t testing.TB, name string) *Service {
 func (s *Stack) Env(listen string) func(string) string {
 	env := map[string]string{
 		"LISTEN_ADDR":         listen,
+		"ADMIN_ADDR":          "127.0.0.1:0",
 		"DATA_DIR":            s.DataDir,
 		"SERVICE_LATENCY":     s.opts.Latency,
 		"USER_SERVICE_URL":    s.User.URL,
@@ -143,11 +146,10 @@ func (s *Stack) Start(t testing.TB, name string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	getenv := s.Env(svc.addr)
-	var url string
-	var serve func(context.Context) error
+	var started running
 	var err error
 	for attempt := 0; attempt < 50; attempt++ {
-		url, serve, err = startService(ctx, name, getenv, logger)
+		started, err = startService(ctx, name, getenv, logger)
 		if err == nil || !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
@@ -157,45 +159,41 @@ func (s *Stack) Start(t testing.TB, name string) {
 		cancel()
 		t.Fatalf("start %s service: %v", name, err)
 	}
-	svc.URL = url
-	svc.addr = strings.TrimPrefix(url, "http://")
+	svc.URL = started.URL()
+	svc.AdminURL = started.AdminURL()
+	svc.addr = strings.TrimPrefix(svc.URL, "http://")
 	svc.cancel = cancel
 	svc.done = make(chan error, 1)
-	go func() { svc.done <- serve(ctx) }()
+	go func() { svc.done <- started.Serve(ctx) }()
 }
 
-func startService(ctx context.Context, name string, getenv func(string) string, logger *slog.Logger) (string, func(context.Context) error, error) {
+// running is what a started service offers the stack.
+type running interface {
+	URL() string
+	AdminURL() string
+	Serve(context.Context) error
+}
+
+func startService(ctx context.Context, name string, getenv func(string) string, logger *slog.Logger) (running, error) {
 	switch name {
 	case "user":
 		cfg, err := usersvc.ParseConfig(nil, getenv)
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
-		svc, err := usersvc.Start(ctx, cfg, logger)
-		if err != nil {
-			return "", nil, err
-		}
-		return svc.URL(), svc.Serve, nil
+		return usersvc.Start(ctx, cfg, logger)
 	case "product":
 		cfg, err := productsvc.ParseConfig(nil, getenv)
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
-		svc, err := productsvc.Start(ctx, cfg, logger)
-		if err != nil {
-			return "", nil, err
-		}
-		return svc.URL(), svc.Serve, nil
+		return productsvc.Start(ctx, cfg, logger)
 	default:
 		cfg, err := ordersvc.ParseConfig(nil, getenv)
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
-		svc, err := ordersvc.Start(ctx, cfg, logger)
-		if err != nil {
-			return "", nil, err
-		}
-		return svc.URL(), svc.Serve, nil
+		return ordersvc.Start(ctx, cfg, logger)
 	}
 }
 

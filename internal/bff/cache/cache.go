@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -88,6 +89,8 @@ type Cache[K ~string, V any] struct {
 	entries *lru.Cache[K, entry[V]]
 	group   singleflight.Group
 
+	hits, misses, stale, evictions atomic.Uint64
+
 	// waiting, when set by tests, is called once a caller has joined (or
 	// started) a shared fetch and is about to wait for it.
 	waiting func()
@@ -107,6 +110,27 @@ func New[K ~string, V any](cfg Config, now func() time.Time) (*Cache[K, V], erro
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	return &Cache[K, V]{cfg: cfg, now: now, entries: entries}, nil
+}
+
+// Stats are a cache's counts since it was made.
+type Stats struct {
+	// Hits are keys served fresh from the cache, Misses keys that had to
+	// be fetched (joining a shared fetch included).
+	Hits, Misses uint64
+	// Stale are keys served past their TTL because a fetch failed.
+	Stale uint64
+	// Evictions are entries dropped to make room.
+	Evictions uint64
+	// Entries is the number of entries held now.
+	Entries int
+}
+
+// Stats returns the cache's counts.
+func (c *Cache[K, V]) Stats() Stats {
+	return Stats{
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Stale: c.stale.Load(),
+		Evictions: c.evictions.Load(), Entries: c.entries.Len(),
+	}
 }
 
 // Len returns the number of entries, fresh or not.
@@ -138,6 +162,8 @@ func (c *Cache[K, V]) Load(ctx context.Context, keys []K, fetch func(ctx context
 		}
 		missing = append(missing, k)
 	}
+	c.hits.Add(uint64(len(keys) - len(missing)))
+	c.misses.Add(uint64(len(missing)))
 	if len(missing) == 0 {
 		return results
 	}
@@ -223,7 +249,9 @@ func (c *Cache[K, V]) fetchAndStore(ctx context.Context, keys []K, fetch func(co
 	}
 	for _, k := range keys {
 		if v, ok := m[k]; ok {
-			c.entries.Add(k, entry[V]{value: v, fetchedAt: start})
+			if evicted := c.entries.Add(k, entry[V]{value: v, fetchedAt: start}); evicted {
+				c.evictions.Add(1)
+			}
 		} else {
 			c.entries.Remove(k)
 		}
@@ -238,7 +266,11 @@ func (c *Cache[K, V]) fallback(key K, err error) Result[V] {
 		if e, ok := c.entries.Peek(key); ok {
 			age := c.now().Sub(e.fetchedAt)
 			if age < c.cfg.TTL+c.cfg.MaxStale {
-				return Result[V]{Value: e.value, Found: true, Stale: age >= c.cfg.TTL}
+				r := Result[V]{Value: e.value, Found: true, Stale: age >= c.cfg.TTL}
+				if r.Stale {
+					c.stale.Add(1)
+				}
+				return r
 			}
 		}
 	}

@@ -601,3 +601,26 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("Len = %d, want <= 8", got)
 	}
 }
+
+// TestStatsCountHitsMissesStaleAndEvictions drives a two-entry cache
+// through each outcome and reads its counts.
+func TestStatsCountHitsMissesStaleAndEvictions(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	c := mustNew(t, Config{MaxEntries: 2, MaxStale: time.Minute}, clk)
+	src := newSource("a", "A", "b", "B", "c", "C")
+	ctx := context.Background()
+
+	c.Load(ctx, []string{"a", "b"}, src.fetch) // 2 misses
+	c.Load(ctx, []string{"a", "b"}, src.fetch) // 2 hits
+	c.Load(ctx, []string{"c"}, src.fetch)      // 1 miss, evicts one
+	if got, want := c.Stats(), (Stats{Hits: 2, Misses: 3, Evictions: 1, Entries: 2}); got != want {
+		t.Fatalf("Stats = %+v, want %+v", got, want)
+	}
+	clk.Advance(31 * time.Second)
+	src.fail(errors.New("down"))
+	c.Load(ctx, []string{"c"}, src.fetch) // 1 miss, served stale
+	if got := c.Stats(); got.Stale != 1 || got.Misses != 4 || got.Hits != 2 {
+		t.Errorf("after a stale serve: %+v", got)
+	}
+}

@@ -47,6 +47,12 @@ func New(source Source, cfg cache.Config, now func() time.Time) (*Catalog, error
 	return &Catalog{source: source, byID: byID, lists: lists}, nil
 }
 
+// CacheStats returns the counts of the catalogue's two caches: "products"
+// (by id) and "lists" (the featured lists).
+func (c *Catalog) CacheStats() map[string]cache.Stats {
+	return map[string]cache.Stats{"products": c.byID.Stats(), "lists": c.lists.Stats()}
+}
+
 // Products returns a result for each id, in order: fresh from the cache,
 // or fetched in batches of at most contract.MaxBatchIDs sent in parallel.
 // An unknown id is not Found; when the product service fails, a recently

@@ -38,6 +38,9 @@ type Config struct {
 	Env string `yaml:"env"`
 	// ListenAddr is the address to listen on.
 	ListenAddr string `yaml:"listen_addr"`
+	// AdminAddr is where the admin listener serves /metrics (and pprof in
+	// development), apart from the public port.
+	AdminAddr string `yaml:"admin_addr"`
 	// Services are the base URLs of the services.
 	Services Services `yaml:"services"`
 	// Timeouts bound the work for one request.
@@ -202,6 +205,7 @@ func Default(kind Kind) Config {
 	c := Config{
 		Env:        "development",
 		ListenAddr: addrs.BFFWeb,
+		AdminAddr:  addrs.BFFWebAdmin,
 		Services: Services{
 			UserURL:    addrs.UserURL,
 			OrderURL:   addrs.OrderURL,
@@ -239,6 +243,7 @@ func Default(kind Kind) Config {
 	}
 	if kind == Mobile {
 		c.ListenAddr = addrs.BFFMobile
+		c.AdminAddr = addrs.BFFMobileAdmin
 		c.APIKeys = apikey.DevKeys()
 		c.PersistedQueries.TrustedDocuments = "production"
 	}
@@ -247,8 +252,8 @@ func Default(kind Kind) Config {
 
 // Load returns the defaults of kind, overridden by the YAML file at path
 // (when path is not empty) and then by the environment: ENV, LISTEN_ADDR,
-// USER_SERVICE_URL, ORDER_SERVICE_URL and PRODUCT_SERVICE_URL. Every
-// problem is reported at once.
+// ADMIN_ADDR, USER_SERVICE_URL, ORDER_SERVICE_URL and PRODUCT_SERVICE_URL.
+// Every problem is reported at once.
 func Load(kind Kind, path string, getenv func(string) string) (Config, error) {
 	c := Default(kind)
 	if path != "" {
@@ -265,6 +270,7 @@ func Load(kind Kind, path string, getenv func(string) string) (Config, error) {
 	for env, field := range map[string]*string{
 		"ENV":                 &c.Env,
 		"LISTEN_ADDR":         &c.ListenAddr,
+		"ADMIN_ADDR":          &c.AdminAddr,
 		"USER_SERVICE_URL":    &c.Services.UserURL,
 		"ORDER_SERVICE_URL":   &c.Services.OrderURL,
 		"PRODUCT_SERVICE_URL": &c.Services.ProductURL,
@@ -298,6 +304,9 @@ func (c Config) Validate(kind Kind) error {
 	}
 	if c.ListenAddr == "" {
 		add("listen_addr must be set")
+	}
+	if c.AdminAddr == "" || c.AdminAddr == c.ListenAddr {
+		add("admin_addr must be set, and not to listen_addr: /metrics stays off the public port")
 	}
 	for _, u := range []struct{ key, raw string }{
 		{"services.user_url", c.Services.UserURL},

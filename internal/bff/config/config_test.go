@@ -95,6 +95,8 @@ func TestValidateNamesTheBadKey(t *testing.T) {
 	}{
 		{"env", func(c *Config) { c.Env = "staging" }},
 		{"listen_addr", func(c *Config) { c.ListenAddr = "" }},
+		{"admin_addr", func(c *Config) { c.AdminAddr = "" }},
+		{"admin_addr", func(c *Config) { c.AdminAddr = c.ListenAddr }},
 		{"services.user_url", func(c *Config) { c.Services.UserURL = "ftp://x" }},
 		{"services.order_url", func(c *Config) { c.Services.OrderURL = "" }},
 		{"services.product_url", func(c *Config) { c.Services.ProductURL = "http://" }},

@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/bff/request"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
@@ -72,7 +73,15 @@ func Code(err error) string {
 const introspectionDisabled = "introspection disabled"
 
 // Presenter is the BFFs' gqlgen error presenter (handler.SetErrorPresenter).
+// It records each error's code on the operation's request.State.
 func Presenter(ctx context.Context, err error) *gqlerror.Error {
+	gqlErr := present(ctx, err)
+	code, _ := gqlErr.Extensions["code"].(string)
+	request.StateFrom(ctx).AddError(code)
+	return gqlErr
+}
+
+func present(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 	if gqlErr.Extensions == nil {
 		gqlErr.Extensions = map[string]any{}

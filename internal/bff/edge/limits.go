@@ -19,10 +19,10 @@ import (
 // can cost milliseconds) cannot be sent without limit. It keys its buckets
 // "ip:<address>" in store, which should be its own, so that it never
 // spends from the operations' buckets.
-func LimitAddresses(store ratelimit.Store, limit ratelimit.Limit) func(http.Handler) http.Handler {
+func LimitAddresses(store ratelimit.Store, limit ratelimit.Limit, opts ...LimitOption) func(http.Handler) http.Handler {
 	return limitBy(store, limit, func(ctx context.Context) (string, int) {
 		return ratelimit.PrincipalKey("", "", request.ClientIP(ctx)), 1
-	})
+	}, opts)
 }
 
 // LimitOperations spends each operation's cost (cost(ctx), at least 1:
@@ -30,11 +30,22 @@ func LimitAddresses(store ratelimit.Store, limit ratelimit.Limit) func(http.Hand
 // user's, else the calling application's, else the client address's (see
 // ratelimit.PrincipalKey). It must run after the guard and the
 // authentication.
-func LimitOperations(store ratelimit.Store, limit ratelimit.Limit, cost func(context.Context) int) func(http.Handler) http.Handler {
+func LimitOperations(store ratelimit.Store, limit ratelimit.Limit, cost func(context.Context) int, opts ...LimitOption) func(http.Handler) http.Handler {
 	return limitBy(store, limit, func(ctx context.Context) (string, int) {
 		p, _ := auth.PrincipalFromContext(ctx)
 		return ratelimit.PrincipalKey(p.Subject, request.App(ctx), request.ClientIP(ctx)), max(cost(ctx), 1)
-	})
+	}, opts)
+}
+
+// A LimitOption adds to a limit's behaviour.
+type LimitOption func(*limitOptions)
+
+type limitOptions struct{ onRefuse func() }
+
+// OnRefuse has f called on every request the limit refuses (to count
+// them); it must be quick and safe for concurrent use.
+func OnRefuse(f func()) LimitOption {
+	return func(o *limitOptions) { o.onRefuse = f }
 }
 
 // limitBy takes the tokens key(ctx) names from store. An allowed request
@@ -44,9 +55,13 @@ func LimitOperations(store ratelimit.Store, limit ratelimit.Limit, cost func(con
 // A store that cannot decide lets the request through (fail open) and is
 // logged: a broken shared store must not take the BFF down with it, and
 // the breakers and timeouts still protect the services.
-func limitBy(store ratelimit.Store, limit ratelimit.Limit, key func(context.Context) (string, int)) func(http.Handler) http.Handler {
+func limitBy(store ratelimit.Store, limit ratelimit.Limit, key func(context.Context) (string, int), opts []LimitOption) func(http.Handler) http.Handler {
 	if err := limit.Validate(); err != nil {
 		panic(err) // the configuration is validated when it is loaded
+	}
+	var o limitOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -63,6 +78,9 @@ func limitBy(store ratelimit.Store, limit ratelimit.Limit, key func(context.Cont
 				SetRateLimitHeaders(w.Header(), d)
 				next.ServeHTTP(w, r)
 				return
+			}
+			if o.onRefuse != nil {
+				o.onRefuse()
 			}
 			if cost > limit.Burst {
 				requestctx.LoggerFromContext(ctx).WarnContext(ctx, "operation costs more than the rate limit burst; it can never be allowed",

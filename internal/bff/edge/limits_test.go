@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -418,5 +419,23 @@ func TestLimitsPanicOnInvalidLimit(t *testing.T) {
 				build()
 			}()
 		}
+	}
+}
+
+// TestOnRefuseHearsEveryRefusal counts the refusals of a limit with a
+// burst of one.
+func TestOnRefuseHearsEveryRefusal(t *testing.T) {
+	t.Parallel()
+	var refused atomic.Int32
+	store := ratelimit.NewMemoryStore(10, fakeclock.New(time.Unix(0, 0)).Now)
+	h := Begin(time.Minute, nil)(LimitAddresses(store, ratelimit.Limit{Rate: 1e-3, Burst: 1}, OnRefuse(func() { refused.Add(1) }))(
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	for range 4 {
+		r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+		r.RemoteAddr = "198.51.100.9:4000"
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	if n := refused.Load(); n != 3 {
+		t.Errorf("OnRefuse heard %d refusals, want 3", n)
 	}
 }

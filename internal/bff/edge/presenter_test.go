@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/bff/request"
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
@@ -250,5 +252,21 @@ func TestPresenterInGqlgen(t *testing.T) {
 	}
 	if ext := resp.Errors[0].Extensions; ext["code"] != CodeInternal || ext["requestId"] != "req-7" {
 		t.Errorf("extensions %v, want code INTERNAL_SERVER_ERROR and requestId req-7", ext)
+	}
+}
+
+// TestPresenterRecordsEveryCodeOnTheState checks that the operation's
+// state learns the code of each error presented, masked ones included.
+func TestPresenterRecordsEveryCodeOnTheState(t *testing.T) {
+	t.Parallel()
+	state := request.NewState()
+	ctx := request.NewContextWithState(context.Background(), state)
+	_ = Presenter(ctx, apperr.New(apperr.NotFound, "no such order"))
+	_ = Presenter(ctx, apperr.New(apperr.Forbidden, "admins only"))
+	_ = Presenter(ctx, errors.New("boom"))
+	_ = Presenter(ctx, apperr.New(apperr.NotFound, "no such product"))
+	want := map[string]int{CodeNotFound: 2, CodeForbidden: 1, CodeInternal: 1}
+	if got := state.Errors(); !maps.Equal(got, want) {
+		t.Errorf("recorded %v, want %v", got, want)
 	}
 }

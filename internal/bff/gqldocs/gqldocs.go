@@ -6,9 +6,14 @@ package gqldocs
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 var (
@@ -120,4 +125,23 @@ func Read(fsys fs.FS) (map[string]string, error) {
 		out[strings.TrimSuffix(p, ".graphql")] = string(b)
 	}
 	return out, nil
+}
+
+// OperationNames returns the names of the named operations of docs, each
+// once, sorted: the operations a BFF knows by name. A document that does
+// not parse is an error.
+func OperationNames(docs map[string]string) ([]string, error) {
+	seen := map[string]bool{}
+	for name, doc := range docs {
+		q, err := parser.ParseQuery(&ast.Source{Name: name, Input: doc})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		for _, op := range q.Operations {
+			if op.Name != "" {
+				seen[op.Name] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen)), nil
 }

@@ -1,6 +1,7 @@
 package gqldocs
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -43,5 +44,22 @@ func TestReadTakesTheGraphQLFiles(t *testing.T) {
 	docs, err := Read(fsys)
 	if err != nil || len(docs) != 1 || docs["A"] != "query A { a }" {
 		t.Errorf("Read = %v, %v", docs, err)
+	}
+}
+
+func TestOperationNames(t *testing.T) {
+	got, err := OperationNames(map[string]string{
+		"a": "query Dashboard { a } mutation Login { b }",
+		"b": "{ anonymous }",
+		"c": "fragment F on Q { x } query Dashboard { c }",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Dashboard", "Login"}; !slices.Equal(got, want) {
+		t.Errorf("OperationNames = %v, want %v", got, want)
+	}
+	if _, err := OperationNames(map[string]string{"bad": "query {"}); err == nil || !strings.Contains(err.Error(), "bad") {
+		t.Errorf("a document that does not parse: %v", err)
 	}
 }

@@ -15,16 +15,16 @@ import (
 // checked and run on its own, in order (see BatchingConfig).
 func (g *guard) serveBatch(w http.ResponseWriter, r *http.Request, next http.Handler, body []byte) {
 	if !g.cfg.Batching.Enabled {
-		write(w, r, refuse(http.StatusBadRequest, CodeBatchingDisabled, "batched requests are not accepted: send one operation per request", nil))
+		g.write(w, r, refuse(http.StatusBadRequest, CodeBatchingDisabled, "batched requests are not accepted: send one operation per request", nil))
 		return
 	}
 	elems, rf := decodeBatch(body)
 	if rf != nil {
-		write(w, r, rf)
+		g.write(w, r, rf)
 		return
 	}
 	if n, limit := len(elems), g.cfg.Batching.MaxOperations; n == 0 || n > limit {
-		write(w, r, refuse(http.StatusBadRequest, CodeBatchTooLarge,
+		g.write(w, r, refuse(http.StatusBadRequest, CodeBatchTooLarge,
 			fmt.Sprintf("a batch must hold from 1 to %d operations", limit),
 			map[string]any{"limit": limit, "operations": n}))
 		return
@@ -38,6 +38,7 @@ func (g *guard) serveBatch(w http.ResponseWriter, r *http.Request, next http.Han
 		}
 		r2, rf := g.prepareObject(r, elem)
 		if rf != nil {
+			g.refused(rf.Code)
 			out.Write(rf.Body(requestID))
 			continue
 		}

@@ -58,6 +58,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"github.com/acme/bff-gateway/internal/bff/config"
 )
 
@@ -98,6 +100,18 @@ type Config struct {
 	// Trusted, when not nil, restricts the server to the manifest's
 	// documents (trusted-documents mode); APQ registration is then off.
 	Trusted *Manifest
+	// Hooks tell the BFF's metrics what the guard does.
+	Hooks Hooks
+}
+
+// Hooks are told what the guard does; nil ones are not called. They must
+// be quick and safe for concurrent use.
+type Hooks struct {
+	// Refused is told the code of every refusal.
+	Refused func(code string)
+	// APQ is told the outcome of every automatic persisted query: APQHit,
+	// APQMiss or APQRegistered.
+	APQ func(outcome string)
 }
 
 // BatchingConfig configures batched requests: a POST body that is a JSON
@@ -204,20 +218,39 @@ func newGuard(cfg Config) (*guard, error) {
 	return g, nil
 }
 
-type costKey struct{}
+type operationKey struct{}
 
-// NewContextWithCost returns ctx carrying a request's measured cost.
-func NewContextWithCost(ctx context.Context, cost int) context.Context {
-	return context.WithValue(ctx, costKey{}, cost)
+// Operation is what the guard found of the operation a request runs.
+type Operation struct {
+	// Name is the operation's name as the document writes it ("" for an
+	// anonymous one): a client's word, so bound it before using it as a
+	// label.
+	Name string
+	// Type is query, mutation or subscription.
+	Type ast.Operation
+	// Cost is the operation's measured cost.
+	Cost int
 }
 
-// CostFromContext returns the cost the guard measured for the operation the
-// request runs, and whether there is one. There is none for requests the
-// guard passed on without measuring: other methods and content types, and
+// NewContextWithOperation returns ctx carrying the operation a request runs.
+func NewContextWithOperation(ctx context.Context, op Operation) context.Context {
+	return context.WithValue(ctx, operationKey{}, op)
+}
+
+// OperationFromContext returns the operation the guard measured for the
+// request, and whether there is one. There is none for requests the guard
+// passed on without measuring: other methods and content types, and
 // documents whose operation gqlgen will not find (an unknown operationName,
 // or several operations and no name), which gqlgen refuses without
 // running anything.
+func OperationFromContext(ctx context.Context) (Operation, bool) {
+	op, ok := ctx.Value(operationKey{}).(Operation)
+	return op, ok
+}
+
+// CostFromContext returns the cost of the request's operation, and whether
+// there is one (see OperationFromContext).
 func CostFromContext(ctx context.Context) (int, bool) {
-	c, ok := ctx.Value(costKey{}).(int)
-	return c, ok
+	op, ok := OperationFromContext(ctx)
+	return op.Cost, ok
 }

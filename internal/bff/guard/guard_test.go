@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/requestctx"
@@ -462,8 +463,12 @@ func TestCostContext(t *testing.T) {
 	if _, ok := CostFromContext(context.Background()); ok {
 		t.Error("a cost in an empty context")
 	}
-	if c, ok := CostFromContext(NewContextWithCost(context.Background(), 42)); !ok || c != 42 {
+	ctx := NewContextWithOperation(context.Background(), Operation{Name: "Q", Type: ast.Mutation, Cost: 42})
+	if c, ok := CostFromContext(ctx); !ok || c != 42 {
 		t.Errorf("CostFromContext = %d, %v", c, ok)
+	}
+	if op, ok := OperationFromContext(ctx); !ok || op.Name != "Q" || op.Type != ast.Mutation {
+		t.Errorf("OperationFromContext = %+v, %v", op, ok)
 	}
 }
 

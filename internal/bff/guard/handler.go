@@ -23,18 +23,18 @@ func (g *guard) serve(w http.ResponseWriter, r *http.Request, next http.Handler)
 func (g *guard) serveGET(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	req, values, rf := decodeGET(r, g.cfg.MaxBodyBytes)
 	if rf != nil {
-		write(w, r, rf)
+		g.write(w, r, rf)
 		return
 	}
 	passed, rf := g.check(req)
 	if rf != nil {
-		write(w, r, rf)
+		g.write(w, r, rf)
 		return
 	}
 	if passed.measured && passed.operation != ast.Query {
 		// GraphQL over HTTP: GET runs queries only.
 		w.Header().Set("Allow", http.MethodPost)
-		write(w, r, refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+		g.write(w, r, refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
 			"only queries may be sent with GET; send mutations with POST", nil))
 		return
 	}
@@ -45,7 +45,7 @@ func (g *guard) serveGET(w http.ResponseWriter, r *http.Request, next http.Handl
 func (g *guard) servePOST(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	body, rf := readBody(w, r, g.cfg.MaxBodyBytes)
 	if rf != nil {
-		write(w, r, rf)
+		g.write(w, r, rf)
 		return
 	}
 	if isBatch(body) {
@@ -54,7 +54,7 @@ func (g *guard) servePOST(w http.ResponseWriter, r *http.Request, next http.Hand
 	}
 	r2, rf := g.prepareObject(r, body)
 	if rf != nil {
-		write(w, r, rf)
+		g.write(w, r, rf)
 		return
 	}
 	next.ServeHTTP(w, r2)
@@ -75,10 +75,10 @@ func (g *guard) prepareObject(r *http.Request, body []byte) (*http.Request, *ref
 	return withCost(withBody(r, forwardBody(req, passed.query)), passed), nil
 }
 
-// withCost puts the measured cost, if any, in r's context.
+// withCost puts the measured operation, if any, in r's context.
 func withCost(r *http.Request, passed *checked) *http.Request {
 	if !passed.measured {
 		return r
 	}
-	return r.WithContext(NewContextWithCost(r.Context(), passed.cost))
+	return r.WithContext(NewContextWithOperation(r.Context(), Operation{Name: passed.name, Type: passed.operation, Cost: passed.cost}))
 }

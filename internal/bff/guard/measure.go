@@ -28,8 +28,10 @@ const (
 
 // measurement is what analyse found.
 type measurement struct {
-	// operation is the selected operation's type (query, mutation, …).
+	// operation is the selected operation's type (query, mutation, …),
+	// name its name.
 	operation ast.Operation
+	name      string
 	cost      int
 	measured  bool // whether an operation was selected and measured
 }
@@ -51,7 +53,7 @@ func analyse(query string, req *gqlRequest, cfg *Config) (measurement, *refusal)
 		if rf != nil {
 			return m, rf
 		}
-		m = measurement{cost: cost, measured: true, operation: op.Operation}
+		m = measurement{cost: cost, measured: true, operation: op.Operation, name: op.Name}
 	}
 	if rf := checkDocument(doc, cfg); rf != nil {
 		return m, rf

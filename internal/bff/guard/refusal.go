@@ -109,8 +109,9 @@ var documentCodes = map[string]bool{
 	CodeFragmentCycle:          true,
 }
 
-// write logs the refusal and answers the request with it.
-func write(w http.ResponseWriter, r *http.Request, f *refusal) {
+// write logs and counts the refusal and answers the request with it.
+func (g *guard) write(w http.ResponseWriter, r *http.Request, f *refusal) {
+	g.refused(f.Code)
 	ctx := r.Context()
 	requestctx.LoggerFromContext(ctx).InfoContext(ctx, "graphql request refused",
 		slog.String("code", f.Code), slog.Any("details", f.Extensions))
@@ -127,4 +128,11 @@ func truncate(s string, n int) string {
 		i--
 	}
 	return s[:i] + "…"
+}
+
+// refused tells the hooks of a refusal.
+func (g *guard) refused(code string) {
+	if g.cfg.Hooks.Refused != nil {
+		g.cfg.Hooks.Refused(code)
+	}
 }

@@ -13,11 +13,13 @@ type checked struct {
 	// query is the full document text to hand to gqlgen.
 	query string
 	// cost is the selected operation's cost; measured says whether there
-	// is a selected operation (see CostFromContext).
+	// is a selected operation (see OperationFromContext).
 	cost     int
 	measured bool
-	// operation is the selected operation's type, when measured.
+	// operation is the selected operation's type, and name its name,
+	// when measured.
 	operation ast.Operation
+	name      string
 }
 
 // check resolves req's document, parses and measures it. It refuses with the
@@ -39,8 +41,9 @@ func (g *guard) check(req *gqlRequest) (*checked, *refusal) {
 	// fill the store.
 	if register != "" && m.measured {
 		g.apq.add(register, query)
+		g.apqOutcome(APQRegistered)
 	}
-	return &checked{query: query, cost: m.cost, measured: m.measured, operation: m.operation}, nil
+	return &checked{query: query, cost: m.cost, measured: m.measured, operation: m.operation, name: m.name}, nil
 }
 
 // resolve returns the text of req's document, and the hash to register it
@@ -77,6 +80,11 @@ func (g *guard) resolve(req *gqlRequest) (query, register string, rf *refusal) {
 				"PersistedQueryNotSupported", nil)
 		default:
 			text, ok := g.apq.get(hash)
+			if ok {
+				g.apqOutcome(APQHit)
+			} else {
+				g.apqOutcome(APQMiss)
+			}
 			if !ok {
 				// Apollo Client looks for this message, with status 200,
 				// and retries with the query text.
@@ -102,4 +110,20 @@ func isSHA256Hex(s string) bool {
 	}
 	_, err := hex.DecodeString(s)
 	return err == nil
+}
+
+// The outcomes of automatic persisted queries, for Hooks.APQ.
+const (
+	// APQHit: a hash-only request found its document.
+	APQHit = "hit"
+	// APQMiss: a hash-only request did not (the client sends the text).
+	APQMiss = "miss"
+	// APQRegistered: a document was registered under its hash.
+	APQRegistered = "registered"
+)
+
+func (g *guard) apqOutcome(outcome string) {
+	if g.cfg.Hooks.APQ != nil {
+		g.cfg.Hooks.APQ(outcome)
+	}
 }

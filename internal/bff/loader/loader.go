@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/bff/cache"
@@ -23,6 +25,12 @@ type Config struct {
 	Wait time.Duration
 	// MaxBatch is the most keys sent in one upstream call.
 	MaxBatch int
+	// Tracer, when set, starts a span for every batch ("loader.users",
+	// "loader.products", with loader.batch.size).
+	Tracer trace.Tracer
+	// OnBatch, when set, is told the size of every batch, by loader
+	// ("users" or "products").
+	OnBatch func(loader string, size int)
 }
 
 // UserBatcher reads users in batches with the caller's own credential
@@ -49,14 +57,33 @@ type Loaders struct {
 // New returns fresh loaders for one request.
 func New(users UserBatcher, products ProductSource, cfg Config) *Loaders {
 	return &Loaders{
-		Users: dataloader.NewBatchedLoader(batchUsers(users),
+		Users: dataloader.NewBatchedLoader(observed("users", cfg, batchUsers(users)),
 			dataloader.WithWait[string, *contract.User](cfg.Wait),
 			dataloader.WithBatchCapacity[string, *contract.User](cfg.MaxBatch)),
 		// The catalogue splits large batches itself, so that all the
 		// products a request asks for at once go out together, in
 		// parallel.
-		Products: dataloader.NewBatchedLoader(batchProducts(products),
+		Products: dataloader.NewBatchedLoader(observed("products", cfg, batchProducts(products)),
 			dataloader.WithWait[string, *contract.Product](cfg.Wait)),
+	}
+}
+
+// observed reports every batch of the loader named name to cfg's OnBatch
+// and runs it in a span of cfg's Tracer.
+func observed[V any](name string, cfg Config, batch dataloader.BatchFunc[string, V]) dataloader.BatchFunc[string, V] {
+	if cfg.Tracer == nil && cfg.OnBatch == nil {
+		return batch
+	}
+	return func(ctx context.Context, ids []string) []*dataloader.Result[V] {
+		if cfg.OnBatch != nil {
+			cfg.OnBatch(name, len(ids))
+		}
+		if cfg.Tracer != nil {
+			var span trace.Span
+			ctx, span = cfg.Tracer.Start(ctx, "loader."+name, trace.WithAttributes(attribute.Int("loader.batch.size", len(ids))))
+			defer span.End()
+		}
+		return batch(ctx, ids)
 	}
 }
 

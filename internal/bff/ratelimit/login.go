@@ -14,9 +14,14 @@ import (
 // to slow password guessing both from one address and against one account
 // from many.
 type LoginLimiter struct {
-	store Store
-	cfg   LoginConfig
+	store    Store
+	cfg      LoginConfig
+	onRefuse func()
 }
+
+// OnRefuse has f called on every refused attempt (to count them); it must
+// be quick and safe for concurrent use. Call it before the limiter is used.
+func (l *LoginLimiter) OnRefuse(f func()) { l.onRefuse = f }
 
 // NewLoginLimiter returns a LoginLimiter over store (which may be the
 // operations' store: the keys do not overlap). It panics if cfg is invalid
@@ -74,6 +79,9 @@ func (l *LoginLimiter) Allow(ctx context.Context, ip netip.Addr, email string) (
 			continue
 		}
 		if !d.Allowed {
+			if l.onRefuse != nil {
+				l.onRefuse()
+			}
 			return d, apperr.Errorf(apperr.RateLimited,
 				"too many login attempts; retry after %d seconds", d.RetryAfterSeconds())
 		}

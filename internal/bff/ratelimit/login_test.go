@@ -171,3 +171,18 @@ type failingStore struct{}
 func (failingStore) Take(context.Context, string, int, Limit) (Decision, error) {
 	return Decision{}, errors.New("store unreachable")
 }
+
+func TestLoginLimiterTellsOfEachRefusal(t *testing.T) {
+	t.Parallel()
+	l := NewLoginLimiter(NewMemoryStore(100, newFakeClock().Now), LoginConfig{
+		PerIP: Limit{Rate: 1, Burst: 1}, PerAccount: Limit{Rate: 1, Burst: 5},
+	})
+	refused := 0
+	l.OnRefuse(func() { refused++ })
+	for range 3 {
+		_, _ = l.Allow(context.Background(), ipN(1), "a@example.com")
+	}
+	if refused != 2 {
+		t.Errorf("OnRefuse heard %d refusals, want 2", refused)
+	}
+}

@@ -7,8 +7,9 @@
 //   - the State of the GraphQL operation being run: what the loaders, the
 //     product catalogue and the resolvers find out while it runs and the
 //     edge must put in the answer (products served stale, a refusal of the
-//     whole request for its rate). One State per operation: a request, or
-//     one operation of a batch.
+//     whole request for its rate), and the codes of the errors it answers
+//     with, for the metrics. One State per operation: a request, or one
+//     operation of a batch.
 //
 // It is a leaf: it imports nothing of the BFF but the rate limiter's
 // Decision, so that the cache, the loaders and the edge can all share it.
@@ -61,6 +62,7 @@ type State struct {
 	mu       sync.Mutex
 	stale    map[string]struct{}
 	throttle *ratelimit.Decision
+	errors   map[string]int
 }
 
 // NewState returns the empty state of a new operation.
@@ -135,4 +137,32 @@ func (s *State) Throttled() (ratelimit.Decision, bool) {
 		return ratelimit.Decision{}, false
 	}
 	return *s.throttle, true
+}
+
+// AddError records that the answer carries an error with the
+// extensions.code code (the edge's error presenter calls it for each).
+func (s *State) AddError(code string) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.errors == nil {
+		s.errors = map[string]int{}
+	}
+	s.errors[code]++
+}
+
+// Errors returns how many errors of each code AddError recorded.
+func (s *State) Errors() map[string]int {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.errors))
+	for code, n := range s.errors {
+		out[code] = n
+	}
+	return out
 }

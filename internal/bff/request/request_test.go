@@ -65,3 +65,26 @@ func TestANilStateDoesNothing(t *testing.T) {
 		t.Error("a nil state is throttled")
 	}
 }
+
+func TestErrorsAreCountedByCode(t *testing.T) {
+	s := NewState()
+	var wg sync.WaitGroup
+	for _, code := range []string{"NOT_FOUND", "FORBIDDEN", "NOT_FOUND"} {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.AddError(code) }()
+	}
+	wg.Wait()
+	got := s.Errors()
+	if len(got) != 2 || got["NOT_FOUND"] != 2 || got["FORBIDDEN"] != 1 {
+		t.Errorf("Errors = %v", got)
+	}
+	got["NOT_FOUND"] = 99 // a copy
+	if s.Errors()["NOT_FOUND"] != 2 {
+		t.Error("Errors returned the state's own map")
+	}
+	var none *State
+	none.AddError("X")
+	if none.Errors() != nil {
+		t.Error("a nil state has errors")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/internal/contract"
+	"github.com/acme/bff-gateway/internal/telemetry"
 
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/bff/breaker"
@@ -27,6 +28,9 @@ type Config struct {
 	Transport http.RoundTripper
 	// Breaker configures the breaker of each service.
 	Breaker breaker.Settings
+	// Telemetry, when set, measures and traces every call (above the
+	// breaker, so that its refusals are counted apart).
+	Telemetry *telemetry.Telemetry
 	// CallTimeout bounds each call, answer read included; it must be
 	// positive.
 	CallTimeout time.Duration
@@ -61,8 +65,12 @@ func New(cfg Config) (*Set, error) {
 			errs = append(errs, fmt.Errorf("clients: %s: %w", service, err))
 			return nil, nil, nil
 		}
+		var rt http.RoundTripper = bt
+		if cfg.Telemetry != nil {
+			rt = cfg.Telemetry.Client(service, bt, breaker.Rejected)
+		}
 		hc := &http.Client{
-			Transport: bt,
+			Transport: rt,
 			// The services never redirect; a redirect is an answer to
 			// report, not to follow with the caller's credential.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

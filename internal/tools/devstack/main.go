@@ -30,6 +30,7 @@ type process struct {
 	name   string
 	binary string
 	url    string
+	admin  string
 	env    []string
 	cmd    *exec.Cmd
 }
@@ -85,20 +86,21 @@ func stackProcesses(binDir, serviceToken string) []*process {
 		"PRODUCT_SERVICE_URL=" + addrs.ProductURL,
 		"SERVICE_TOKEN=" + serviceToken,
 	}
-	mk := func(name, addr string) *process {
+	mk := func(name, addr, admin string) *process {
 		return &process{
 			name:   name,
 			binary: filepath.Join(binDir, name),
 			url:    "http://" + addr,
-			env:    append([]string{"LISTEN_ADDR=" + addr}, shared...),
+			admin:  "http://" + admin,
+			env:    append([]string{"LISTEN_ADDR=" + addr, "ADMIN_ADDR=" + admin}, shared...),
 		}
 	}
 	return []*process{
-		mk("user", addrs.User),
-		mk("product", addrs.Product),
-		mk("order", addrs.Order),
-		mk("bff-web", addrs.BFFWeb),
-		mk("bff-mobile", addrs.BFFMobile),
+		mk("user", addrs.User, addrs.UserAdmin),
+		mk("product", addrs.Product, addrs.ProductAdmin),
+		mk("order", addrs.Order, addrs.OrderAdmin),
+		mk("bff-web", addrs.BFFWeb, addrs.BFFWebAdmin),
+		mk("bff-mobile", addrs.BFFMobile, addrs.BFFMobileAdmin),
 	}
 }
 
@@ -173,6 +175,10 @@ func printBanner(out io.Writer, procs []*process, logDir string) {
 		default:
 			fmt.Fprintf(out, "  %-10s %s   (API description: %s/openapi.yaml)\n", p.name, p.url, p.url)
 		}
+	}
+	fmt.Fprintln(out, "\nMetrics (each process's admin listener; pprof at /debug/pprof/):")
+	for _, p := range procs {
+		fmt.Fprintf(out, "  %-10s %s/metrics\n", p.name, p.admin)
 	}
 	fmt.Fprintln(out, "\nDemo accounts:")
 	for _, a := range seed.FixedAccounts {

@@ -23,6 +23,10 @@ func New(name string, getenv func(string) string) *Set {
 	return &Set{FlagSet: fs, getenv: getenv}
 }
 
+// Getenv returns the function the set reads the environment through, for
+// the settings that are no flags (the standard OTEL_* variables).
+func (s *Set) Getenv() func(string) string { return s.getenv }
+
 // String binds a string flag with its default taken from env when set.
 func (s *Set) String(p *string, name, env, def, usage string) {
 	if v := s.getenv(env); v != "" {

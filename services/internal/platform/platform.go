@@ -22,6 +22,7 @@ import (
 	"github.com/acme/bff-gateway/internal/middleware"
 	"github.com/acme/bff-gateway/internal/problem"
 	"github.com/acme/bff-gateway/internal/seed"
+	"github.com/acme/bff-gateway/internal/telemetry"
 	"github.com/acme/bff-gateway/services/internal/envconfig"
 )
 
@@ -34,7 +35,10 @@ const (
 
 // Common are the settings every service takes.
 type Common struct {
-	ListenAddr   string
+	ListenAddr string
+	// AdminAddr is where the admin listener serves /metrics (and pprof in
+	// development), apart from the public port.
+	AdminAddr    string
 	DataDir      string
 	Latency      string
 	Env          string
@@ -48,11 +52,17 @@ type Common struct {
 	// caused by tokens naming an unknown key (after a key rotation).
 	JWKSMinRefreshGap time.Duration
 	Seed              seed.Sizes
+	// Tracing are the standard OTEL_* variables (no flags: their names
+	// are the standard's).
+	Tracing telemetry.Env
 }
 
-// Bind registers the common settings on set with their env overrides.
-func (c *Common) Bind(set *envconfig.Set, defaultListen string) {
+// Bind registers the common settings on set with their env overrides;
+// defaultListen and defaultAdmin are the service's own addresses.
+func (c *Common) Bind(set *envconfig.Set, defaultListen, defaultAdmin string) {
+	c.Tracing = telemetry.EnvFrom(set.Getenv())
 	set.String(&c.ListenAddr, "listen", "LISTEN_ADDR", defaultListen, "address to listen on")
+	set.String(&c.AdminAddr, "admin-addr", "ADMIN_ADDR", defaultAdmin, "address of the admin listener: /metrics, and pprof in development")
 	set.String(&c.DataDir, "data-dir", "DATA_DIR", "./var", "directory of the database files")
 	set.String(&c.Latency, "latency", "SERVICE_LATENCY", "", `artificial latency per request, e.g. "2ms" or "1ms-5ms"`)
 	set.String(&c.Env, "env", "ENV", "development", `"development" or "production"`)
@@ -92,15 +102,27 @@ func (c *Common) Validate() error {
 // DBPath returns the path of the named database in the data directory.
 func (c *Common) DBPath(name string) string { return filepath.Join(c.DataDir, name) }
 
-// Verifier returns a token verifier backed by the user service's JWKS.
-func (c *Common) Verifier() *auth.Verifier {
-	keys := auth.NewRemoteKeys(auth.RemoteKeysConfig{URL: c.UserURL + auth.JWKSPath, MinRefreshGap: c.JWKSMinRefreshGap})
+// Verifier returns a token verifier backed by the user service's JWKS,
+// fetched through tel's instrumented transport.
+func (c *Common) Verifier(tel *telemetry.Telemetry) *auth.Verifier {
+	keys := auth.NewRemoteKeys(auth.RemoteKeysConfig{
+		URL:           c.UserURL + auth.JWKSPath,
+		MinRefreshGap: c.JWKSMinRefreshGap,
+		HTTPClient:    &http.Client{Timeout: auth.JWKSFetchTimeout, Transport: tel.Client("user", http.DefaultTransport, nil)},
+	})
 	return auth.NewVerifier(keys, c.Issuer, c.Audience)
 }
 
-// NewLogger returns the JSON logger of a service.
+// Telemetry returns the telemetry of the service named service: its
+// metrics, and tracing as the OTEL_* variables say (telemetry.New).
+func (c *Common) Telemetry(ctx context.Context, service string) (*telemetry.Telemetry, error) {
+	return telemetry.New(ctx, service, c.Tracing)
+}
+
+// NewLogger returns the JSON logger of a service; each line logged in a
+// traced request carries its trace_id and span_id.
 func NewLogger(w io.Writer, service string) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, nil)).With("service", service)
+	return telemetry.NewLogger(w, service)
 }
 
 // Service is what Run needs of a started service.
@@ -131,11 +153,11 @@ func Run[C any, S Service](ctx context.Context, name string, args []string, gete
 	return svc.Serve(ctx)
 }
 
-// Handler wraps the service's routes in the shared middleware: request id,
-// access log, panic recovery and the artificial latency. It adds /healthz,
-// /readyz (the database answers) and /openapi.yaml, and answers unknown
-// routes with problem documents.
-func Handler(logger *slog.Logger, latency string, db *sql.DB, openapi []byte, routes *http.ServeMux) http.Handler {
+// Handler wraps the service's routes in the shared middleware: the server
+// span and metrics (tel), request id, access log, panic recovery and the
+// artificial latency. It adds /healthz, /readyz (the database answers) and
+// /openapi.yaml, and answers unknown routes with problem documents.
+func Handler(tel *telemetry.Telemetry, logger *slog.Logger, latency string, db *sql.DB, openapi []byte, routes *http.ServeMux) http.Handler {
 	lat, _ := ParseLatency(latency)
 	routes.HandleFunc("GET /healthz", httpserver.Healthz)
 	routes.HandleFunc("GET /readyz", httpserver.Readyz(func(ctx context.Context) error {
@@ -149,6 +171,7 @@ func Handler(logger *slog.Logger, latency string, db *sql.DB, openapi []byte, ro
 		_, _ = w.Write(openapi)
 	})
 	return middleware.Chain(problemRoutes(routes),
+		tel.Server(func(r *http.Request) string { _, pattern := routes.Handler(r); return pattern }),
 		middleware.RequestID,
 		middleware.AccessLog(logger),
 		middleware.Recover,

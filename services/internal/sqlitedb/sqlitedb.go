@@ -1,5 +1,8 @@
 // Package sqlitedb opens a service's SQLite database (modernc.org/sqlite,
 // pure Go) in WAL mode and applies its embedded migrations with goose.
+// Opened with a service's telemetry, every call to the database is a span
+// and is measured in db_client_operation_duration_seconds (by operation,
+// with error_type on failures), through XSAM/otelsql.
 package sqlitedb
 
 import (
@@ -11,14 +14,21 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/XSAM/otelsql"
 	"github.com/pressly/goose/v3"
+	"go.opentelemetry.io/otel/attribute"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/acme/bff-gateway/internal/telemetry"
 )
 
 // Open opens (creating if needed) the database at path, with WAL journaling,
 // a busy timeout, foreign keys and immediate write transactions, and applies
-// every migration in migrations (goose SQL files at its root).
-func Open(ctx context.Context, path string, migrations fs.FS) (*sql.DB, error) {
+// every migration in migrations (goose SQL files at its root). With tel,
+// the database's calls are traced and measured in tel; nil means neither.
+func Open(ctx context.Context, path string, migrations fs.FS, tel *telemetry.Telemetry) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -29,7 +39,7 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*sql.DB, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
-	db, err := sql.Open("sqlite", dsn)
+	db, err := open(dsn, tel)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -53,10 +63,30 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*sql.DB, error) {
 
 // OpenDir is Open with the migrations in the directory dir of fsys, such
 // as the "migrations" directory of a service's embedded files.
-func OpenDir(ctx context.Context, path string, fsys fs.FS, dir string) (*sql.DB, error) {
+func OpenDir(ctx context.Context, path string, fsys fs.FS, dir string, tel *telemetry.Telemetry) (*sql.DB, error) {
 	migrations, err := fs.Sub(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	return Open(ctx, path, migrations)
+	return Open(ctx, path, migrations, tel)
+}
+
+// open opens the driver's database, instrumented when tel is not nil: the
+// calls otelsql measures go to tel's registry through OpenTelemetry's
+// Prometheus exporter; the row reads and connection resets, too many and
+// too small to say anything, are not spans.
+func open(dsn string, tel *telemetry.Telemetry) (*sql.DB, error) {
+	if tel == nil {
+		return sql.Open("sqlite", dsn)
+	}
+	exporter, err := otelprom.New(otelprom.WithRegisterer(tel.Registry), otelprom.WithoutTargetInfo(), otelprom.WithoutScopeInfo())
+	if err != nil {
+		return nil, fmt.Errorf("database metrics: %w", err)
+	}
+	return otelsql.Open("sqlite", dsn,
+		otelsql.WithTracerProvider(tel.Tracer),
+		otelsql.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))),
+		otelsql.WithAttributes(attribute.String("db.system.name", "sqlite")),
+		otelsql.WithSpanOptions(otelsql.SpanOptions{OmitConnResetSession: true, OmitRows: true, OmitConnPrepare: true}),
+	)
 }

@@ -20,7 +20,7 @@ func openTest(t *testing.T) *sql.DB {
 	migrations := fstest.MapFS{
 		"00001_items.sql": {Data: []byte("-- +goose Up\nCREATE TABLE items (id TEXT PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE items;\n")},
 	}
-	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), migrations)
+	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), migrations, nil)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -33,7 +33,7 @@ func TestOpenDirAppliesTheDirectorysMigrations(t *testing.T) {
 		"migrations/00001_items.sql": {Data: []byte("-- +goose Up\nCREATE TABLE items (id TEXT PRIMARY KEY);\n")},
 		"other/00001_nope.sql":       {Data: []byte("-- +goose Up\nCREATE TABLE nope (id TEXT);\n")},
 	}
-	db, err := sqlitedb.OpenDir(t.Context(), filepath.Join(t.TempDir(), "sub", "test.db"), fsys, "migrations")
+	db, err := sqlitedb.OpenDir(t.Context(), filepath.Join(t.TempDir(), "sub", "test.db"), fsys, "migrations", nil)
 	if err != nil {
 		t.Fatalf("OpenDir: %v", err)
 	}
@@ -42,7 +42,7 @@ func TestOpenDirAppliesTheDirectorysMigrations(t *testing.T) {
 	if !slices.Equal(got, []string{"items"}) {
 		t.Errorf("tables %v, want [items]", got)
 	}
-	if _, err := sqlitedb.OpenDir(t.Context(), filepath.Join(t.TempDir(), "x.db"), fsys, "../migrations"); err == nil ||
+	if _, err := sqlitedb.OpenDir(t.Context(), filepath.Join(t.TempDir(), "x.db"), fsys, "../migrations", nil); err == nil ||
 		!strings.HasPrefix(err.Error(), "migrations: ") {
 		t.Errorf("OpenDir of an invalid directory: err %v, want a migrations error", err)
 	}

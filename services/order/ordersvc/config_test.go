@@ -23,6 +23,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	want := ordersvc.Config{
 		Common: platform.Common{
 			ListenAddr:   ordersvc.DefaultListenAddr,
+			AdminAddr:    addrs.OrderAdmin,
 			DataDir:      "./var",
 			Env:          "development",
 			UserURL:      addrs.UserURL,

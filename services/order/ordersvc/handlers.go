@@ -21,9 +21,10 @@ type stockReserver interface {
 
 // handlers serves the order service's API.
 type handlers struct {
-	store *store
-	stock stockReserver
-	now   func() time.Time
+	store   *store
+	stock   stockReserver
+	now     func() time.Time
+	metrics *orderMetrics
 }
 
 const (

@@ -151,6 +151,7 @@ func (h *handlers) place(ctx context.Context, p auth.Principal, key string, req 
 		}
 		return contract.Order{}, false, err
 	}
+	h.metrics.orderPlaced()
 	return o, false, nil
 }
 
@@ -184,12 +185,14 @@ func (h *handlers) reserveFailed(ctx context.Context, pl placement, err error) e
 	upstream, _ := apperr.As(err)
 	switch code {
 	case apperr.InsufficientStock:
+		h.metrics.orderRefused("insufficient_stock")
 		e := apperr.New(apperr.InsufficientStock, "some products are short of stock")
 		if upstream != nil && upstream.Details["shortages"] != nil {
 			e = e.With("shortages", upstream.Details["shortages"])
 		}
 		return e
 	case apperr.NotFound:
+		h.metrics.orderRefused("unknown_product")
 		e := &apperr.Error{Code: apperr.Unprocessable, Message: "some products do not exist", Param: "items"}
 		if upstream != nil && upstream.Details["product_ids"] != nil {
 			e = e.With("product_ids", upstream.Details["product_ids"])
@@ -262,6 +265,7 @@ func (h *handlers) cancelOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	h.metrics.orderCancelled()
 	ctx := context.WithoutCancel(r.Context())
 	if err := h.stock.Release(ctx, o.ID, reservationItems(o.Items), true); err != nil {
 		requestctx.LoggerFromContext(ctx).WarnContext(ctx, "restock failed, left to the reconciler", "order_id", o.ID, "err", err)

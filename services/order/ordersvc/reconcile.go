@@ -20,6 +20,7 @@ type reconciler struct {
 	// release recorded before it, whatever its age.
 	startedAt time.Time
 	logger    *slog.Logger
+	metrics   *orderMetrics
 }
 
 // run makes a first pass over every release owed from before the start,
@@ -68,9 +69,11 @@ func (rc *reconciler) reconcile(ctx context.Context, cutoff time.Time) error {
 			continue
 		}
 		if err := rc.stock.Release(ctx, pr.OrderID, pr.Items, pr.Restock); err != nil {
+			rc.metrics.releaseReconciled(false)
 			errs = append(errs, err)
 			continue
 		}
+		rc.metrics.releaseReconciled(true)
 		if err := rc.store.finishRelease(ctx, pr.OrderID); err != nil {
 			errs = append(errs, err)
 			continue

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/internal/addrs"
-	"github.com/acme/bff-gateway/internal/httpserver"
 	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/services/internal/envconfig"
 	"github.com/acme/bff-gateway/services/internal/platform"
@@ -68,7 +67,7 @@ func Flags() *flag.FlagSet {
 func bind(getenv func(string) string) (*Config, *envconfig.Set) {
 	var cfg Config
 	set := envconfig.New("order-service", getenv)
-	cfg.Bind(set, DefaultListenAddr)
+	cfg.Bind(set, DefaultListenAddr, addrs.OrderAdmin)
 	set.Duration(&cfg.ReconcileInterval, "reconcile-interval", "RECONCILE_INTERVAL", 30*time.Second, "how often owed stock releases are retried")
 	set.Duration(&cfg.ReleaseGrace, "release-grace", "RELEASE_GRACE", time.Minute, "age of an owed release before a periodic pass retries it")
 	set.Duration(&cfg.UpstreamTimeout, "upstream-timeout", "UPSTREAM_TIMEOUT", 5*time.Second, "timeout of each call to the product service")
@@ -96,7 +95,7 @@ func (c Config) Validate() error {
 // Service is a running order service.
 type Service struct {
 	db         *sql.DB
-	server     *httpserver.Server
+	servers    *platform.Servers
 	reconciler *reconciler
 }
 
@@ -104,7 +103,11 @@ type Service struct {
 // does not serve, nor reconcile owed stock releases, until Serve is called.
 func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error) {
 	startedAt := time.Now()
-	db, err := sqlitedb.OpenDir(ctx, cfg.DBPath("orders.db"), migrationFiles, "migrations")
+	tel, err := cfg.Telemetry(ctx, "order")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlitedb.OpenDir(ctx, cfg.DBPath("orders.db"), migrationFiles, "migrations", tel)
 	if err != nil {
 		return nil, err
 	}
@@ -118,14 +121,18 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, erro
 	if seeded {
 		logger.InfoContext(ctx, "seeded orders", "count", cfg.Seed.Orders)
 	}
-	stock, err := productclient.New(cfg.ProductURL, cfg.ServiceToken, &http.Client{Timeout: cfg.UpstreamTimeout})
+	stock, err := productclient.New(cfg.ProductURL, cfg.ServiceToken, &http.Client{
+		Timeout:   cfg.UpstreamTimeout,
+		Transport: tel.Client("product", http.DefaultTransport, nil),
+	})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	h := &handlers{store: st, stock: stock, now: time.Now}
-	handler := platform.Handler(logger, cfg.Latency, db, OpenAPI, h.routes(cfg.Verifier()))
-	server, err := httpserver.Listen(ctx, cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
+	metrics := newOrderMetrics(tel.Registry)
+	h := &handlers{store: st, stock: stock, now: time.Now, metrics: metrics}
+	handler := platform.Handler(tel, logger, cfg.Latency, db, OpenAPI, h.routes(cfg.Verifier(tel)))
+	servers, err := platform.Listen(ctx, &cfg.Common, handler, tel, logger)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -137,12 +144,16 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, erro
 		grace:     cfg.ReleaseGrace,
 		startedAt: startedAt,
 		logger:    logger,
+		metrics:   metrics,
 	}
-	return &Service{db: db, server: server, reconciler: rec}, nil
+	return &Service{db: db, servers: servers, reconciler: rec}, nil
 }
 
 // URL returns the service's base URL.
-func (s *Service) URL() string { return s.server.URL() }
+func (s *Service) URL() string { return s.servers.Public.URL() }
+
+// AdminURL returns the base URL of the admin listener (/metrics).
+func (s *Service) AdminURL() string { return s.servers.Admin.URL() }
 
 // Serve answers requests and reconciles owed stock releases until ctx
 // ends, then shuts down and closes the database.
@@ -154,7 +165,7 @@ func (s *Service) Serve(ctx context.Context) error {
 		defer wg.Done()
 		s.reconciler.run(ctx)
 	}()
-	err := s.server.Serve(ctx)
+	err := s.servers.Serve(ctx)
 	cancel()
 	wg.Wait()
 	return errors.Join(err, s.db.Close())

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/internal/addrs"
-	"github.com/acme/bff-gateway/internal/httpserver"
 	"github.com/acme/bff-gateway/services/internal/envconfig"
 	"github.com/acme/bff-gateway/services/internal/platform"
 	"github.com/acme/bff-gateway/services/internal/sqlitedb"
@@ -57,7 +56,7 @@ func Flags() *flag.FlagSet {
 func bind(getenv func(string) string) (*Config, *envconfig.Set) {
 	var cfg Config
 	set := envconfig.New("product-service", getenv)
-	cfg.Bind(set, DefaultListenAddr)
+	cfg.Bind(set, DefaultListenAddr, addrs.ProductAdmin)
 	return &cfg, set
 }
 
@@ -68,14 +67,18 @@ func (c Config) Validate() error {
 
 // Service is a running product service.
 type Service struct {
-	db     *sql.DB
-	server *httpserver.Server
+	db      *sql.DB
+	servers *platform.Servers
 }
 
 // Start opens the database (seeding it on first start) and listens. It
 // does not serve until Serve is called.
 func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error) {
-	db, err := sqlitedb.OpenDir(ctx, cfg.DBPath("products.db"), migrationFiles, "migrations")
+	tel, err := cfg.Telemetry(ctx, "product")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlitedb.OpenDir(ctx, cfg.DBPath("products.db"), migrationFiles, "migrations", tel)
 	if err != nil {
 		return nil, err
 	}
@@ -89,23 +92,26 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, erro
 		logger.InfoContext(ctx, "seeded products", "count", cfg.Seed.Products)
 	}
 	h := &handlers{store: st}
-	routes := h.routes(cfg.Verifier(), cfg.ServiceToken)
-	handler := platform.Handler(logger, cfg.Latency, db, OpenAPI, routes)
-	server, err := httpserver.Listen(ctx, cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
+	routes := h.routes(cfg.Verifier(tel), cfg.ServiceToken)
+	handler := platform.Handler(tel, logger, cfg.Latency, db, OpenAPI, routes)
+	servers, err := platform.Listen(ctx, &cfg.Common, handler, tel, logger)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &Service{db: db, server: server}, nil
+	return &Service{db: db, servers: servers}, nil
 }
 
 // URL returns the service's base URL.
-func (s *Service) URL() string { return s.server.URL() }
+func (s *Service) URL() string { return s.servers.Public.URL() }
+
+// AdminURL returns the base URL of the admin listener (/metrics).
+func (s *Service) AdminURL() string { return s.servers.Admin.URL() }
 
 // Serve answers requests until ctx ends, then shuts down and closes the
 // database.
 func (s *Service) Serve(ctx context.Context) error {
-	err := s.server.Serve(ctx)
+	err := s.servers.Serve(ctx)
 	return errors.Join(err, s.db.Close())
 }
 

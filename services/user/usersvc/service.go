@@ -17,7 +17,6 @@ import (
 
 	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/httpserver"
 	"github.com/acme/bff-gateway/services/internal/envconfig"
 	"github.com/acme/bff-gateway/services/internal/platform"
 	"github.com/acme/bff-gateway/services/internal/sqlitedb"
@@ -64,7 +63,7 @@ func Flags() *flag.FlagSet {
 func bind(getenv func(string) string) (*Config, *envconfig.Set) {
 	var cfg Config
 	set := envconfig.New("user-service", getenv)
-	cfg.Bind(set, DefaultListenAddr)
+	cfg.Bind(set, DefaultListenAddr, addrs.UserAdmin)
 	set.Int(&cfg.BcryptCost, "bcrypt-cost", "BCRYPT_COST", bcrypt.DefaultCost, "bcrypt cost of seeded passwords")
 	set.Duration(&cfg.TokenTTL, "token-ttl", "TOKEN_TTL", auth.DefaultTokenTTL, "lifetime of access tokens")
 	return &cfg, set
@@ -87,8 +86,8 @@ func (c Config) Validate() error {
 
 // Service is a running user service.
 type Service struct {
-	db     *sql.DB
-	server *httpserver.Server
+	db      *sql.DB
+	servers *platform.Servers
 	// Keys are the signing keys (exported for key rotation in tests).
 	Keys *auth.KeySet
 }
@@ -96,7 +95,11 @@ type Service struct {
 // Start opens the database (seeding it on first start), loads or creates
 // the signing key and listens. It does not serve until Serve is called.
 func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error) {
-	db, err := sqlitedb.OpenDir(ctx, cfg.DBPath("users.db"), migrationFiles, "migrations")
+	tel, err := cfg.Telemetry(ctx, "user")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlitedb.OpenDir(ctx, cfg.DBPath("users.db"), migrationFiles, "migrations", tel)
 	if err != nil {
 		return nil, err
 	}
@@ -126,22 +129,25 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, erro
 		dummyHash: dummy,
 	}
 	verifier := auth.NewVerifier(keys, cfg.Issuer, cfg.Audience)
-	handler := platform.Handler(logger, cfg.Latency, db, OpenAPI, h.routes(verifier))
-	server, err := httpserver.Listen(ctx, cfg.ListenAddr, handler, httpserver.DefaultTimeouts, logger)
+	handler := platform.Handler(tel, logger, cfg.Latency, db, OpenAPI, h.routes(verifier))
+	servers, err := platform.Listen(ctx, &cfg.Common, handler, tel, logger)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &Service{db: db, server: server, Keys: keys}, nil
+	return &Service{db: db, servers: servers, Keys: keys}, nil
 }
 
 // URL returns the service's base URL.
-func (s *Service) URL() string { return s.server.URL() }
+func (s *Service) URL() string { return s.servers.Public.URL() }
+
+// AdminURL returns the base URL of the admin listener (/metrics).
+func (s *Service) AdminURL() string { return s.servers.Admin.URL() }
 
 // Serve answers requests until ctx ends, then shuts down and closes the
 // database.
 func (s *Service) Serve(ctx context.Context) error {
-	err := s.server.Serve(ctx)
+	err := s.servers.Serve(ctx)
 	return errors.Join(err, s.db.Close())
 }
 
