@@ -15,6 +15,7 @@ import (
 
 	"github.com/acme/bff-gateway/internal/bff"
 	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/telemetry"
 	"github.com/acme/bff-gateway/services/servicetest"
 )
 
@@ -35,16 +36,22 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the BFF's clock; nil means time.Now.
 	Now func() time.Time
+	// Telemetry receives the BFF's metrics and spans; nil means a
+	// registry of its own and no tracing.
+	Telemetry *telemetry.Telemetry
 }
 
 // Env is a BFF running in-process against the real services.
 type Env struct {
-	Stack   *servicetest.Stack
-	URL     string
-	Counter *Counter
-	Deps    bff.Deps
-	Ops     *Operations
-	Config  config.Config
+	Stack *servicetest.Stack
+	URL   string
+	// AdminURL serves the BFF's /metrics (and pprof), as its admin
+	// listener does.
+	AdminURL string
+	Counter  *Counter
+	Deps     bff.Deps
+	Ops      *Operations
+	Config   config.Config
 }
 
 // Start starts the services and the BFF, and stops them with the test.
@@ -70,17 +77,19 @@ func Start(t testing.TB, opts Options) *Env {
 	if logger == nil {
 		logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	h, deps, err := opts.Build(bff.Options{Kind: opts.Kind, Config: cfg, Logger: logger, Transport: counter, Now: opts.Now})
+	h, deps, err := opts.Build(bff.Options{Kind: opts.Kind, Config: cfg, Logger: logger, Transport: counter, Now: opts.Now, Telemetry: opts.Telemetry})
 	if err != nil {
 		t.Fatalf("build the %s BFF: %v", opts.Kind, err)
 	}
 	srv := httptest.NewServer(h)
+	admin := httptest.NewServer(deps.Telemetry.AdminHandler(true))
 	t.Cleanup(func() {
 		srv.Client().CloseIdleConnections()
 		counter.CloseIdleConnections()
 		srv.Close()
+		admin.Close()
 	})
-	env := &Env{Stack: st, URL: srv.URL, Counter: counter, Deps: deps, Config: cfg}
+	env := &Env{Stack: st, URL: srv.URL, AdminURL: admin.URL, Counter: counter, Deps: deps, Config: cfg}
 	if opts.OperationsDir != "" {
 		env.Ops = LoadOperations(t, opts.OperationsDir)
 	}
