@@ -103,7 +103,7 @@ func routeLabel(pattern string) string {
 // Put it above the breaker.
 func (t *Telemetry) Client(service string, next http.RoundTripper, refused func(error) bool) http.RoundTripper {
 	measured := &clientTransport{next: next, service: service, m: t.http, refused: refused, on: &t.Metrics}
-	return otelhttp.NewTransport(measured,
+	traced := otelhttp.NewTransport(measured,
 		otelhttp.WithTracerProvider(t.Tracer),
 		otelhttp.WithPropagators(t.Propagator),
 		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
@@ -111,7 +111,17 @@ func (t *Telemetry) Client(service string, next http.RoundTripper, refused func(
 			return r.Method + " " + URLTemplate(r.URL.Path)
 		}),
 	)
+	return tracedTransport{RoundTripper: traced, measured: measured}
 }
+
+// tracedTransport passes CloseIdleConnections, which otelhttp's
+// transport lacks, down to the base transport.
+type tracedTransport struct {
+	http.RoundTripper
+	measured *clientTransport
+}
+
+func (c tracedTransport) CloseIdleConnections() { c.measured.CloseIdleConnections() }
 
 type clientTransport struct {
 	next    http.RoundTripper

@@ -100,12 +100,13 @@ func samplerFrom(name, arg string) (sdktrace.Sampler, error) {
 			return 1, nil
 		}
 		r, err := strconv.ParseFloat(arg, 64)
-		if err != nil || r < 0 || r > 1 {
+		if err != nil || !(r >= 0 && r <= 1) { // NaN too
 			return 0, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG %q: want a ratio from 0 to 1", arg)
 		}
 		return r, nil
 	}
-	switch name {
+	// The specification's values are case-insensitive.
+	switch strings.ToLower(strings.TrimSpace(name)) {
 	case "", "parentbased_always_on":
 		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
 	case "parentbased_always_off":
@@ -119,7 +120,7 @@ func samplerFrom(name, arg string) (sdktrace.Sampler, error) {
 		if err != nil {
 			return nil, err
 		}
-		if name == "traceidratio" {
+		if strings.EqualFold(strings.TrimSpace(name), "traceidratio") {
 			return sdktrace.TraceIDRatioBased(r), nil
 		}
 		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), nil
