@@ -20,6 +20,7 @@ import (
 	web "github.com/acme/bff-gateway/bff-web/app"
 	"github.com/acme/bff-gateway/internal/bff/bfftest"
 	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/seed"
 	"github.com/acme/bff-gateway/internal/telemetry"
 	"github.com/acme/bff-gateway/services/servicetest"
 )
@@ -266,11 +267,28 @@ func TestOneDashboardRequestIsOneTrace(t *testing.T) {
 			t.Errorf("no server span of the %s service under a BFF client span; spans:%s", svc, describe())
 		}
 	}
-	// The services' database work is in the trace too.
+	// Each dataloader batch is a span with its size, under the operation.
+	batches := 0
+	for _, s := range spans {
+		if strings.HasPrefix(s.name, "loader.") {
+			batches++
+			if s.attrs["loader.batch.size"] == "" {
+				t.Errorf("batch span %q has no loader.batch.size", s.name)
+			}
+		}
+	}
+	if batches == 0 {
+		t.Errorf("no dataloader batch span; spans:%s", describe())
+	}
+	// The services' database work is in the trace too, each span named
+	// after its query's summary ("SELECT orders").
 	db := 0
 	for _, s := range spans {
-		if strings.HasPrefix(s.name, "sql.") {
+		if s.attrs["db.system.name"] == "sqlite" {
 			db++
+			if !strings.HasPrefix(s.name, "SELECT ") && !strings.HasPrefix(s.name, "sql.") {
+				t.Errorf("database span %q is named neither after its query nor its method", s.name)
+			}
 			if parent := byID[s.parentID]; parent.service != s.service {
 				t.Errorf("database span %q of %s is not under a span of its service", s.name, s.service)
 			}
@@ -286,6 +304,37 @@ func TestOneDashboardRequestIsOneTrace(t *testing.T) {
 				t.Errorf("%s span %q attribute %s = %q", s.service, s.name, k, v)
 			}
 		}
+	}
+
+	// Placing an order: the order service carries the trace on to the
+	// product service, whose server span is under the order service's
+	// client span.
+	const placeTrace = "5bf92f3577b34da6a3ce929d0e0e4737"
+	c.Header.Set("traceparent", "00-"+placeTrace+"-"+callerSpan+"-01")
+	r = c.Op(t, "PlaceOrder", map[string]any{"input": map[string]any{
+		"idempotencyKey": "trace-test-1",
+		"items":          []map[string]any{{"productId": seed.ProductID(1), "quantity": 1}},
+	}})
+	c.Header.Del("traceparent")
+	if r.Status != http.StatusOK || len(r.Errors) > 0 {
+		t.Fatalf("PlaceOrder: %d %s", r.Status, r.Raw)
+	}
+	chained := false
+	for deadline := time.Now().Add(10 * time.Second); !chained && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		placed := rcv.trace(placeTrace)
+		ids := map[string]span{}
+		for _, s := range placed {
+			ids[s.spanID] = s
+		}
+		for _, s := range placed {
+			if parent, ok := ids[s.parentID]; ok && s.service == "product" && s.kind == tracepb.Span_SPAN_KIND_SERVER &&
+				parent.service == "order" && parent.kind == tracepb.Span_SPAN_KIND_CLIENT {
+				chained = true
+			}
+		}
+	}
+	if !chained {
+		t.Errorf("no product server span under an order service client span in the PlaceOrder trace")
 	}
 
 	// The BFF's access log line of the request carries its trace.

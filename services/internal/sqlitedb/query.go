@@ -63,3 +63,58 @@ func SeedIfEmpty(ctx context.Context, db *sql.DB, table string, insert func(tx *
 	}
 	return true, nil
 }
+
+// summaryVerbs are the statements QuerySummary names; any other is OTHER.
+var summaryVerbs = map[string]string{
+	"SELECT": "FROM", "DELETE": "FROM", "INSERT": "INTO", "REPLACE": "INTO",
+	"UPDATE": "", "WITH": "", "PRAGMA": "", "BEGIN": "", "COMMIT": "", "ROLLBACK": "",
+}
+
+// QuerySummary returns the low-cardinality summary of a query, as
+// OpenTelemetry's db.query.summary: its statement and first table
+// ("SELECT orders", "INSERT order_items", "UPDATE products"), or the
+// statement alone, "" for no query. A statement outside a known few is
+// OTHER, and a table name is an identifier of at most 64 characters, so
+// the set of summaries stays the size of the code's queries.
+func QuerySummary(query string) string {
+	words := strings.Fields(query)
+	if len(words) == 0 {
+		return ""
+	}
+	verb := strings.ToUpper(words[0])
+	before, known := summaryVerbs[verb]
+	if !known {
+		return "OTHER"
+	}
+	table := ""
+	switch {
+	case verb == "UPDATE" && len(words) > 1:
+		table = words[1]
+	case before != "":
+		for i, w := range words[:len(words)-1] {
+			if strings.EqualFold(w, before) {
+				table = words[i+1]
+				break
+			}
+		}
+	}
+	if table = identifier(table); table == "" {
+		return verb
+	}
+	return verb + " " + table
+}
+
+// identifier returns the leading SQL identifier of s (letters, digits,
+// underscores; quotes dropped), cut at 64 characters.
+func identifier(s string) string {
+	s = strings.Trim(s, "\"`[]")
+	end := 0
+	for end < len(s) && end < 64 {
+		c := s[end]
+		if c != '_' && (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
+			break
+		}
+		end++
+	}
+	return s[:end]
+}

@@ -1,13 +1,15 @@
 // Package sqlitedb opens a service's SQLite database (modernc.org/sqlite,
 // pure Go) in WAL mode and applies its embedded migrations with goose.
 // Opened with a service's telemetry, every call to the database is a span
-// and is measured in db_client_operation_duration_seconds (by operation,
-// with error_type on failures), through XSAM/otelsql.
+// named after its query's summary ("SELECT orders") and is measured in
+// db_client_operation_duration_seconds (by database/sql method and query
+// summary, with error_type on failures), through XSAM/otelsql.
 package sqlitedb
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -39,6 +41,12 @@ func Open(ctx context.Context, path string, migrations fs.FS, tel *telemetry.Tel
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
+	// The migrations run on a handle of their own, not measured: they are
+	// the start's business, not the traffic's (goose's first look for its
+	// version table fails on a new database, by design).
+	if err := migrate(ctx, dsn, path, migrations); err != nil {
+		return nil, err
+	}
 	db, err := open(dsn, tel)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -49,16 +57,27 @@ func Open(ctx context.Context, path string, migrations fs.FS, tel *telemetry.Tel
 		db.Close()
 		return nil, fmt.Errorf("ping %s: %w", path, err)
 	}
+	return db, nil
+}
+
+// migrate applies every migration in migrations to the database of dsn.
+func migrate(ctx context.Context, dsn, path string, migrations fs.FS) error {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", path, err)
+	}
 	provider, err := goose.NewProvider(goose.DialectSQLite3, db, migrations)
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("load migrations: %w", err)
+		return fmt.Errorf("load migrations: %w", err)
 	}
 	if _, err := provider.Up(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate %s: %w", path, err)
+		return fmt.Errorf("migrate %s: %w", path, err)
 	}
-	return db, nil
+	return nil
 }
 
 // OpenDir is Open with the migrations in the directory dir of fsys, such
@@ -73,8 +92,9 @@ func OpenDir(ctx context.Context, path string, fsys fs.FS, dir string, tel *tele
 
 // open opens the driver's database, instrumented when tel is not nil: the
 // calls otelsql measures go to tel's registry through OpenTelemetry's
-// Prometheus exporter; the row reads and connection resets, too many and
-// too small to say anything, are not spans.
+// Prometheus exporter, labelled with their query's summary; the row reads,
+// connection resets and prepares, too many and too small to say anything,
+// are not spans.
 func open(dsn string, tel *telemetry.Telemetry) (*sql.DB, error) {
 	if tel == nil {
 		return sql.Open("sqlite", dsn)
@@ -88,5 +108,20 @@ func open(dsn string, tel *telemetry.Telemetry) (*sql.DB, error) {
 		otelsql.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))),
 		otelsql.WithAttributes(attribute.String("db.system.name", "sqlite")),
 		otelsql.WithSpanOptions(otelsql.SpanOptions{OmitConnResetSession: true, OmitRows: true, OmitConnPrepare: true}),
+		otelsql.WithSpanNameFormatter(func(_ context.Context, method otelsql.Method, query string) string {
+			return summary(method, query)
+		}),
+		otelsql.WithInstrumentAttributesGetter(func(_ context.Context, method otelsql.Method, query string, _ []driver.NamedValue) []attribute.KeyValue {
+			return []attribute.KeyValue{attribute.String("db.query.summary", summary(method, query))}
+		}),
 	)
+}
+
+// summary is the query's summary, or for a call without one (a ping, a
+// transaction's begin or commit) the database/sql method.
+func summary(method otelsql.Method, query string) string {
+	if s := QuerySummary(query); s != "" {
+		return s
+	}
+	return string(method)
 }

@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/acme/bff-gateway/internal/telemetry"
 	"github.com/acme/bff-gateway/services/internal/sqlitedb"
 )
 
@@ -189,4 +190,106 @@ func TestSeedIfEmpty(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "seed nosuchtable: ") {
 		t.Errorf("unknown table: err %v, want it prefixed seed nosuchtable:", err)
 	}
+}
+
+func TestQuerySummary(t *testing.T) {
+	t.Parallel()
+	for query, want := range map[string]string{
+		"":        "",
+		"  \n\t ": "",
+		"SELECT id, email FROM users WHERE id = ?":        "SELECT users",
+		"select count(*) from orders":                     "SELECT orders",
+		"SELECT a FROM (SELECT b FROM t)":                 "SELECT",
+		"SELECT 1":                                        "SELECT",
+		`SELECT x FROM "order_items" WHERE 1`:             "SELECT order_items",
+		"INSERT INTO orders (id) VALUES (?)":              "INSERT orders",
+		"insert into t(a) values (1)":                     "INSERT t",
+		"REPLACE INTO keys VALUES (?)":                    "REPLACE keys",
+		"UPDATE products SET stock = ?":                   "UPDATE products",
+		"DELETE FROM pending_releases WHERE order_id = ?": "DELETE pending_releases",
+		"WITH x AS (SELECT 1) SELECT * FROM x":            "WITH",
+		"PRAGMA journal_mode":                             "PRAGMA",
+		"BEGIN IMMEDIATE":                                 "BEGIN",
+		"VACUUM":                                          "OTHER",
+		"DROP TABLE users":                                "OTHER",
+		"SELECT a FROM " + strings.Repeat("t", 100):       "SELECT " + strings.Repeat("t", 64),
+		"SELECT a FROM users;DROP":                        "SELECT users",
+		"SELECT a FROM":                                   "SELECT",
+	} {
+		if got := sqlitedb.QuerySummary(query); got != want {
+			t.Errorf("QuerySummary(%q) = %q, want %q", query, got, want)
+		}
+	}
+}
+
+// TestOpenMeasuresQueriesNotMigrations opens a new database with
+// telemetry: the migrations leave no series (nor the failed look for
+// goose's version table a new database gives), and a query is measured
+// under its summary.
+func TestOpenMeasuresQueriesNotMigrations(t *testing.T) {
+	t.Parallel()
+	tel := telemetry.NewNoop("test")
+	migrations := fstest.MapFS{
+		"00001_items.sql": {Data: []byte("-- +goose Up\nCREATE TABLE items (id TEXT PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE items;\n")},
+	}
+	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), migrations, tel)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	// Opening pings the database (a call without a query, summarised by
+	// its method); nothing else.
+	if before := dbSeries(t, tel); len(before) > 1 || (len(before) == 1 && before[0] != "sql.conn.ping") {
+		t.Errorf("series after opening, before any query: %q", before)
+	}
+	if _, err := db.ExecContext(t.Context(), "INSERT INTO items (id) VALUES (?)", "a"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM items").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("count: %d, %v", n, err)
+	}
+	after := dbSeries(t, tel)
+	for _, want := range []string{"INSERT items", "SELECT items"} {
+		if !slices.Contains(after, want) {
+			t.Errorf("no db_client_operation_duration_seconds series with db_query_summary %q: %v", want, after)
+		}
+	}
+	for _, s := range after {
+		if strings.Contains(s, "error") {
+			t.Errorf("an error series: %v", after)
+		}
+	}
+}
+
+// dbSeries returns the db_query_summary (and error_type, if any) of each
+// db_client_operation_duration_seconds series of tel.
+func dbSeries(t *testing.T, tel *telemetry.Telemetry) []string {
+	t.Helper()
+	families, err := tel.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range families {
+		if f.GetName() != "db_client_operation_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			summary, errType := "", ""
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "db_query_summary":
+					summary = l.GetValue()
+				case "error_type":
+					errType = l.GetValue()
+				}
+			}
+			if errType != "" {
+				summary += " error " + errType
+			}
+			out = append(out, summary)
+		}
+	}
+	return out
 }
