@@ -103,6 +103,11 @@ func routeLabel(pattern string) string {
 // Put it above the breaker.
 func (t *Telemetry) Client(service string, next http.RoundTripper, refused func(error) bool) http.RoundTripper {
 	measured := &clientTransport{next: next, service: service, m: t.http, refused: refused, on: &t.Metrics}
+	if t.Metrics {
+		// The refusals' series exists at 0 from the start, so that a rate
+		// over it is 0, not missing, until a breaker first opens.
+		t.http.refusals.WithLabelValues(service)
+	}
 	traced := otelhttp.NewTransport(measured,
 		otelhttp.WithTracerProvider(t.Tracer),
 		otelhttp.WithPropagators(t.Propagator),

@@ -330,7 +330,9 @@ func TestClientMetricsByStatusClass(t *testing.T) {
 			}
 
 			wantSeries(t, clientMetric, series(t, tel.Registry, clientMetric), c.wantSeries)
-			wantSeries(t, "http_client_breaker_refusals_total", series(t, tel.Registry, "http_client_breaker_refusals_total"), nil)
+			// The client was built with metrics on: its refusals' series
+			// is there from the start, at 0.
+			wantSeries(t, "http_client_breaker_refusals_total", series(t, tel.Registry, "http_client_breaker_refusals_total"), map[string]uint64{"service=order": 0})
 			span := spanNamed(t, rec, c.method+" "+URLTemplate(req.URL.Path))
 			if failed := span.Status().Code == codes.Error; failed != (c.status == 0 || c.status >= 400) {
 				t.Errorf("span status %v for status %d", span.Status(), c.status)
@@ -365,11 +367,13 @@ func TestClientBreakerRefusals(t *testing.T) {
 		},
 		{
 			name: "failed, not refused", err: errBoom, refused: isOpen,
-			wantClient: map[string]uint64{"http_request_method=GET,service=product,status_class=error,url_template=/v1/products/{id}": 1},
+			wantRefused: map[string]uint64{"service=product": 0},
+			wantClient:  map[string]uint64{"http_request_method=GET,service=product,status_class=error,url_template=/v1/products/{id}": 1},
 		},
 		{
 			name: "no predicate", err: errOpen, refused: nil,
-			wantClient: map[string]uint64{"http_request_method=GET,service=product,status_class=error,url_template=/v1/products/{id}": 1},
+			wantRefused: map[string]uint64{"service=product": 0},
+			wantClient:  map[string]uint64{"http_request_method=GET,service=product,status_class=error,url_template=/v1/products/{id}": 1},
 		},
 		{
 			name: "refused, metrics off", err: errOpen, refused: isOpen, metricsOff: true, wantEvent: true,
