@@ -4,7 +4,7 @@ BIN       := bin
 SERVICES  := user order product
 TEST_FLAGS ?= -count=1 -timeout 8m
 
-.PHONY: all build run test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-smoke clean
+.PHONY: all build run test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-smoke clean observe
 
 all: build
 
@@ -21,6 +21,19 @@ build:
 ## run: build and start the whole stack on its default ports (Ctrl-C stops it)
 run: build
 	@$(BIN)/devstack -bin $(BIN)
+
+## observe: Prometheus on 127.0.0.1:9090, scraping the stack `make run` started, with the
+## alerting rules of deploy/prometheus (the Grafana dashboard: deploy/grafana/dashboard.json)
+observe:
+	@if ! command -v prometheus >/dev/null; then \
+	  echo "observe: prometheus is not installed: apt-get install prometheus (Debian, Ubuntu)"; \
+	  echo "         or get it from https://prometheus.io/download/"; \
+	  exit 1; fi
+	@echo "observe: expects 'make run' to be running (in another terminal); it scrapes its five admin listeners."
+	@echo "observe: open http://127.0.0.1:9090 (targets: /targets, alerts: /alerts); import"
+	@echo "         deploy/grafana/dashboard.json into Grafana with it as the data source. Ctrl-C stops it."
+	@mkdir -p var/prometheus
+	prometheus --config.file=deploy/prometheus/prometheus.yml --storage.tsdb.path=var/prometheus --web.listen-address=127.0.0.1:9090
 
 ## generate: regenerate the gqlgen code: the shared models, then each BFF's schema
 generate:

@@ -1,6 +1,10 @@
 // Package e2e holds end-to-end tests that run the BFFs in-process against
-// the real services and drive them with outside tools run by Node.js from
-// internal/tools/nodetests: graphql-http's GraphQL-over-HTTP audit suite
-// (audit_test.go) and Apollo Client (apollo_test.go). They skip when node or
-// the installed Node packages are missing, and fail instead under CI.
+// the real services and drive them with outside tools: run by Node.js from
+// internal/tools/nodetests, graphql-http's GraphQL-over-HTTP audit suite
+// (audit_test.go) and Apollo Client (apollo_test.go); a real Prometheus
+// loaded with deploy/prometheus's rules, checked against every query of
+// deploy/grafana's dashboard (prometheus_test.go). They skip when the tool
+// is missing, and fail instead under CI. tracing_test.go receives the
+// spans of a BFF and the three services over OTLP/HTTP and checks one
+// request is one trace.
 package e2e
