@@ -133,6 +133,19 @@ func (o *Observer) Operations(known []string) func(http.Handler) http.Handler {
 				attribute.String("graphql.operation.type", typ),
 			))
 			start := time.Now()
+			defer func() {
+				// A panic (net/http's ErrAbortHandler among them) still
+				// ends the span and counts the operation, then goes on up
+				// to the recovery middleware.
+				if p := recover(); p != nil {
+					span.SetStatus(codes.Error, "panic")
+					span.End()
+					if o.metrics {
+						o.operations.WithLabelValues(name, typ, o.client).Observe(time.Since(start).Seconds())
+					}
+					panic(p)
+				}
+			}()
 			next.ServeHTTP(w, r.WithContext(ctx))
 			elapsed := time.Since(start)
 			state := request.StateFrom(ctx)
@@ -203,13 +216,25 @@ func (o *Observer) LoaderBatch(loader string, size int) {
 // Tracer is the tracer of the BFF's own spans (loaders, operations).
 func (o *Observer) Tracer() trace.Tracer { return o.tracer }
 
+// breakerTransitions are the changes of state a circuit breaker makes.
+var breakerTransitions = [][2]breaker.State{
+	{breaker.StateClosed, breaker.StateOpen},
+	{breaker.StateOpen, breaker.StateHalfOpen},
+	{breaker.StateHalfOpen, breaker.StateClosed},
+	{breaker.StateHalfOpen, breaker.StateOpen},
+}
+
 // WatchBreakers exports each breaker's state as bff_breaker_state
-// (0 closed, 1 half-open, 2 open).
+// (0 closed, 1 half-open, 2 open), and starts its transitions' series at
+// 0, so that a rate over them is 0, not missing, before the first.
 func (o *Observer) WatchBreakers(breakers []*breaker.Transport) {
 	if !o.metrics {
 		return
 	}
 	for _, b := range breakers {
+		for _, t := range breakerTransitions {
+			o.transitions.WithLabelValues(b.Name(), string(t[0]), string(t[1]))
+		}
 		o.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "bff_breaker_state",
 			Help:        "The state of a service's circuit breaker: 0 closed, 1 half-open, 2 open.",
