@@ -448,3 +448,34 @@ func TestClientCloseIdleConnectionsReachesTheBaseTransport(t *testing.T) {
 		return nil, errors.New("unused")
 	}), nil)}).CloseIdleConnections()
 }
+
+// TestTraceContextPassesThroughWithoutExporting: a process that exports
+// nothing (the no-op tracer) still passes the caller's trace on to the
+// services it calls, so that a trace is whole across a process that does
+// not trace.
+func TestTraceContextPassesThroughWithoutExporting(t *testing.T) {
+	t.Parallel()
+	tel := NewNoop("bff-web")
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	var sent string
+	base := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		sent = r.Header.Get("traceparent")
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r, Header: http.Header{}}, nil
+	})
+	client := &http.Client{Transport: tel.Client("order", base, nil)}
+	h := tel.Server(func(*http.Request) string { return "POST /graphql" })(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "http://order.invalid/v1/orders", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_ = resp.Body.Close()
+	}))
+	r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/graphql", nil)
+	r.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if !strings.HasPrefix(sent, "00-"+traceID+"-") {
+		t.Errorf("the call to the order service carried traceparent %q, want the caller's trace %s", sent, traceID)
+	}
+}
