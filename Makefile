@@ -4,7 +4,7 @@ BIN       := bin
 SERVICES  := user order product
 TEST_FLAGS ?= -count=1 -timeout 8m
 
-.PHONY: all build run test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-smoke clean observe
+.PHONY: all build run test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-smoke clean observe bench-telemetry
 
 all: build
 
@@ -110,7 +110,11 @@ bench-smoke:
 
 ## bench: the figures of docs/benchmarks.md (a few minutes)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s -count 2 ./bff-web/app/ ./bff-mobile/app/ ./internal/bff/guard/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s -count 2 ./bff-web/app/ ./bff-mobile/app/ ./internal/bff/guard/ ./internal/telemetry/ ./internal/bff/observe/
+
+## bench-telemetry: the cost of metrics and tracing on both BFFs, the modes taking turns (about 8 minutes)
+bench-telemetry:
+	internal/tools/bench-telemetry.sh 10
 
 clean:
 	rm -rf $(BIN)

@@ -50,6 +50,6 @@ func BenchmarkHome(b *testing.B) { benchmarkHome(b, nil) }
 // the cost docs/benchmarks.md records.
 func BenchmarkHomeTelemetry(b *testing.B) {
 	for _, mode := range bfftest.TelemetryModes() {
-		b.Run(mode.Name, func(b *testing.B) { benchmarkHome(b, mode.New(b, "bff-mobile")) })
+		b.Run("telemetry="+mode.Name, func(b *testing.B) { benchmarkHome(b, mode.New(b, "bff-mobile")) })
 	}
 }

@@ -55,7 +55,7 @@ func BenchmarkAdminOverview100(b *testing.B) {
 // exported: the cost docs/benchmarks.md records.
 func BenchmarkDashboardTelemetry(b *testing.B) {
 	for _, mode := range bfftest.TelemetryModes() {
-		b.Run(mode.Name, func(b *testing.B) {
+		b.Run("telemetry="+mode.Name, func(b *testing.B) {
 			benchmarkOp(b, mode.New(b, "bff-web"), "ada@example.com", "ada123", "Dashboard", nil)
 		})
 	}
