@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/trace"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/acme/bff-gateway/internal/telemetry"
@@ -93,8 +94,8 @@ func OpenDir(ctx context.Context, path string, fsys fs.FS, dir string, tel *tele
 // open opens the driver's database, instrumented when tel is not nil: the
 // calls otelsql measures go to tel's registry through OpenTelemetry's
 // Prometheus exporter, labelled with their query's summary; the row reads,
-// connection resets and prepares, too many and too small to say anything,
-// are not spans.
+// connection resets, prepares and connects, too many and too small to say
+// anything, are not spans, and neither is a call made outside a trace.
 func open(dsn string, tel *telemetry.Telemetry) (*sql.DB, error) {
 	if tel == nil {
 		return sql.Open("sqlite", dsn)
@@ -107,7 +108,15 @@ func open(dsn string, tel *telemetry.Telemetry) (*sql.DB, error) {
 		otelsql.WithTracerProvider(tel.Tracer),
 		otelsql.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))),
 		otelsql.WithAttributes(attribute.String("db.system.name", "sqlite")),
-		otelsql.WithSpanOptions(otelsql.SpanOptions{OmitConnResetSession: true, OmitRows: true, OmitConnPrepare: true}),
+		otelsql.WithSpanOptions(otelsql.SpanOptions{
+			OmitConnResetSession: true, OmitRows: true, OmitConnPrepare: true, OmitConnectorConnect: true,
+			// Only work done for a traced caller is a span: the seeding of
+			// a new database and the background passes would otherwise
+			// each start thousands of traces of their own.
+			SpanFilter: func(ctx context.Context, _ otelsql.Method, _ string, _ []driver.NamedValue) bool {
+				return trace.SpanContextFromContext(ctx).IsValid()
+			},
+		}),
 		otelsql.WithSpanNameFormatter(func(_ context.Context, method otelsql.Method, query string) string {
 			return summary(method, query)
 		}),

@@ -10,6 +10,9 @@ import (
 	"testing/fstest"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/acme/bff-gateway/internal/telemetry"
 	"github.com/acme/bff-gateway/services/internal/sqlitedb"
 )
@@ -292,4 +295,48 @@ func dbSeries(t *testing.T, tel *telemetry.Telemetry) []string {
 		}
 	}
 	return out
+}
+
+// TestOpenTracesOnlyCallsInATrace: a query made for a traced caller is a
+// child span named after its summary; one made outside any trace (the
+// seeding, the background passes) is no span at all.
+func TestOpenTracesOnlyCallsInATrace(t *testing.T) {
+	t.Parallel()
+	rec := tracetest.NewSpanRecorder()
+	tel := telemetry.NewNoop("test")
+	tel.Tracer = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	migrations := fstest.MapFS{
+		"00001_items.sql": {Data: []byte("-- +goose Up\nCREATE TABLE items (id TEXT PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE items;\n")},
+	}
+	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), migrations, tel)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	if _, err := db.ExecContext(t.Context(), "INSERT INTO items (id) VALUES (?)", "untraced"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.Ended()); n != 0 {
+		t.Fatalf("%d spans of calls outside a trace, want none", n)
+	}
+
+	ctx, parent := tel.Tracer.Tracer("test").Start(t.Context(), "GET /v1/items")
+	if _, err := db.ExecContext(ctx, "INSERT INTO items (id) VALUES (?)", "traced"); err != nil {
+		t.Fatal(err)
+	}
+	parent.End()
+	var names []string
+	for _, s := range rec.Ended() {
+		if s.Name() == "GET /v1/items" {
+			continue
+		}
+		names = append(names, s.Name())
+		if s.Parent().SpanID() != parent.SpanContext().SpanID() {
+			t.Errorf("span %q is not the caller's child", s.Name())
+		}
+	}
+	if !slices.Equal(names, []string{"INSERT items"}) {
+		t.Errorf("spans of a traced insert: %q, want [INSERT items]", names)
+	}
 }
