@@ -1,10 +1,11 @@
 package app_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/acme/bff-gateway/internal/testutil"
 )
 
 // TestMetricsOfTheMobileBFF sends the app's Home after a sign-in, and one
@@ -20,16 +21,7 @@ func TestMetricsOfTheMobileBFF(t *testing.T) {
 	}
 	token := strings.TrimPrefix(ada.Header.Get("Authorization"), "Bearer ")
 
-	resp, err := http.Get(env.AdminURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %d, %v", resp.StatusCode, err)
-	}
-	text := string(b)
+	text := testutil.Metrics(t, env.AdminURL)
 	for _, want := range []string{
 		`graphql_server_operation_duration_seconds_count{client="mobile",graphql_operation_name="Home",graphql_operation_type="query"} 1`,
 		`graphql_server_operation_duration_seconds_count{client="mobile",graphql_operation_name="Login",graphql_operation_type="mutation"} 1`,

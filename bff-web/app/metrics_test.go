@@ -2,29 +2,12 @@ package app_test
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/acme/bff-gateway/internal/bff/bfftest"
 	"github.com/acme/bff-gateway/internal/bff/guard"
+	"github.com/acme/bff-gateway/internal/testutil"
 )
-
-// scrapeMetrics returns what the BFF's admin listener answers on /metrics.
-func scrapeMetrics(t *testing.T, env *bfftest.Env) string {
-	t.Helper()
-	resp, err := http.Get(env.AdminURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %d, %v", resp.StatusCode, err)
-	}
-	return string(b)
-}
 
 // TestMetricsOfTheWebBFF sends the web client's operations, a customer's
 // try at an admin field, made-up operation names, a persisted query, and a
@@ -50,7 +33,7 @@ func TestMetricsOfTheWebBFF(t *testing.T) {
 	anon.Post(t, []byte(mustJSON(map[string]any{"extensions": ext})), "application/json")               // hit
 	anon.Query(t, "{"+strings.Repeat(" a {", 20)+" b"+strings.Repeat(" }", 21), nil)                    // too deep
 
-	text := scrapeMetrics(t, env)
+	text := testutil.Metrics(t, env.AdminURL)
 	for _, want := range []string{
 		`graphql_server_operation_duration_seconds_count{client="web",graphql_operation_name="Dashboard",graphql_operation_type="query"} 1`,
 		`graphql_server_operation_duration_seconds_count{client="web",graphql_operation_name="Login",graphql_operation_type="mutation"} 1`,

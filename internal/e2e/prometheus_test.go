@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -80,17 +79,7 @@ func TestPrometheusScrapesTheStack(t *testing.T) {
 	queries := dashboardQueries(t, dashboard)
 	step("promtool checks")
 
-	// The two BFFs, each over services of its own; the web BFF signs an
-	// account in at most twice a minute, so that sign-ins are refused.
-	webEnv := bfftest.Start(t, bfftest.Options{
-		Kind: config.Web, Build: web.NewWithDeps,
-		OperationsDir: filepath.Join(root, "bff-web", "operations"),
-		Configure:     func(c *config.Config) { c.RateLimit.LoginPerAccountPerMinute = 2 },
-	})
-	mobileEnv := bfftest.Start(t, bfftest.Options{
-		Kind: config.Mobile, Build: mobile.NewWithDeps,
-		OperationsDir: filepath.Join(root, "bff-mobile", "operations"),
-	})
+	webEnv, mobileEnv := startBothBFFs(t, root)
 	targets := map[string]string{
 		"bff-web":    promHost(t, webEnv.AdminURL),
 		"bff-mobile": promHost(t, mobileEnv.AdminURL),
@@ -356,24 +345,6 @@ type promServer struct {
 	http *http.Client
 }
 
-// promOutput collects a process's output; it may be read while written.
-type promOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *promOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *promOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
-
 // startPrometheus starts bin with the configuration at config, storing in
 // a temporary directory and listening on a free loopback port, and waits
 // until it is ready. It stops with the test: SIGTERM, then SIGKILL if it
@@ -412,7 +383,7 @@ func tryStartPrometheus(ctx context.Context, t *testing.T, bin, config string) (
 	)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
-	out := &promOutput{}
+	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		stop()
@@ -841,4 +812,21 @@ func dashboardQueries(t *testing.T, path string) []promQuery {
 		t.Fatalf("%s has no query", path)
 	}
 	return out
+}
+
+// startBothBFFs starts the two BFFs, each over services of its own, for
+// promTraffic: the web BFF signs an account in at most twice a minute, so
+// that sign-ins are refused.
+func startBothBFFs(t *testing.T, root string) (webEnv, mobileEnv *bfftest.Env) {
+	t.Helper()
+	webEnv = bfftest.Start(t, bfftest.Options{
+		Kind: config.Web, Build: web.NewWithDeps,
+		OperationsDir: filepath.Join(root, "bff-web", "operations"),
+		Configure:     func(c *config.Config) { c.RateLimit.LoginPerAccountPerMinute = 2 },
+	})
+	mobileEnv = bfftest.Start(t, bfftest.Options{
+		Kind: config.Mobile, Build: mobile.NewWithDeps,
+		OperationsDir: filepath.Join(root, "bff-mobile", "operations"),
+	})
+	return webEnv, mobileEnv
 }

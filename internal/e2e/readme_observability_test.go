@@ -1,22 +1,16 @@
 package e2e_test
 
 import (
-	"io"
 	"maps"
-	"net/http"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
-	mobile "github.com/acme/bff-gateway/bff-mobile/app"
-	web "github.com/acme/bff-gateway/bff-web/app"
 	"github.com/acme/bff-gateway/internal/bff/apikey"
 	"github.com/acme/bff-gateway/internal/bff/authn"
-	"github.com/acme/bff-gateway/internal/bff/bfftest"
-	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/telemetry"
+	"github.com/acme/bff-gateway/internal/testutil"
 )
 
 // family is one metric family a process exports: its type and the label
@@ -36,18 +30,10 @@ var (
 // _count series (le is a bucket's, not the family's).
 func scrapeFamilies(t *testing.T, url string) map[string]family {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s/metrics: %d %v", url, resp.StatusCode, err)
-	}
+	text := testutil.Metrics(t, url)
 	out := map[string]family{}
 	labels := map[string]map[string]bool{}
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		if m := typeLine.FindStringSubmatch(line); m != nil {
 			out[m[1]] = family{typ: m[2]}
 			labels[m[1]] = map[string]bool{}
@@ -97,15 +83,7 @@ func runtimeFamily(name string) bool {
 func TestREADMEMetricsTableIsWhatTheProcessesExport(t *testing.T) {
 	t.Parallel()
 	root := auditRepoRoot(t)
-	webEnv := bfftest.Start(t, bfftest.Options{
-		Kind: config.Web, Build: web.NewWithDeps,
-		OperationsDir: filepath.Join(root, "bff-web", "operations"),
-		Configure:     func(c *config.Config) { c.RateLimit.LoginPerAccountPerMinute = 2 },
-	})
-	mobileEnv := bfftest.Start(t, bfftest.Options{
-		Kind: config.Mobile, Build: mobile.NewWithDeps,
-		OperationsDir: filepath.Join(root, "bff-mobile", "operations"),
-	})
+	webEnv, mobileEnv := startBothBFFs(t, root)
 	traffic := newPromTraffic(t, webEnv, mobileEnv)
 	traffic.round(t, 0)
 	// The mobile BFF's errors and guard refusals, which that traffic sends

@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -127,24 +126,6 @@ func (rcv *otlpReceiver) trace(traceID string) []span {
 	return out
 }
 
-// syncBuffer is a buffer a logger and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestOneDashboardRequestIsOneTrace sends one web Dashboard request with a
 // traceparent, as a traced browser or edge proxy would, to the web BFF and
 // the three services, all exporting to an OTLP/HTTP receiver in this test.
@@ -161,7 +142,7 @@ func TestOneDashboardRequestIsOneTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tel.Shutdown(t.Context()) })
-	logs := &syncBuffer{}
+	logs := &lockedBuffer{}
 	env := bfftest.Start(t, bfftest.Options{
 		Kind: config.Web, Build: web.NewWithDeps, OperationsDir: "../../bff-web/operations",
 		Stack:     servicetest.StackOptions{Env: otel},

@@ -118,3 +118,15 @@ func MustJSON[T any](t testing.TB, b []byte) T {
 	}
 	return v
 }
+
+// Metrics returns what the admin listener at adminURL answers on
+// GET /metrics (the Prometheus text format), failing the test unless it
+// answers 200.
+func Metrics(t testing.TB, adminURL string) string {
+	t.Helper()
+	status, body := Do(t, http.DefaultClient, http.MethodGet, adminURL+"/metrics", "", nil, nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s/metrics: %d %s", adminURL, status, body)
+	}
+	return string(body)
+}

@@ -21,10 +21,16 @@ import (
 // items (id TEXT PRIMARY KEY).
 func openTest(t *testing.T) *sql.DB {
 	t.Helper()
+	return openTestWith(t, nil)
+}
+
+// openTestWith is openTest with the database traced and measured in tel.
+func openTestWith(t *testing.T, tel *telemetry.Telemetry) *sql.DB {
+	t.Helper()
 	migrations := fstest.MapFS{
 		"00001_items.sql": {Data: []byte("-- +goose Up\nCREATE TABLE items (id TEXT PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE items;\n")},
 	}
-	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), migrations, nil)
+	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), migrations, tel)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -232,14 +238,7 @@ func TestQuerySummary(t *testing.T) {
 func TestOpenMeasuresQueriesNotMigrations(t *testing.T) {
 	t.Parallel()
 	tel := telemetry.NewNoop("test")
-	migrations := fstest.MapFS{
-		"00001_items.sql": {Data: []byte("-- +goose Up\nCREATE TABLE items (id TEXT PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE items;\n")},
-	}
-	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), migrations, tel)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openTestWith(t, tel)
 	// Opening pings the database (a call without a query, summarised by
 	// its method); nothing else.
 	if before := dbSeries(t, tel); len(before) > 1 || (len(before) == 1 && before[0] != "sql.conn.ping") {
@@ -305,14 +304,7 @@ func TestOpenTracesOnlyCallsInATrace(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tel := telemetry.NewNoop("test")
 	tel.Tracer = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	migrations := fstest.MapFS{
-		"00001_items.sql": {Data: []byte("-- +goose Up\nCREATE TABLE items (id TEXT PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE items;\n")},
-	}
-	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), migrations, tel)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openTestWith(t, tel)
 
 	if _, err := db.ExecContext(t.Context(), "INSERT INTO items (id) VALUES (?)", "untraced"); err != nil {
 		t.Fatal(err)

@@ -7,22 +7,8 @@ import (
 	"testing"
 
 	"github.com/acme/bff-gateway/internal/contract"
+	"github.com/acme/bff-gateway/internal/testutil"
 )
-
-// scrape returns the text an admin listener answers on /metrics.
-func scrape(t *testing.T, adminURL string) string {
-	t.Helper()
-	resp, err := http.Get(adminURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %d, %v", resp.StatusCode, err)
-	}
-	return string(b)
-}
 
 // TestAdminListenerServesTheOrderServicesMetrics places and cancels an
 // order, then reads the admin listener: the HTTP R.E.D. series by route
@@ -38,7 +24,7 @@ func TestAdminListenerServesTheOrderServicesMetrics(t *testing.T) {
 	}
 	e.call(t, http.MethodGet, "/v1/orders/"+o.ID, e.ada, nil, nil)
 
-	text := scrape(t, e.stack.Order.AdminURL)
+	text := testutil.Metrics(t, e.stack.Order.AdminURL)
 	for _, want := range []string{
 		`http_server_request_duration_seconds_count{http_request_method="POST",http_response_status_code="201",http_route="/v1/orders"} 1`,
 		`http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/v1/orders/{id}"} 1`,
