@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,7 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 func (t *Telemetry) Server(route func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		measured := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			redactServerSpan(trace.SpanFromContext(r.Context()), r, routeLabel(route(r)))
 			if !t.Metrics {
 				next.ServeHTTP(w, r)
 				return
@@ -140,7 +142,7 @@ func (c *clientTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := c.next.RoundTrip(r)
 	span := trace.SpanFromContext(r.Context())
-	span.SetAttributes(attribute.String("peer.service", c.service))
+	span.SetAttributes(attribute.String("peer.service", c.service), attribute.String("url.full", RedactedURL(r.URL)))
 	if err != nil && c.refused != nil && c.refused(err) {
 		span.AddEvent("refused by the circuit breaker")
 		span.SetStatus(codes.Error, "circuit breaker open")
@@ -164,6 +166,31 @@ func (c *clientTransport) CloseIdleConnections() {
 	if ci, ok := c.next.(interface{ CloseIdleConnections() }); ok {
 		ci.CloseIdleConnections()
 	}
+}
+
+// Redacted stands for what a span must not hold: a query string's
+// values, which may be a user's search, ids or a GraphQL request's
+// variables.
+const Redacted = "REDACTED"
+
+// redactServerSpan replaces what otelhttp recorded of a request's URL on
+// its server span: the path by its template, the query by Redacted, and
+// sets the route (OpenTelemetry's http.route).
+func redactServerSpan(span trace.Span, r *http.Request, route string) {
+	span.SetAttributes(attribute.String("url.path", URLTemplate(r.URL.Path)), attribute.String("http.route", route))
+	if r.URL.RawQuery != "" {
+		span.SetAttributes(attribute.String("url.query", Redacted))
+	}
+}
+
+// RedactedURL is u as a client span may show it (url.full): scheme, host,
+// the path's template, and Redacted for any query.
+func RedactedURL(u *url.URL) string {
+	out := u.Scheme + "://" + u.Host + URLTemplate(u.Path)
+	if u.RawQuery != "" {
+		out += "?" + Redacted
+	}
+	return out
 }
 
 // URLTemplate returns path with every segment that is an id of the stack

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -477,5 +478,47 @@ func TestTraceContextPassesThroughWithoutExporting(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	if !strings.HasPrefix(sent, "00-"+traceID+"-") {
 		t.Errorf("the call to the order service carried traceparent %q, want the caller's trace %s", sent, traceID)
+	}
+}
+
+// TestSpansHoldNoQueryAndNoID: a GraphQL GET carries its document and
+// variables in the query string, and a call to a service its ids and a
+// user's search; the spans keep the route and the path's template, and
+// REDACTED for any query.
+func TestSpansHoldNoQueryAndNoID(t *testing.T) {
+	t.Parallel()
+	tel, rec := newRecordingTelemetry(t, "bff-web")
+	base := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r, Header: http.Header{}}, nil
+	})
+	client := &http.Client{Transport: tel.Client("order", base, nil)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/orders/{id}", func(_ http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet,
+			"http://order.invalid/v1/orders/ord_abc123/items?user_id=usr_sc9ncephy7wfwt07&q=ada%40example.com", nil)
+		if resp, err := client.Do(req); err == nil {
+			_ = resp.Body.Close()
+		}
+	})
+	h := tel.Server(func(r *http.Request) string { _, p := mux.Handler(r); return p })(mux)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodGet,
+		`/v1/orders/ord_abc123?query=%7Bviewer%7Bemail%7D%7D&variables=%7B%22email%22%3A%22ada%40example.com%22%7D`, nil))
+
+	server := spanNamed(t, rec, "GET /v1/orders/{id}")
+	for key, want := range map[attribute.Key]string{"url.path": "/v1/orders/{id}", "url.query": Redacted, "http.route": "/v1/orders/{id}"} {
+		if v, _ := attr(server.Attributes(), key); v.AsString() != want {
+			t.Errorf("server span %s = %q, want %q", key, v.AsString(), want)
+		}
+	}
+	call := spanNamed(t, rec, "GET /v1/orders/{id}/items")
+	if v, _ := attr(call.Attributes(), "url.full"); v.AsString() != "http://order.invalid/v1/orders/{id}/items?"+Redacted {
+		t.Errorf("client span url.full = %q", v.AsString())
+	}
+	for _, s := range rec.Ended() {
+		for _, kv := range s.Attributes() {
+			if v := kv.Value.String(); strings.Contains(v, "ord_") || strings.Contains(v, "usr_") || strings.Contains(v, "ada") || strings.Contains(v, "viewer") {
+				t.Errorf("span %q attribute %s = %q", s.Name(), kv.Key, v)
+			}
+		}
 	}
 }
