@@ -6,13 +6,16 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/acme/bff-gateway/internal/addrs"
@@ -65,6 +68,39 @@ type Config struct {
 	RateLimit RateLimit `yaml:"rate_limit"`
 	// HTTP configures what concerns the HTTP edge.
 	HTTP HTTP `yaml:"http"`
+	// Redis, when its URL is set, holds the state replicas share.
+	Redis Redis `yaml:"redis"`
+	// Shutdown configures how a stopping BFF drains.
+	Shutdown Shutdown `yaml:"shutdown"`
+}
+
+// Redis configures the shared stores. Without a URL every store is the
+// replica's own, in memory.
+type Redis struct {
+	// URL is redis://[user:password@]host:port[/db] or rediss:// (TLS).
+	// It holds a password: set it from a secret (REDIS_URL), never log it.
+	URL string `yaml:"url"`
+	// Timeout bounds every call to Redis (dial, read, write).
+	Timeout time.Duration `yaml:"timeout"`
+	// RateLimitFailure is what the rate limits do while Redis fails:
+	// "open" lets requests through (counted and logged), "closed"
+	// refuses them.
+	RateLimitFailure string `yaml:"rate_limit_failure"`
+	// APQTTL is how long a document registered by APQ stays in Redis
+	// after its last registration.
+	APQTTL time.Duration `yaml:"apq_ttl"`
+}
+
+// Shared reports whether the stores are shared through Redis.
+func (r Redis) Shared() bool { return r.URL != "" }
+
+// Shutdown configures the drain of a stopping BFF: told to stop, it
+// answers /readyz with 503 at once, keeps serving for DrainDelay (so that
+// the load balancer's health checks take it out of rotation), then stops
+// accepting and gives requests in flight up to Timeout to finish.
+type Shutdown struct {
+	DrainDelay time.Duration `yaml:"drain_delay"`
+	Timeout    time.Duration `yaml:"timeout"`
 }
 
 // Limits bound one GraphQL request; anything over them is refused before
@@ -198,6 +234,13 @@ type Auth struct {
 	SecureCookie string `yaml:"secure_cookie"`
 	// MaxSessions bounds the in-memory session store.
 	MaxSessions int `yaml:"max_sessions"`
+	// SessionKeys seal the web sessions kept in Redis (AES-256-GCM):
+	// "id:base64-of-32-bytes", newest first. New sessions are sealed with
+	// the first; every key still opens the sessions it sealed, so a key is
+	// rotated by putting a new one first and dropping the old one once its
+	// sessions have expired. Secrets: set them from SESSION_KEYS
+	// (comma-separated). Needed by the web BFF when Redis is on.
+	SessionKeys []string `yaml:"session_keys"`
 }
 
 // Default returns the working defaults of a BFF.
@@ -235,6 +278,8 @@ func Default(kind Kind) Config {
 		MaxRootFields: 20, MaxDirectives: 50, MaxComplexity: 5000,
 		MaxFragmentSpreads: 100, MaxRepeatedFields: 100, MaxBatch: 10,
 	}
+	c.Redis = Redis{Timeout: 250 * time.Millisecond, RateLimitFailure: "open", APQTTL: 24 * time.Hour}
+	c.Shutdown = Shutdown{DrainDelay: 5 * time.Second, Timeout: 10 * time.Second}
 	c.PersistedQueries = PersistedQueries{APQ: true, APQMaxEntries: 1000, APQMaxBytes: 8 << 20, TrustedDocuments: "off"}
 	c.RateLimit = RateLimit{
 		Enabled: true, CostPerSecond: 500, Burst: 10000,
@@ -252,8 +297,9 @@ func Default(kind Kind) Config {
 
 // Load returns the defaults of kind, overridden by the YAML file at path
 // (when path is not empty) and then by the environment: ENV, LISTEN_ADDR,
-// ADMIN_ADDR, USER_SERVICE_URL, ORDER_SERVICE_URL and PRODUCT_SERVICE_URL.
-// Every problem is reported at once.
+// ADMIN_ADDR, USER_SERVICE_URL, ORDER_SERVICE_URL, PRODUCT_SERVICE_URL,
+// REDIS_URL, SESSION_KEYS (comma-separated) and DRAIN_DELAY. Every problem
+// is reported at once.
 func Load(kind Kind, path string, getenv func(string) string) (Config, error) {
 	c := Default(kind)
 	if path != "" {
@@ -274,10 +320,21 @@ func Load(kind Kind, path string, getenv func(string) string) (Config, error) {
 		"USER_SERVICE_URL":    &c.Services.UserURL,
 		"ORDER_SERVICE_URL":   &c.Services.OrderURL,
 		"PRODUCT_SERVICE_URL": &c.Services.ProductURL,
+		"REDIS_URL":           &c.Redis.URL,
 	} {
 		if v := getenv(env); v != "" {
 			*field = v
 		}
+	}
+	if v := getenv("SESSION_KEYS"); v != "" {
+		c.Auth.SessionKeys = strings.Split(v, ",")
+	}
+	if v := getenv("DRAIN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("DRAIN_DELAY %q: want a duration such as 5s", v)
+		}
+		c.Shutdown.DrainDelay = d
 	}
 	return c, c.Validate(kind)
 }
@@ -390,6 +447,29 @@ func (c Config) Validate(kind Kind) error {
 	if err := websafety.ValidateOrigins(c.HTTP.CORSOrigins); err != nil {
 		add("http.cors_origins: %w", err)
 	}
+	if c.Redis.Shared() {
+		// The URL holds a password: the message never repeats it.
+		if _, err := redis.ParseURL(c.Redis.URL); err != nil {
+			add("redis.url must be a redis:// or rediss:// URL (its text is not repeated here: it may hold a password)")
+		}
+		if kind == Web && len(c.Auth.SessionKeys) == 0 {
+			add("auth.session_keys: the web BFF needs at least one key to seal the sessions it keeps in Redis (SESSION_KEYS)")
+		}
+	}
+	positive("redis.timeout", float64(c.Redis.Timeout))
+	switch c.Redis.RateLimitFailure {
+	case "open", "closed":
+	default:
+		add("redis.rate_limit_failure must be open or closed, not %q", c.Redis.RateLimitFailure)
+	}
+	positive("redis.apq_ttl", float64(c.Redis.APQTTL))
+	if _, err := ParseSessionKeys(c.Auth.SessionKeys); err != nil {
+		add("auth.session_keys: %w", err)
+	}
+	if c.Shutdown.DrainDelay < 0 {
+		add("shutdown.drain_delay must not be negative, not %s", c.Shutdown.DrainDelay)
+	}
+	positive("shutdown.timeout", float64(c.Shutdown.Timeout))
 	if kind == Mobile {
 		if len(c.APIKeys) == 0 {
 			add("api_keys: the mobile BFF needs at least one key")
@@ -401,4 +481,56 @@ func (c Config) Validate(kind Kind) error {
 		return fmt.Errorf("invalid %s BFF configuration: %w", kind, errors.Join(errs...))
 	}
 	return nil
+}
+
+// SessionKey is one key that seals web sessions.
+type SessionKey struct {
+	// ID names the key in what it seals, so the right key opens it.
+	ID string
+	// Secret is the 32-byte AES-256 key.
+	Secret []byte
+}
+
+// SessionKeyBytes is the length of a session key's secret.
+const SessionKeyBytes = 32
+
+// ParseSessionKeys parses auth.session_keys: "id:base64", newest first,
+// each id unique (letters, digits, '-' and '_', at most 16) and each secret
+// SessionKeyBytes long. A problem names the key's position and id, never
+// its secret.
+func ParseSessionKeys(raw []string) ([]SessionKey, error) {
+	keys := make([]SessionKey, 0, len(raw))
+	seen := map[string]bool{}
+	var errs []error
+	for i, r := range raw {
+		id, secret, ok := strings.Cut(strings.TrimSpace(r), ":")
+		switch {
+		case !ok || !validKeyID(id):
+			errs = append(errs, fmt.Errorf("key %d: want id:base64, with an id of 1 to 16 letters, digits, - or _", i+1))
+			continue
+		case seen[id]:
+			errs = append(errs, fmt.Errorf("key %d: id %q is used twice", i+1, id))
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(secret)
+		if err != nil || len(b) != SessionKeyBytes {
+			errs = append(errs, fmt.Errorf("key %d (%s): want %d bytes in standard base64 (openssl rand -base64 %d)", i+1, id, SessionKeyBytes, SessionKeyBytes))
+			continue
+		}
+		seen[id] = true
+		keys = append(keys, SessionKey{ID: id, Secret: b})
+	}
+	return keys, errors.Join(errs...)
+}
+
+func validKeyID(id string) bool {
+	if id == "" || len(id) > 16 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -144,6 +144,13 @@ func TestValidateNamesTheBadKey(t *testing.T) {
 		{"http.trusted_proxies", func(c *Config) { c.HTTP.TrustedProxies = []string{"10.0.0.300/8"} }},
 		{"http.cors_origins", func(c *Config) { c.HTTP.CORSOrigins = []string{"https://*.example.com"} }},
 		{"api_keys", func(c *Config) { c.APIKeys = nil }},
+		{"redis.url", func(c *Config) { c.Redis.URL = "http://cache:6379" }},
+		{"redis.timeout", func(c *Config) { c.Redis.Timeout = 0 }},
+		{"redis.rate_limit_failure", func(c *Config) { c.Redis.RateLimitFailure = "maybe" }},
+		{"redis.apq_ttl", func(c *Config) { c.Redis.APQTTL = 0 }},
+		{"auth.session_keys", func(c *Config) { c.Auth.SessionKeys = []string{"k1:short"} }},
+		{"shutdown.drain_delay", func(c *Config) { c.Shutdown.DrainDelay = -1 }},
+		{"shutdown.timeout", func(c *Config) { c.Shutdown.Timeout = 0 }},
 	}
 	for _, tt := range tests {
 		c := Default(Mobile)
@@ -169,5 +176,65 @@ func TestValidateNamesTheBadKey(t *testing.T) {
 	c.RateLimit.Enabled, c.RateLimit.CostPerSecond = false, 0
 	if err := c.Validate(Web); err != nil {
 		t.Errorf("rate limiting off with a zero rate: %v", err)
+	}
+}
+
+// aKey is a valid session key: 32 bytes in base64.
+const aKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+func TestRedisAndSessionKeysFromTheEnvironment(t *testing.T) {
+	env := map[string]string{
+		"REDIS_URL":    "redis://:s3cret@127.0.0.1:6390/2",
+		"SESSION_KEYS": "k2:" + aKey + ", k1:" + aKey,
+		"DRAIN_DELAY":  "750ms",
+	}
+	cfg, err := Load(Web, "", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Redis.Shared() || cfg.Redis.URL != env["REDIS_URL"] || cfg.Shutdown.DrainDelay.String() != "750ms" {
+		t.Errorf("environment not applied: %+v %+v", cfg.Redis, cfg.Shutdown)
+	}
+	keys, err := ParseSessionKeys(cfg.Auth.SessionKeys)
+	if err != nil || len(keys) != 2 || keys[0].ID != "k2" || keys[1].ID != "k1" || len(keys[0].Secret) != SessionKeyBytes {
+		t.Errorf("session keys %v, %v: want k2 then k1, 32 bytes each", keys, err)
+	}
+
+	// The web BFF keeps sessions in Redis: it needs a key.
+	delete(env, "SESSION_KEYS")
+	if _, err := Load(Web, "", func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "auth.session_keys") {
+		t.Errorf("Redis without session keys: %v", err)
+	}
+	// The mobile BFF has no sessions.
+	if _, err := Load(Mobile, "", func(k string) string { return env[k] }); err != nil {
+		t.Errorf("mobile with Redis and no session keys: %v", err)
+	}
+	// A bad duration is named.
+	env["DRAIN_DELAY"] = "soon"
+	if _, err := Load(Mobile, "", func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "DRAIN_DELAY") {
+		t.Errorf("bad DRAIN_DELAY: %v", err)
+	}
+}
+
+// TestSecretsAreNeverRepeated: a bad Redis URL or session key is refused
+// without its password or secret in the message.
+func TestSecretsAreNeverRepeated(t *testing.T) {
+	c := Default(Web)
+	c.Redis.URL = "memcache://admin:hunter2@cache:6379"
+	c.Auth.SessionKeys = []string{"k1:hunter3", "k2:" + aKey, "k2:" + aKey, "bad id:" + aKey, "nocolon"}
+	err := c.Validate(Web)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	msg := err.Error()
+	for _, secret := range []string{"hunter2", "hunter3", aKey} {
+		if strings.Contains(msg, secret) {
+			t.Errorf("the error repeats a secret %q: %s", secret, msg)
+		}
+	}
+	for _, want := range []string{"redis.url", "key 1 (k1)", "key 3: id \"k2\" is used twice", "key 4", "key 5"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error does not say %q: %s", want, msg)
+		}
 	}
 }
