@@ -98,13 +98,16 @@ func defaults(t *testing.T, kind string) map[string]any {
 
 // sameValue reports whether the README's text of a default says the
 // pinned value: durations compare as durations ("10m" is "10m0s"), lists
-// by their YAML flow form, the rest as text.
+// by their YAML flow form, an empty text as "none", the rest as text.
 func sameValue(readme string, pinned any) bool {
 	switch v := pinned.(type) {
 	case []any:
 		b, _ := yaml.Marshal(v)
 		return strings.TrimSpace(string(b)) == readme
 	case string:
+		if v == "" {
+			return readme == "none"
+		}
 		if d, err := time.ParseDuration(v); err == nil {
 			r, err := time.ParseDuration(readme)
 			return err == nil && r == d
@@ -153,6 +156,10 @@ func TestREADMEConfigurationTableIsTheDefaults(t *testing.T) {
 		case strings.Contains(row[1], "web") && strings.Contains(row[1], "mobile") && len(values) == 2:
 			if !sameValue(values[0][1], w) || !sameValue(values[1][1], mob) {
 				t.Errorf("%s: the README says %q; pinned web %v, mobile %v", key, row[1], w, mob)
+			}
+		case row[1] == "none":
+			if !sameValue("none", w) || !sameValue("none", mob) {
+				t.Errorf("%s: the README says none; pinned web %v, mobile %v", key, w, mob)
 			}
 		case len(values) == 1:
 			if !sameValue(values[0][1], w) || !sameValue(values[0][1], mob) {
