@@ -76,6 +76,21 @@ type Result[V any] struct {
 	Err error
 }
 
+// SecondLevel is a cache shared by several replicas, behind each one's own
+// (Redis, say). Get returns what it holds of keys, with when each value was
+// fetched from the source; Set stores values for ttl. Its errors are its
+// own to report: the cache carries on without it.
+type SecondLevel[K ~string, V any] interface {
+	Get(ctx context.Context, keys []K) (map[K]Stored[V], error)
+	Set(ctx context.Context, values map[K]Stored[V], ttl time.Duration) error
+}
+
+// Stored is a value of the second level and when it was fetched.
+type Stored[V any] struct {
+	Value     V         `json:"v"`
+	FetchedAt time.Time `json:"t"`
+}
+
 type entry[V any] struct {
 	value     V
 	fetchedAt time.Time
@@ -88,8 +103,9 @@ type Cache[K ~string, V any] struct {
 	now     func() time.Time
 	entries *lru.Cache[K, entry[V]]
 	group   singleflight.Group
+	second  SecondLevel[K, V] // nil: none
 
-	hits, misses, stale, evictions atomic.Uint64
+	hits, misses, stale, evictions, shared atomic.Uint64
 
 	// waiting, when set by tests, is called once a caller has joined (or
 	// started) a shared fetch and is about to wait for it.
@@ -112,6 +128,16 @@ func New[K ~string, V any](cfg Config, now func() time.Time) (*Cache[K, V], erro
 	return &Cache[K, V]{cfg: cfg, now: now, entries: entries}, nil
 }
 
+// WithSecondLevel has the cache look in l for the keys it lacks before it
+// fetches them, and store there what it fetches (for TTL+MaxStale), so
+// that replicas share their fetches. A value l holds keeps the time it was
+// first fetched: it is fresh, and then stale, by that time on every
+// replica. Call it before the cache is used.
+func (c *Cache[K, V]) WithSecondLevel(l SecondLevel[K, V]) *Cache[K, V] {
+	c.second = l
+	return c
+}
+
 // Stats are a cache's counts since it was made.
 type Stats struct {
 	// Hits are keys served fresh from the cache, Misses keys that had to
@@ -121,6 +147,9 @@ type Stats struct {
 	Stale uint64
 	// Evictions are entries dropped to make room.
 	Evictions uint64
+	// Shared are keys found fresh in the second level (counted in Misses
+	// too: this replica did not hold them).
+	Shared uint64
 	// Entries is the number of entries held now.
 	Entries int
 }
@@ -129,7 +158,7 @@ type Stats struct {
 func (c *Cache[K, V]) Stats() Stats {
 	return Stats{
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Stale: c.stale.Load(),
-		Evictions: c.evictions.Load(), Entries: c.entries.Len(),
+		Evictions: c.evictions.Load(), Shared: c.shared.Load(), Entries: c.entries.Len(),
 	}
 }
 
@@ -240,23 +269,72 @@ func (c *Cache[K, V]) fetchAndStore(ctx context.Context, keys []K, fetch func(co
 		}
 	}()
 	start := c.now()
-	m, err = fetch(ctx, keys)
+	fromSecond, rest := c.lookSecond(ctx, keys, start)
+	m = make(map[K]V, len(keys))
+	for k, s := range fromSecond {
+		if start.Sub(s.FetchedAt) < c.cfg.TTL {
+			c.add(k, s.Value, s.FetchedAt)
+			m[k] = s.Value
+		}
+	}
+	if len(rest) == 0 {
+		return m, nil
+	}
+	got, err := fetch(ctx, rest)
 	if err != nil {
+		// What the second level holds past its TTL still beats nothing:
+		// the fallback serves it stale.
+		for _, k := range rest {
+			if s, ok := fromSecond[k]; ok {
+				if e, held := c.entries.Peek(k); !held || e.fetchedAt.Before(s.FetchedAt) {
+					c.add(k, s.Value, s.FetchedAt)
+				}
+			}
+		}
 		return nil, err
 	}
-	if m == nil {
-		m = map[K]V{}
-	}
-	for _, k := range keys {
-		if v, ok := m[k]; ok {
-			if evicted := c.entries.Add(k, entry[V]{value: v, fetchedAt: start}); evicted {
-				c.evictions.Add(1)
-			}
+	share := make(map[K]Stored[V], len(got))
+	for _, k := range rest {
+		if v, ok := got[k]; ok {
+			c.add(k, v, start)
+			m[k] = v
+			share[k] = Stored[V]{Value: v, FetchedAt: start}
 		} else {
 			c.entries.Remove(k)
 		}
 	}
+	if c.second != nil && len(share) > 0 {
+		_ = c.second.Set(ctx, share, c.cfg.TTL+c.cfg.MaxStale) // its failure is its own to report
+	}
 	return m, nil
+}
+
+// lookSecond returns what the second level holds of keys, and the keys it
+// does not hold fresh at now (all of them without a second level, or when
+// it fails: the cache then goes on as if it had none).
+func (c *Cache[K, V]) lookSecond(ctx context.Context, keys []K, now time.Time) (map[K]Stored[V], []K) {
+	if c.second == nil {
+		return nil, keys
+	}
+	held, err := c.second.Get(ctx, keys)
+	if err != nil {
+		return nil, keys
+	}
+	var rest []K
+	for _, k := range keys {
+		if s, ok := held[k]; ok && now.Sub(s.FetchedAt) < c.cfg.TTL {
+			c.shared.Add(1)
+			continue
+		}
+		rest = append(rest, k)
+	}
+	return held, rest
+}
+
+func (c *Cache[K, V]) add(k K, v V, fetchedAt time.Time) {
+	if evicted := c.entries.Add(k, entry[V]{value: v, fetchedAt: fetchedAt}); evicted {
+		c.evictions.Add(1)
+	}
 }
 
 // fallback serves key's entry, if still within TTL+MaxStale, after a failed

@@ -624,3 +624,130 @@ func TestStatsCountHitsMissesStaleAndEvictions(t *testing.T) {
 		t.Errorf("after a stale serve: %+v", got)
 	}
 }
+
+// second is a fake second level: a map shared by caches, with its calls
+// counted and a failure switch.
+type second struct {
+	mu       sync.Mutex
+	held     map[string]Stored[string]
+	err      error
+	sets     int
+	lastTTL  time.Duration
+	getCalls int
+}
+
+func newSecond() *second { return &second{held: map[string]Stored[string]{}} }
+
+func (s *second) Get(_ context.Context, keys []string) (map[string]Stored[string], error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.getCalls++
+	if s.err != nil {
+		return nil, s.err
+	}
+	out := map[string]Stored[string]{}
+	for _, k := range keys {
+		if v, ok := s.held[k]; ok {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+func (s *second) Set(_ context.Context, values map[string]Stored[string], ttl time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.sets++
+	s.lastTTL = ttl
+	for k, v := range values {
+		s.held[k] = v
+	}
+	return nil
+}
+
+func (s *second) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.err = err
+}
+
+// TestSecondLevelSharesFetchesBetweenReplicas: what replica A fetched,
+// replica B finds in the second level without fetching it, fresh until A's
+// fetch time plus TTL (not B's), and stale after that only when the source
+// fails.
+func TestSecondLevelSharesFetchesBetweenReplicas(t *testing.T) {
+	t.Parallel()
+	const ttl, maxStale = 30 * time.Second, 10 * time.Minute
+	clk := newClock()
+	l2 := newSecond()
+	a := mustNew(t, Config{TTL: ttl, MaxStale: maxStale}, clk).WithSecondLevel(l2)
+	b := mustNew(t, Config{TTL: ttl, MaxStale: maxStale}, clk).WithSecondLevel(l2)
+	src := newSource("p1", "one", "p2", "two")
+	ctx := context.Background()
+
+	checkResults(t, a.Load(ctx, []string{"p1", "p2"}, src.fetch), []Result[string]{found("one"), found("two")})
+	checkCalls(t, src, []string{"p1", "p2"})
+	if l2.sets != 1 || l2.lastTTL != ttl+maxStale {
+		t.Errorf("second level: %d sets, ttl %s; want 1, %s", l2.sets, l2.lastTTL, ttl+maxStale)
+	}
+
+	clk.Advance(20 * time.Second)
+	checkResults(t, b.Load(ctx, []string{"p1", "p2", "p3"}, src.fetch), []Result[string]{found("one"), found("two"), {}})
+	checkCalls(t, src, []string{"p3"}) // p1 and p2 came from the second level
+	if st := b.Stats(); st.Shared != 2 || st.Misses != 3 {
+		t.Errorf("b's stats %+v: want 2 shared among 3 misses", st)
+	}
+
+	// 11 s later the values are 31 s old: stale by A's fetch, though B
+	// has held them for only 11 s. B fetches again.
+	clk.Advance(11 * time.Second)
+	src.set("p1", "one, changed")
+	checkResults(t, b.Load(ctx, []string{"p1"}, src.fetch), []Result[string]{found("one, changed")})
+	checkCalls(t, src, []string{"p1"})
+}
+
+// TestSecondLevelServesStaleWhenTheSourceFails: a replica that never
+// held a product serves the second level's copy, past its TTL, stale when
+// the source fails; within TTL+MaxStale only.
+func TestSecondLevelServesStaleWhenTheSourceFails(t *testing.T) {
+	t.Parallel()
+	const ttl, maxStale = 30 * time.Second, 10 * time.Minute
+	clk := newClock()
+	l2 := newSecond()
+	a := mustNew(t, Config{TTL: ttl, MaxStale: maxStale}, clk).WithSecondLevel(l2)
+	src := newSource("p1", "one")
+	ctx := context.Background()
+	a.Load(ctx, []string{"p1"}, src.fetch)
+
+	boom := errors.New("product service down")
+	src.fail(boom)
+	clk.Advance(ttl + time.Minute)
+	b := mustNew(t, Config{TTL: ttl, MaxStale: maxStale}, clk).WithSecondLevel(l2)
+	checkResults(t, b.Load(ctx, []string{"p1", "p9"}, src.fetch), []Result[string]{staleFound("one"), {Err: boom}})
+
+	clk.Advance(maxStale)
+	c := mustNew(t, Config{TTL: ttl, MaxStale: maxStale}, clk).WithSecondLevel(l2)
+	checkResults(t, c.Load(ctx, []string{"p1"}, src.fetch), []Result[string]{{Err: boom}})
+}
+
+// TestSecondLevelFailureFallsBackToTheSource: a failing second level is
+// as if there were none.
+func TestSecondLevelFailureFallsBackToTheSource(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	l2 := newSecond()
+	l2.fail(errors.New("redis down"))
+	c := mustNew(t, Config{}, clk).WithSecondLevel(l2)
+	src := newSource("p1", "one")
+	checkResults(t, c.Load(context.Background(), []string{"p1"}, src.fetch), []Result[string]{found("one")})
+	checkCalls(t, src, []string{"p1"})
+	// And the cache itself still works: a second load is a hit.
+	checkResults(t, c.Load(context.Background(), []string{"p1"}, src.fetch), []Result[string]{found("one")})
+	checkCalls(t, src)
+	if l2.getCalls != 1 {
+		t.Errorf("second level asked %d times, want once (the hit needs none)", l2.getCalls)
+	}
+}

@@ -47,6 +47,14 @@ func New(source Source, cfg cache.Config, now func() time.Time) (*Catalog, error
 	return &Catalog{source: source, byID: byID, lists: lists}, nil
 }
 
+// Share puts second levels shared by replicas (Redis) behind the
+// catalogue's two caches: products by id, and the featured lists. Call it
+// before the catalogue is used.
+func (c *Catalog) Share(products cache.SecondLevel[string, contract.Product], lists cache.SecondLevel[string, []contract.Product]) {
+	c.byID.WithSecondLevel(products)
+	c.lists.WithSecondLevel(lists)
+}
+
 // CacheStats returns the counts of the catalogue's two caches: "products"
 // (by id) and "lists" (the featured lists).
 func (c *Catalog) CacheStats() map[string]cache.Stats {
