@@ -140,6 +140,18 @@ type APQConfig struct {
 	MaxEntries int
 	// MaxBytes caps the total text of the registered documents.
 	MaxBytes int
+	// Shared, when set, is a store the replicas share (Redis), behind
+	// each one's own: a hash this replica does not know is looked up
+	// there, and what is registered here is registered there too.
+	Shared APQShared
+}
+
+// APQShared is a store of documents by hash shared by replicas. Its
+// failures are its own to report: the guard then goes on with its own
+// store alone (a lookup that fails is a miss, the client sends the text).
+type APQShared interface {
+	Get(ctx context.Context, hash string) (text string, ok bool, err error)
+	Add(ctx context.Context, hash, text string) error
 }
 
 // ConfigFrom returns the guard's configuration for the BFF's limits and

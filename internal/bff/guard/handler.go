@@ -26,7 +26,7 @@ func (g *guard) serveGET(w http.ResponseWriter, r *http.Request, next http.Handl
 		g.write(w, r, rf)
 		return
 	}
-	passed, rf := g.check(req)
+	passed, rf := g.check(r.Context(), req)
 	if rf != nil {
 		g.write(w, r, rf)
 		return
@@ -68,7 +68,7 @@ func (g *guard) prepareObject(r *http.Request, body []byte) (*http.Request, *ref
 	if rf != nil {
 		return nil, rf
 	}
-	passed, rf := g.check(req)
+	passed, rf := g.check(r.Context(), req)
 	if rf != nil {
 		return nil, rf
 	}

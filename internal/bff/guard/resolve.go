@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"encoding/hex"
 	"net/http"
 	"strings"
@@ -25,8 +26,8 @@ type checked struct {
 // check resolves req's document, parses and measures it. It refuses with the
 // PERSISTED_QUERY_* codes, BAD_REQUEST for a request with no document, and
 // the codes of analyse.
-func (g *guard) check(req *gqlRequest) (*checked, *refusal) {
-	query, register, rf := g.resolve(req)
+func (g *guard) check(ctx context.Context, req *gqlRequest) (*checked, *refusal) {
+	query, register, rf := g.resolve(ctx, req)
 	if rf != nil {
 		return nil, rf
 	}
@@ -41,6 +42,9 @@ func (g *guard) check(req *gqlRequest) (*checked, *refusal) {
 	// fill the store.
 	if register != "" && m.measured {
 		g.apq.add(register, query)
+		if shared := g.cfg.APQ.Shared; shared != nil {
+			_ = shared.Add(ctx, register, query) // its failure is its own to report
+		}
 		g.apqOutcome(APQRegistered)
 	}
 	return &checked{query: query, cost: m.cost, measured: m.measured, operation: m.operation, name: m.name}, nil
@@ -48,7 +52,7 @@ func (g *guard) check(req *gqlRequest) (*checked, *refusal) {
 
 // resolve returns the text of req's document, and the hash to register it
 // under once it passes (empty for none).
-func (g *guard) resolve(req *gqlRequest) (query, register string, rf *refusal) {
+func (g *guard) resolve(ctx context.Context, req *gqlRequest) (query, register string, rf *refusal) {
 	query = req.query
 	if pq := req.pq; pq != nil {
 		if pq.version != 1 {
@@ -79,7 +83,7 @@ func (g *guard) resolve(req *gqlRequest) (query, register string, rf *refusal) {
 			return "", "", refuse(http.StatusBadRequest, CodePersistedQueryNotSupported,
 				"PersistedQueryNotSupported", nil)
 		default:
-			text, ok := g.apq.get(hash)
+			text, ok := g.lookupAPQ(ctx, hash)
 			if ok {
 				g.apqOutcome(APQHit)
 			} else {
@@ -97,6 +101,26 @@ func (g *guard) resolve(req *gqlRequest) (query, register string, rf *refusal) {
 		return "", "", notAllowed()
 	}
 	return query, register, nil
+}
+
+// lookupAPQ finds hash's document in this replica's store, else in the
+// shared one (keeping it here then). A document from the shared store is
+// used only if it is the text hash names: the store is trusted with
+// nothing.
+func (g *guard) lookupAPQ(ctx context.Context, hash string) (string, bool) {
+	if text, ok := g.apq.get(hash); ok {
+		return text, true
+	}
+	shared := g.cfg.APQ.Shared
+	if shared == nil {
+		return "", false
+	}
+	text, ok, err := shared.Get(ctx, hash)
+	if err != nil || !ok || Hash(text) != hash {
+		return "", false
+	}
+	g.apq.add(hash, text)
+	return text, true
 }
 
 func notAllowed() *refusal {
