@@ -64,13 +64,28 @@ func BearerToken(header string) (string, error) {
 }
 
 // RequirePrincipal returns the caller, or an Unauthenticated error when the
-// request carried no token.
+// request carried no token; or an Unavailable one when its credentials
+// could not be checked for now (NewContextWithCredentialsUnchecked): a
+// signed-in user is then not told to sign in again.
 func RequirePrincipal(ctx context.Context) (Principal, error) {
 	p, ok := PrincipalFromContext(ctx)
 	if !ok {
+		if unchecked, _ := ctx.Value(uncheckedKey{}).(bool); unchecked {
+			return Principal{}, apperr.New(apperr.Unavailable, "your sign-in cannot be checked right now; try again in a moment")
+		}
 		return Principal{}, apperr.New(apperr.Unauthenticated, "authentication is required")
 	}
 	return p, nil
+}
+
+type uncheckedKey struct{}
+
+// NewContextWithCredentialsUnchecked marks a request whose credentials
+// (a session cookie) could not be checked, the store that holds them
+// failing: what needs a principal is then Unavailable, not
+// Unauthenticated, and public fields still answer.
+func NewContextWithCredentialsUnchecked(ctx context.Context) context.Context {
+	return context.WithValue(ctx, uncheckedKey{}, true)
 }
 
 // RequireAdmin returns the caller when an admin, Forbidden for another

@@ -7,14 +7,12 @@ package authn
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/bff/session"
-	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
 // MaxCookieBytes bounds the session cookie that is looked at.
@@ -37,22 +35,33 @@ type exchange struct {
 	w         http.ResponseWriter
 	r         *http.Request
 	sessionID string
+	// unchecked is the cookie's session id when the store could not be
+	// asked about it: signing out must still try to end it.
+	unchecked string
 }
 
 type exchangeKey struct{}
 
 // Middleware puts the principal of a valid session in the context. A
 // request without one goes on anonymous; an unknown or expired session's
-// cookie is cleared.
+// cookie is cleared. When the store cannot be asked (a shared store
+// down), the request goes on without a principal but marked
+// (auth.NewContextWithCredentialsUnchecked): what needs the user answers
+// SERVICE_UNAVAILABLE, public fields answer, and the cookie is kept: the
+// session is still there for when the store is back.
 func (s *Sessions) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := &exchange{s: s, w: w, r: r}
 		ctx := r.Context()
 		if c, err := r.Cookie(s.Cookie); err == nil && c.Value != "" && len(c.Value) <= MaxCookieBytes {
-			if p, ok := s.principal(ctx, c.Value); ok {
+			switch p, ok, err := s.principal(ctx, c.Value); {
+			case err != nil:
+				ex.unchecked = c.Value
+				ctx = auth.NewContextWithCredentialsUnchecked(ctx)
+			case ok:
 				ex.sessionID = c.Value
 				ctx = auth.NewContextWithPrincipal(ctx, p)
-			} else {
+			default:
 				http.SetCookie(w, s.cookie(r, "", -1))
 			}
 		}
@@ -61,20 +70,28 @@ func (s *Sessions) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Sessions) principal(ctx context.Context, id string) (auth.Principal, bool) {
+// principal returns the principal of session id; an error only when the
+// store failed.
+func (s *Sessions) principal(ctx context.Context, id string) (auth.Principal, bool, error) {
 	sess, ok, err := s.Store.Get(ctx, id)
 	if err != nil {
-		requestctx.LoggerFromContext(ctx).WarnContext(ctx, "session store", slog.Any("err", err))
-		return auth.Principal{}, false
+		return auth.Principal{}, false, err
 	}
 	if !ok {
-		return auth.Principal{}, false
+		return auth.Principal{}, false, nil
 	}
-	p, err := s.Verifier.Verify(ctx, sess.Token)
-	if err != nil {
-		return auth.Principal{}, false
+	// A token that no longer verifies (expired, its key retired) ends the
+	// session as an unknown id would: not an error of the store.
+	if p, err := s.Verifier.Verify(ctx, sess.Token); err == nil {
+		return p, true, nil
 	}
-	return p, true
+	return auth.Principal{}, false, nil
+}
+
+// storeUnavailable is the error of a session store that failed: the
+// request can be tried again.
+func storeUnavailable(what string, err error) error {
+	return apperr.Wrap(apperr.Unavailable, what+": sessions are unavailable for a moment; try again", err)
 }
 
 func (s *Sessions) cookie(r *http.Request, value string, maxAge int) *http.Cookie {
@@ -106,15 +123,21 @@ func StartSession(ctx context.Context, p auth.Principal, expiresAt time.Time) er
 	if err != nil {
 		return err
 	}
-	if ex.sessionID != "" {
-		if err := ex.s.Store.Delete(ctx, ex.sessionID); err != nil {
-			return apperr.Wrap(apperr.Internal, "could not end the previous session", err)
+	for _, previous := range []string{ex.sessionID, ex.unchecked} {
+		if previous == "" {
+			continue
 		}
-		ex.sessionID = ""
+		if err := ex.s.Store.Delete(ctx, previous); err != nil {
+			return storeUnavailable("could not end the previous session", err)
+		}
 	}
+	ex.sessionID, ex.unchecked = "", ""
 	id, err := ex.s.Store.Create(ctx, session.Session{Token: p.Token, UserID: p.Subject, Role: string(p.Role), ExpiresAt: expiresAt})
-	if err != nil {
+	switch {
+	case errors.Is(err, session.ErrInvalid):
 		return apperr.Wrap(apperr.Internal, "could not start the session", err)
+	case err != nil:
+		return storeUnavailable("could not start the session", err)
 	}
 	maxAge := int(time.Until(expiresAt).Seconds())
 	if ex.s.Now != nil {
@@ -124,15 +147,21 @@ func StartSession(ctx context.Context, p auth.Principal, expiresAt time.Time) er
 	return nil
 }
 
-// EndSession deletes the request's session, if any, and clears its cookie.
+// EndSession deletes the request's session, if any, and clears its
+// cookie. When the store fails it answers Unavailable and keeps the
+// cookie: a sign-out that did not end the session must not look as if it
+// had.
 func EndSession(ctx context.Context) error {
 	ex, err := exchangeFrom(ctx)
 	if err != nil {
 		return err
 	}
-	if ex.sessionID != "" {
-		if err := ex.s.Store.Delete(ctx, ex.sessionID); err != nil {
-			return apperr.Wrap(apperr.Internal, "could not end the session", err)
+	for _, id := range []string{ex.sessionID, ex.unchecked} {
+		if id == "" {
+			continue
+		}
+		if err := ex.s.Store.Delete(ctx, id); err != nil {
+			return storeUnavailable("could not end the session", err)
 		}
 	}
 	http.SetCookie(ex.w, ex.s.cookie(ex.r, "", -1))

@@ -254,21 +254,47 @@ func TestMiddlewareRefusesBadSessions(t *testing.T) {
 	}
 }
 
-func TestMiddlewareFailsClosedWhenTheStoreFails(t *testing.T) {
+// TestWhenTheStoreFails: with the store down, a request with a session
+// cookie goes on without a principal but not as a stranger: what needs the
+// user is SERVICE_UNAVAILABLE (not UNAUTHENTICATED), the cookie is kept
+// (no silent sign-out), signing in or out answers Unavailable wrapping the
+// store's error, and signing out keeps the cookie, since the session was
+// not ended.
+func TestWhenTheStoreFails(t *testing.T) {
 	t.Parallel()
 	s := &authn.Sessions{Store: failingStore{}, Verifier: tokenVerifier{}, Cookie: cookieName, Secure: "never"}
 	r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
 	r.AddCookie(&http.Cookie{Name: cookieName, Value: "some-id"})
-	var startErr, endErr error
+	var requireErr, startErr, endErr error
+	w := httptest.NewRecorder()
 	s.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		if _, ok := auth.PrincipalFromContext(r.Context()); ok {
 			t.Error("signed in without a store")
 		}
+		_, requireErr = auth.RequirePrincipal(r.Context())
 		startErr = authn.StartSession(r.Context(), auth.Principal{Subject: "usr_a", Token: "t"}, time.Now().Add(time.Hour))
 		endErr = authn.EndSession(r.Context())
+	})).ServeHTTP(w, r)
+	if e, ok := apperr.As(requireErr); !ok || e.Code != apperr.Unavailable {
+		t.Errorf("RequirePrincipal: %v, want Unavailable", requireErr)
+	}
+	for what, err := range map[string]error{"StartSession": startErr, "EndSession": endErr} {
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Unavailable || !errors.Is(err, errStoreDown) {
+			t.Errorf("%s: %v, want an Unavailable error wrapping the store's", what, err)
+		}
+	}
+	if cookies := w.Result().Cookies(); len(cookies) != 0 {
+		t.Errorf("cookies set while the store was down: %v (a sign-out that failed must not clear it)", cookies)
+	}
+
+	// Without a cookie, nothing needs the store: anonymous as ever.
+	r = httptest.NewRequest(http.MethodPost, "/graphql", nil)
+	s.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, requireErr = auth.RequirePrincipal(r.Context())
+		endErr = authn.EndSession(r.Context())
 	})).ServeHTTP(httptest.NewRecorder(), r)
-	if e, ok := apperr.As(startErr); !ok || e.Code != apperr.Internal || !errors.Is(startErr, errStoreDown) {
-		t.Errorf("StartSession: %v, want an Internal error wrapping the store's", startErr)
+	if e, ok := apperr.As(requireErr); !ok || e.Code != apperr.Unauthenticated {
+		t.Errorf("RequirePrincipal without a cookie: %v, want Unauthenticated", requireErr)
 	}
 	if endErr != nil {
 		t.Errorf("EndSession without a session: %v, want nil (nothing to delete)", endErr)
