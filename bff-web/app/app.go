@@ -16,11 +16,11 @@ import (
 	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/bff/gqldocs"
 	"github.com/acme/bff-gateway/internal/bff/guard"
-	"github.com/acme/bff-gateway/internal/bff/session"
 	"github.com/acme/bff-gateway/internal/bff/websafety"
 )
 
-// New returns the web BFF's handler with an in-memory session store.
+// New returns the web BFF's handler: sessions kept server-side, in memory
+// or, with redis.url, in Redis for every replica.
 func New(opts bff.Options) (http.Handler, error) {
 	h, _, err := NewWithDeps(opts)
 	return h, err
@@ -32,10 +32,11 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 	if err != nil {
 		return nil, deps, err
 	}
-	store := session.NewMemoryStore(opts.Config.Auth.MaxSessions, deps.Now)
-	deps.Observe.WatchSessions(store.Len)
+	if deps.SessionCount != nil {
+		deps.Observe.WatchSessions(deps.SessionCount)
+	}
 	sessions := &authn.Sessions{
-		Store:    store,
+		Store:    deps.Sessions,
 		Verifier: deps.Verifier,
 		Cookie:   opts.Config.Auth.SessionCookie,
 		Secure:   opts.Config.Auth.SecureCookie,

@@ -19,8 +19,11 @@ import (
 	"github.com/acme/bff-gateway/internal/bff/cache"
 	"github.com/acme/bff-gateway/internal/bff/catalog"
 	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/guard"
 	"github.com/acme/bff-gateway/internal/bff/observe"
 	"github.com/acme/bff-gateway/internal/bff/ratelimit"
+	"github.com/acme/bff-gateway/internal/bff/redisstore"
+	"github.com/acme/bff-gateway/internal/bff/session"
 	"github.com/acme/bff-gateway/internal/bff/upstream"
 	"github.com/acme/bff-gateway/internal/telemetry"
 )
@@ -38,6 +41,12 @@ type Options struct {
 	// Telemetry receives the metrics and spans; nil means metrics in a
 	// registry of its own and no tracing.
 	Telemetry *telemetry.Telemetry
+	// Shared is the Redis the replicas share, needed when the
+	// configuration's redis.url is set (Run opens it); nil otherwise.
+	Shared *redisstore.Client
+	// Draining, when set, reports that the BFF is stopping: /readyz then
+	// answers 503 so that load balancers take it out of rotation.
+	Draining func() bool
 }
 
 // Deps are the dependencies resolvers are built from, shared by all
@@ -50,8 +59,19 @@ type Deps struct {
 	JWKS     *auth.RemoteKeys
 	Logger   *slog.Logger
 	Now      func() time.Time
-	// RateStore keeps the rate-limit buckets (in memory by default).
-	RateStore ratelimit.Store
+	// RateStore keeps the rate-limit buckets of operations and sign-ins,
+	// and AddressStore those of client addresses (in memory, or shared in
+	// Redis).
+	RateStore    ratelimit.Store
+	AddressStore ratelimit.Store
+	// Sessions keeps the web sessions; SessionCount, when not nil, counts
+	// them (only the in-memory store can).
+	Sessions     session.Store
+	SessionCount func() int
+	// APQShared is the APQ store the replicas share; nil without Redis.
+	APQShared guard.APQShared
+	// Draining reports that the BFF is stopping (Options.Draining).
+	Draining func() bool
 	// Logins limits sign-in attempts per address and per account.
 	Logins *ratelimit.LoginLimiter
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
@@ -128,9 +148,14 @@ func NewDeps(opts Options) (Deps, error) {
 		}
 		proxies = append(proxies, prefix)
 	}
-	// The operations' buckets and the login limits share one store: their
-	// keys do not overlap.
-	store := ratelimit.NewMemoryStore(cfg.RateLimit.MaxKeys, now)
+	shared, err := newSharedState(opts, obs, now)
+	if err != nil {
+		return Deps{}, err
+	}
+	if shared.products != nil {
+		cat.Share(shared.products, shared.lists)
+	}
+	store := shared.rates
 	var logins *ratelimit.LoginLimiter
 	if cfg.RateLimit.Enabled {
 		logins = ratelimit.NewLoginLimiter(store, ratelimit.LoginConfig{
@@ -141,6 +166,11 @@ func NewDeps(opts Options) (Deps, error) {
 	}
 	return Deps{
 		RateStore:      store,
+		AddressStore:   shared.addresses,
+		Sessions:       shared.sessions,
+		SessionCount:   shared.sessionCount,
+		APQShared:      shared.apq,
+		Draining:       opts.Draining,
 		Logins:         logins,
 		TrustedProxies: proxies,
 		Config:         cfg,
@@ -155,9 +185,14 @@ func NewDeps(opts Options) (Deps, error) {
 	}, nil
 }
 
-// ready reports whether the BFF can answer anything: it fails, with
-// Unavailable, only when every service's breaker is open.
+// ready reports whether the BFF can take requests: it fails, with
+// Unavailable, while it drains, and when every service's breaker is open.
+// (A failing Redis does not make it unready: every store falls back, and
+// taking every replica out of rotation at once would help nobody.)
 func (d Deps) ready(context.Context) error {
+	if d.Draining != nil && d.Draining() {
+		return apperr.New(apperr.Unavailable, "draining: this replica is stopping")
+	}
 	for _, b := range d.Clients.Breakers {
 		if b.State() != breaker.StateOpen {
 			return nil

@@ -70,6 +70,7 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 		gc.Trusted = hc.Trusted
 	}
 	gc.Hooks = guard.Hooks{Refused: d.Observe.GuardRefused, APQ: d.Observe.APQ}
+	gc.APQ.Shared = d.APQShared
 	g, err := guard.Middleware(gc)
 	if err != nil {
 		return nil, fmt.Errorf("graphql guard: %w", err)
@@ -77,9 +78,7 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 	chain := []Middleware{edge.Begin(d.Config.Timeouts.Request, d.TrustedProxies)}
 	rl := d.Config.RateLimit
 	if rl.Enabled {
-		// The address limit has its own store, so that it never spends
-		// from the operations' buckets.
-		chain = append(chain, edge.LimitAddresses(ratelimit.NewMemoryStore(rl.MaxKeys, d.Now),
+		chain = append(chain, edge.LimitAddresses(d.AddressStore,
 			ratelimit.Limit{Rate: rl.RequestsPerSecondPerAddress, Burst: rl.RequestBurstPerAddress},
 			edge.OnRefuse(d.Observe.RateLimited("address"))))
 	}

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/redisstore"
 	"github.com/acme/bff-gateway/internal/httpserver"
 	"github.com/acme/bff-gateway/internal/telemetry"
 )
@@ -19,8 +23,13 @@ type Build func(Options) (http.Handler, error)
 
 // Run is a BFF's main: it reads the configuration (the YAML file named by
 // -config or BFF_CONFIG, then the environment), sets up its telemetry (the
-// OTEL_* variables for tracing), builds the handler and serves it, and the
-// admin listener (/metrics; pprof in development), until ctx ends.
+// OTEL_* variables for tracing) and, with redis.url, its connection to the
+// Redis the replicas share, builds the handler and serves it, and the
+// admin listener (/metrics; pprof in development), until ctx ends. Then it
+// drains: /readyz answers 503 at once, connections stop being kept alive,
+// and it goes on serving for shutdown.drain_delay, so that load balancers
+// take it out of rotation before it stops accepting; requests in flight
+// then have shutdown.timeout to finish.
 func Run(ctx context.Context, kind config.Kind, args []string, getenv func(string) string, stderr io.Writer, build Build) error {
 	name := "bff-" + string(kind)
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -38,11 +47,26 @@ func Run(ctx context.Context, kind config.Kind, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
-	h, err := build(Options{Kind: kind, Config: cfg, Logger: logger, Telemetry: tel})
+	var shared *redisstore.Client
+	if cfg.Redis.Shared() {
+		if shared, err = redisstore.Open(redisstore.Options{
+			URL: cfg.Redis.URL, Timeout: cfg.Redis.Timeout, Prefix: name, Tracer: tel.Tracer,
+		}); err != nil {
+			return err
+		}
+		defer shared.Close()
+		if err := shared.Ping(ctx); err != nil {
+			logger.WarnContext(ctx, "Redis does not answer yet; the shared stores fall back until it does", slog.Any("err", err))
+		}
+	}
+	var draining atomic.Bool
+	h, err := build(Options{Kind: kind, Config: cfg, Logger: logger, Telemetry: tel, Shared: shared, Draining: draining.Load})
 	if err != nil {
 		return err
 	}
-	srv, err := httpserver.Listen(ctx, cfg.ListenAddr, h, httpserver.DefaultTimeouts, logger)
+	timeouts := httpserver.DefaultTimeouts
+	timeouts.Shutdown = cfg.Shutdown.Timeout
+	srv, err := httpserver.Listen(ctx, cfg.ListenAddr, h, timeouts, logger)
 	if err != nil {
 		return err
 	}
@@ -51,10 +75,34 @@ func Run(ctx context.Context, kind config.Kind, args []string, getenv func(strin
 		_ = srv.Close()
 		return err
 	}
-	logger.InfoContext(ctx, "listening", "url", srv.URL(), "admin", admin.URL(), "env", cfg.Env, "tracing", tel.Exporting)
-	g, gctx := errgroup.WithContext(ctx)
+	logger.InfoContext(ctx, "listening", "url", srv.URL(), "admin", admin.URL(), "env", cfg.Env,
+		"tracing", tel.Exporting, "shared_state", cfg.Redis.Shared())
+
+	// The servers outlive ctx by the drain; a server that fails ends
+	// everything at once.
+	serving, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	g, gctx := errgroup.WithContext(serving)
 	g.Go(func() error { return srv.Serve(gctx) })
 	g.Go(func() error { return admin.Serve(gctx) })
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+			return nil
+		case <-ctx.Done():
+		}
+		draining.Store(true)
+		srv.StopKeepAlives()
+		logger.InfoContext(gctx, "draining: /readyz answers 503; serving on until the load balancer has noticed",
+			slog.Duration("drain_delay", cfg.Shutdown.DrainDelay), slog.Duration("timeout", cfg.Shutdown.Timeout))
+		select {
+		case <-time.After(cfg.Shutdown.DrainDelay):
+		case <-gctx.Done():
+		}
+		stop()
+		return nil
+	})
 	err = g.Wait()
+	logger.InfoContext(context.WithoutCancel(ctx), "stopped")
 	return errors.Join(err, tel.Shutdown(context.WithoutCancel(ctx)))
 }

@@ -145,6 +145,9 @@ func TestREADMEMetricsTableIsWhatTheProcessesExport(t *testing.T) {
 		name := strings.Trim(row[0], "`")
 		inREADME[name] = true
 		e, ok := scraped[name]
+		if !ok && strings.HasSuffix(row[3], ", with Redis") {
+			continue // exported only by BFFs sharing Redis: the cluster tests check them
+		}
 		if !ok {
 			t.Errorf("the README lists %s, which no process exports", name)
 			continue
@@ -164,7 +167,7 @@ func TestREADMEMetricsTableIsWhatTheProcessesExport(t *testing.T) {
 		if !slices.Equal(labels, e.labels) {
 			t.Errorf("%s: the README gives labels %v, it has %v", name, labels, e.labels)
 		}
-		if want := processesCell(e.processes); row[3] != want {
+		if want := processesCell(e.processes); strings.TrimSuffix(row[3], ", with Redis") != want {
 			t.Errorf("%s: the README says it comes from %q, it comes from %q", name, row[3], want)
 		}
 	}

@@ -81,6 +81,11 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // URL returns the server's base URL.
 func (s *Server) URL() string { return "http://" + s.Addr() }
 
+// StopKeepAlives closes the server's idle connections and has every
+// answer from now on close its connection, so that clients and load
+// balancers open their next ones elsewhere: the first step of a drain.
+func (s *Server) StopKeepAlives() { s.srv.SetKeepAlivesEnabled(false) }
+
 // Close releases the listener of a server that will not serve.
 func (s *Server) Close() error { return s.ln.Close() }
 

@@ -2,6 +2,7 @@ package bfftest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/acme/bff-gateway/internal/bff"
 	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/redisstore"
 	"github.com/acme/bff-gateway/internal/telemetry"
 	"github.com/acme/bff-gateway/services/servicetest"
 )
@@ -39,7 +41,15 @@ type Options struct {
 	// Telemetry receives the BFF's metrics and spans; nil means a
 	// registry of its own and no tracing.
 	Telemetry *telemetry.Telemetry
+	// RedisURL, when set, shares the BFF's state in that Redis, its keys
+	// under RedisPrefix (default "bff-<kind>"): replicas of a test share
+	// a prefix, tests sharing a Redis each take their own. Configure may
+	// then set the session keys; they default to one test key.
+	RedisURL, RedisPrefix string
 }
+
+// TestSessionKeys seal the sessions of BFFs under test that share Redis.
+var TestSessionKeys = []string{"test:" + base64.StdEncoding.EncodeToString([]byte("bfftest-session-key-32-bytes-ok!"))}
 
 // Env is a BFF running in-process against the real services.
 type Env struct {
@@ -64,6 +74,10 @@ func Start(t testing.TB, opts Options) *Env {
 	// tested on their own, with their own settings.
 	cfg.RateLimit.LoginPerIPPerMinute = 100000
 	cfg.RateLimit.LoginPerAccountPerMinute = 100000
+	if opts.RedisURL != "" {
+		cfg.Redis.URL = opts.RedisURL
+		cfg.Auth.SessionKeys = TestSessionKeys
+	}
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
 	}
@@ -77,7 +91,19 @@ func Start(t testing.TB, opts Options) *Env {
 	if logger == nil {
 		logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	h, deps, err := opts.Build(bff.Options{Kind: opts.Kind, Config: cfg, Logger: logger, Transport: counter, Now: opts.Now, Telemetry: opts.Telemetry})
+	var shared *redisstore.Client
+	if cfg.Redis.Shared() {
+		prefix := opts.RedisPrefix
+		if prefix == "" {
+			prefix = "bff-" + string(opts.Kind)
+		}
+		var err error
+		if shared, err = redisstore.Open(redisstore.Options{URL: cfg.Redis.URL, Timeout: cfg.Redis.Timeout, Prefix: prefix}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = shared.Close() })
+	}
+	h, deps, err := opts.Build(bff.Options{Kind: opts.Kind, Config: cfg, Logger: logger, Transport: counter, Now: opts.Now, Telemetry: opts.Telemetry, Shared: shared})
 	if err != nil {
 		t.Fatalf("build the %s BFF: %v", opts.Kind, err)
 	}

@@ -362,7 +362,8 @@ func (c Config) Validate(kind Kind) error {
 	if c.ListenAddr == "" {
 		add("listen_addr must be set")
 	}
-	if c.AdminAddr == "" || c.AdminAddr == c.ListenAddr {
+	// Port 0 is a new free port each time: two of them never collide.
+	if c.AdminAddr == "" || (c.AdminAddr == c.ListenAddr && !strings.HasSuffix(c.ListenAddr, ":0")) {
 		add("admin_addr must be set, and not to listen_addr: /metrics stays off the public port")
 	}
 	for _, u := range []struct{ key, raw string }{
@@ -527,10 +528,8 @@ func validKeyID(id string) bool {
 	if id == "" || len(id) > 16 {
 		return false
 	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return strings.IndexFunc(id, func(c rune) bool {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		return !letter && (c < '0' || c > '9') && c != '-' && c != '_'
+	}) < 0
 }

@@ -52,6 +52,8 @@ type Observer struct {
 	rateLimited *prometheus.CounterVec
 	transitions *prometheus.CounterVec
 	batches     *prometheus.HistogramVec
+	storeErrors *prometheus.CounterVec
+	redis       *prometheus.HistogramVec
 }
 
 // New returns the observer of the BFF whose clients are client ("web" or
@@ -94,6 +96,15 @@ func New(tel *telemetry.Telemetry, client string) *Observer {
 			Buckets: []float64{1, 2, 5, 10, 20, 50, 100},
 		}, []string{"loader"}),
 	}
+	o.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bff_shared_store_errors_total",
+		Help: "Calls to a store the replicas share (Redis) that failed, by store; the BFF fell back (see the README).",
+	}, []string{"store"})
+	o.redis = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "bff_redis_command_duration_seconds",
+		Help:    "Round trips to Redis (a command, a script or a pipeline), by command and outcome (ok or error).",
+		Buckets: telemetry.DurationBuckets,
+	}, []string{"command", "outcome"})
 	if o.metrics {
 		o.reg.MustRegister(o.operations, o.errors, o.refusals, o.apq, o.rateLimited, o.transitions, o.batches)
 		for _, kind := range []string{"address", "operation", "login"} {
@@ -213,6 +224,48 @@ func (o *Observer) LoaderBatch(loader string, size int) {
 	}
 }
 
+// WatchSharedStores exports the failures of the stores shared in Redis,
+// each store's series starting at 0, and the round trips to Redis. Call
+// it once, when the stores are shared.
+func (o *Observer) WatchSharedStores(stores []string) {
+	if !o.metrics {
+		return
+	}
+	o.reg.MustRegister(o.storeErrors, o.redis)
+	for _, s := range stores {
+		o.storeErrors.WithLabelValues(s)
+	}
+}
+
+// SharedStoreFailed counts a failure of a shared store.
+func (o *Observer) SharedStoreFailed(store string) {
+	if o.metrics {
+		o.storeErrors.WithLabelValues(store).Inc()
+	}
+}
+
+// redisCommands are the commands the stores send, the label's values;
+// any other is "other".
+var redisCommands = map[string]bool{
+	"get": true, "set": true, "setnx": true, "del": true, "mget": true, "evalsha": true,
+	"eval": true, "script": true, "ping": true, "pipeline": true,
+}
+
+// RedisCommand records a round trip to Redis (redisstore.Client.Observe).
+func (o *Observer) RedisCommand(cmd string, d time.Duration, err error) {
+	if !o.metrics {
+		return
+	}
+	if !redisCommands[cmd] {
+		cmd = "other"
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	o.redis.WithLabelValues(cmd, outcome).Observe(d.Seconds())
+}
+
 // Tracer is the tracer of the BFF's own spans (loaders, operations).
 func (o *Observer) Tracer() trace.Tracer { return o.tracer }
 
@@ -299,10 +352,11 @@ var (
 	cacheStale     = prometheus.NewDesc("bff_product_cache_stale_total", "Keys the product cache served past their freshness because the product service failed, by cache.", []string{"cache"}, nil)
 	cacheEvictions = prometheus.NewDesc("bff_product_cache_evictions_total", "Entries the product cache dropped to make room, by cache.", []string{"cache"}, nil)
 	cacheEntries   = prometheus.NewDesc("bff_product_cache_entries", "Entries the product cache holds, by cache.", []string{"cache"}, nil)
+	cacheShared    = prometheus.NewDesc("bff_product_cache_shared_hits_total", "Keys this replica lacked and found fresh in the cache replicas share (Redis), by cache.", []string{"cache"}, nil)
 )
 
 func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{cacheHits, cacheMisses, cacheStale, cacheEvictions, cacheEntries} {
+	for _, d := range []*prometheus.Desc{cacheHits, cacheMisses, cacheStale, cacheEvictions, cacheEntries, cacheShared} {
 		ch <- d
 	}
 }
@@ -314,5 +368,6 @@ func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(cacheStale, prometheus.CounterValue, float64(s.Stale), name)
 		ch <- prometheus.MustNewConstMetric(cacheEvictions, prometheus.CounterValue, float64(s.Evictions), name)
 		ch <- prometheus.MustNewConstMetric(cacheEntries, prometheus.GaugeValue, float64(s.Entries), name)
+		ch <- prometheus.MustNewConstMetric(cacheShared, prometheus.CounterValue, float64(s.Shared), name)
 	}
 }

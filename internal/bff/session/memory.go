@@ -52,7 +52,7 @@ func NewMemoryStore(maxSessions int, now func() time.Time) *MemoryStore {
 // Create stores s under a new random id. It returns ErrInvalid for a session
 // without a token or already expired.
 func (m *MemoryStore) Create(_ context.Context, s Session) (string, error) {
-	if err := validate(s, m.now()); err != nil {
+	if err := Validate(s, m.now()); err != nil {
 		return "", err
 	}
 	id, err := NewID()

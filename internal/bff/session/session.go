@@ -61,8 +61,9 @@ func NewID() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// validate checks that s can be stored at now.
-func validate(s Session, now time.Time) error {
+// Validate checks that s can be stored at now: it has a token and has not
+// expired. Every Store checks it in Create.
+func Validate(s Session, now time.Time) error {
 	if s.Token == "" {
 		return fmt.Errorf("%w: no token", ErrInvalid)
 	}
