@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/extra/redisotel/v9"
@@ -64,6 +65,12 @@ func Open(opts Options) (*Client, error) {
 	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = opts.Timeout, opts.Timeout, opts.Timeout, opts.Timeout
 	o.ContextTimeoutEnabled = true
 	o.MaxRetries = -1 // a failed call falls back at once; the next one reconnects
+	o.DialerRetries = 1
+	quietLibrary.Do(func() {
+		// go-redis logs every failed dial on its own; the stores report
+		// their failures, counted and at most once a second.
+		redis.SetLogger(voidLogger{})
+	})
 	o.DisableIdentity = true
 	rdb := redis.NewClient(o)
 	c := &Client{rdb: rdb, prefix: opts.Prefix + ":" + KeyVersion + ":"}
@@ -116,6 +123,12 @@ func hashed(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+var quietLibrary sync.Once
+
+type voidLogger struct{}
+
+func (voidLogger) Printf(context.Context, string, ...any) {}
 
 // commandHook times every round trip for Client.Observe.
 type commandHook struct{ c *Client }
