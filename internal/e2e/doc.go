@@ -6,5 +6,7 @@
 // deploy/grafana's dashboard (prometheus_test.go). They skip when the tool
 // is missing, and fail instead under CI. tracing_test.go receives the
 // spans of a BFF and the three services over OTLP/HTTP and checks one
-// request is one trace.
+// request is one trace. deploy_test.go builds deploy/k8s's kustomization
+// offline, decodes it strictly into the Kubernetes API types and holds it,
+// and deploy/docker's Dockerfile, to what the binaries read and serve.
 package e2e
