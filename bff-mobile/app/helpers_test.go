@@ -10,7 +10,6 @@ import (
 
 	"github.com/acme/bff-gateway/bff-mobile/app"
 	"github.com/acme/bff-gateway/internal/bff"
-	"github.com/acme/bff-gateway/internal/bff/apikey"
 	"github.com/acme/bff-gateway/internal/bff/authn"
 	"github.com/acme/bff-gateway/internal/bff/bfftest"
 	"github.com/acme/bff-gateway/internal/bff/config"
@@ -70,7 +69,7 @@ func fixedClock(t time.Time) func() time.Time { return func() time.Time { return
 // appClient returns a client that sends the app's key, as the app does.
 func appClient(env *bfftest.Env) *bfftest.Client {
 	c := env.NewClient()
-	c.Header.Set(authn.APIKeyHeader, apikey.DevKey)
+	c.Header.Set(authn.APIKeyHeader, env.APIKey())
 	return c
 }
 

@@ -138,7 +138,7 @@ const adHocProduct = `{ product(id: "prd_x") { id } }`
 // its exact text and by its hash alone, and nothing else runs.
 func TestTrustedDocumentsInProduction(t *testing.T) {
 	t.Parallel()
-	env := startMobileWith(t, func(c *config.Config) { c.Env = "production" })
+	env := startMobileWith(t, bfftest.InProduction)
 	if !env.Config.TrustedOnly() {
 		t.Fatalf("production mode with trusted_documents %q does not restrict to trusted documents", env.Config.PersistedQueries.TrustedDocuments)
 	}
@@ -285,7 +285,7 @@ func isNullData(raw json.RawMessage) bool {
 func TestProductionHidesIntrospectionWithoutTrustedDocuments(t *testing.T) {
 	t.Parallel()
 	env := startMobileWith(t, func(c *config.Config) {
-		c.Env = "production"
+		bfftest.InProduction(c)
 		c.PersistedQueries.TrustedDocuments = "off"
 	})
 	c := appClient(env)

@@ -14,7 +14,6 @@ import (
 
 	mobile "github.com/acme/bff-gateway/bff-mobile/app"
 	"github.com/acme/bff-gateway/bff-mobile/operations"
-	"github.com/acme/bff-gateway/internal/bff/apikey"
 	"github.com/acme/bff-gateway/internal/bff/authn"
 	"github.com/acme/bff-gateway/internal/bff/bfftest"
 	"github.com/acme/bff-gateway/internal/bff/config"
@@ -44,12 +43,17 @@ func TestApolloClientPersistedQueries(t *testing.T) {
 		t.Run(mode.env, func(t *testing.T) {
 			t.Parallel()
 			env := bfftest.Start(t, bfftest.Options{Kind: config.Mobile, Build: mobile.NewWithDeps,
-				Configure: func(c *config.Config) { c.Env = mode.env },
+				Configure: func(c *config.Config) {
+					if mode.env == "production" {
+						bfftest.InProduction(c)
+					}
+				},
 			})
 			if got := env.Config.TrustedOnly(); got != (mode.env == "production") {
 				t.Fatalf("%s: trusted documents only = %v", mode.env, got)
 			}
-			out := runNode(t, root, node, append([]string{script, env.URL + "/graphql"}, mode.args...)...)
+			args := append([]string{script, env.URL + "/graphql", "--api-key=" + env.APIKey()}, mode.args...)
+			out := runNode(t, root, node, args...)
 			t.Logf("apollo.mjs (%s):\n%s", mode.env, out)
 		})
 	}
@@ -70,14 +74,14 @@ func TestApolloManifestIsCurrent(t *testing.T) {
 func TestTrustedManifestByHash(t *testing.T) {
 	t.Parallel()
 	env := bfftest.Start(t, bfftest.Options{Kind: config.Mobile, Build: mobile.NewWithDeps,
-		Configure: func(c *config.Config) { c.Env = "production" },
+		Configure: bfftest.InProduction,
 	})
 	pm, err := guard.ParsePersistedManifest(operations.Manifest())
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := env.NewClient()
-	c.Header.Set(authn.APIKeyHeader, apikey.DevKey)
+	c.Header.Set(authn.APIKeyHeader, env.APIKey())
 	byHash := func(id string, vars map[string]any) bfftest.Response {
 		body, _ := json.Marshal(map[string]any{
 			"variables":  vars,

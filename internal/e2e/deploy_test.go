@@ -171,7 +171,7 @@ var deployMutations = []struct {
 	{"secrets", "tokens that differ", "deploy/k8s/base/order-service.yaml", "name: bff-gateway-service-token", "name: bff-web-secrets", "the same SERVICE_TOKEN"},
 	{"bff-config", "misspelt key", "deploy/k8s/base/config/bff-web.yaml", "secure_cookie: always", "secure_cookies: always", "secure_cookies"},
 	{"bff-config", "not a CIDR", "deploy/k8s/base/config/bff-mobile.yaml", "- 10.244.0.0/16", "- 10.244.0.0", "http.trusted_proxies"},
-	{"bff-config", "the dev key", "deploy/k8s/base/config/bff-mobile.yaml", "0000000000000000000000000000000000000000000000000000000000000000", apikey.Hash(apikey.DevKey), "development API key"},
+	{"bff-config", "the dev key", "deploy/k8s/base/config/bff-mobile.yaml", "0000000000000000000000000000000000000000000000000000000000000000", apikey.Hash(apikey.DevKey), "published development key"},
 	{"bff-config", "config file not mounted", "deploy/k8s/base/bff-web.yaml", "value: /etc/bff-gateway/config.yaml", "value: /etc/bff/config.yaml", "/etc/bff/config.yaml"},
 	{"bff-config", "no Redis", "deploy/k8s/base/bff-mobile.yaml", "- name: REDIS_URL\n", "- name: OTEL_SERVICE_NAME\n", "Redis"},
 	{"service-config", "wrong service URL", "deploy/k8s/base/order-service.yaml", "http://product-service:9003", "http://product:9003", "no Service product"},
@@ -422,13 +422,7 @@ func checkDeployBFFConfig(s *deployStack, f *findings) {
 		if !cfg.bff.Redis.Shared() {
 			f.addf("Deployment %s: no Redis (REDIS_URL): its replicas would not share sessions and rate limits", name)
 		}
-		if app.bff == config.Mobile {
-			for _, k := range cfg.bff.APIKeys {
-				if strings.EqualFold(k.SHA256, apikey.Hash(apikey.DevKey)) {
-					f.addf("Deployment %s accepts the development API key (%s) in production", name, k.Name)
-				}
-			}
-		}
+		// The development API key: config.Validate refuses it in production.
 		if len(cfg.bff.HTTP.TrustedProxies) == 0 {
 			f.addf("Deployment %s: no http.trusted_proxies: behind the ingress every client would share one address", name)
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/acme/bff-gateway/internal/bff"
+	"github.com/acme/bff-gateway/internal/bff/apikey"
 	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/bff/redisstore"
 	"github.com/acme/bff-gateway/internal/telemetry"
@@ -276,4 +277,24 @@ func Decode[T any](t testing.TB, r Response) T {
 		t.Fatalf("decode data %.300s: %v", r.Data, err)
 	}
 	return v
+}
+
+// ProductionAPIKey is the mobile app's key of BFFs under test in
+// production mode, which refuses the published development key.
+const ProductionAPIKey = "test-production-app-key"
+
+// InProduction puts c in production mode, with ProductionAPIKey as the
+// mobile app's only key.
+func InProduction(c *config.Config) {
+	c.Env = "production"
+	c.APIKeys = []apikey.Key{{Name: "test", SHA256: apikey.Hash(ProductionAPIKey)}}
+}
+
+// APIKey returns the key the mobile app sends to e's BFF: the development
+// key, or ProductionAPIKey in production mode (InProduction).
+func (e *Env) APIKey() string {
+	if e.Config.Production() {
+		return ProductionAPIKey
+	}
+	return apikey.DevKey
 }

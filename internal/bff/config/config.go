@@ -477,6 +477,13 @@ func (c Config) Validate(kind Kind) error {
 		} else if _, err := apikey.NewSet(c.APIKeys); err != nil {
 			add("api_keys: %w", err)
 		}
+		if c.Production() {
+			for _, k := range c.APIKeys {
+				if strings.EqualFold(k.SHA256, apikey.Hash(apikey.DevKey)) {
+					add("api_keys: %q is the published development key; production needs keys of its own", k.Name)
+				}
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid %s BFF configuration: %w", kind, errors.Join(errs...))

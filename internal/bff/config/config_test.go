@@ -238,3 +238,17 @@ func TestSecretsAreNeverRepeated(t *testing.T) {
 		}
 	}
 }
+
+// TestProductionRefusesTheDevelopmentKey: the mobile BFF's default key is
+// published in the README; production must bring its own.
+func TestProductionRefusesTheDevelopmentKey(t *testing.T) {
+	c := Default(Mobile)
+	c.Env = "production"
+	if err := c.Validate(Mobile); err == nil || !strings.Contains(err.Error(), "development key") {
+		t.Errorf("production with the development key: %v", err)
+	}
+	c.APIKeys[0].SHA256 = strings.Repeat("ab", 32)
+	if err := c.Validate(Mobile); err != nil {
+		t.Errorf("production with a key of its own: %v", err)
+	}
+}

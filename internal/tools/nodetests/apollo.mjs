@@ -33,7 +33,6 @@ import { readDocuments } from "./manifest.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const opsDir = join(repoRoot, "bff-mobile/operations");
-const apiKey = "dev-mobile-app-key";
 const ada = { email: "ada@example.com", password: "ada123" };
 
 const sha256 = (text) => createHash("sha256").update(text, "utf8").digest("hex");
@@ -42,10 +41,13 @@ const sha256 = (text) => createHash("sha256").update(text, "utf8").digest("hex")
 
 const argv = process.argv.slice(2);
 const production = argv.includes("--production");
+// The app's key: the development key, unless the BFF under test is given
+// one of its own (production refuses the published development key).
+const apiKey = argv.find((a) => a.startsWith("--api-key="))?.slice("--api-key=".length) ?? "dev-mobile-app-key";
 const positional = argv.filter((a) => !a.startsWith("--"));
-const unknown = argv.filter((a) => a.startsWith("--") && a !== "--production");
+const unknown = argv.filter((a) => a.startsWith("--") && a !== "--production" && !a.startsWith("--api-key="));
 if (positional.length !== 1 || unknown.length > 0) {
-  console.error("usage: node apollo.mjs URL [--production]");
+  console.error("usage: node apollo.mjs URL [--production] [--api-key=KEY]");
   process.exit(2);
 }
 const endpoint = (() => {
