@@ -33,6 +33,9 @@ type Options struct {
 	OperationsDir string
 	// Stack configures the services; Stack.Seed zero means the small seed.
 	Stack servicetest.StackOptions
+	// Services, when set, are services already started (by another
+	// Start: replicas of a test share them); Stack is then ignored.
+	Services *servicetest.Stack
 	// Configure may change the BFF's configuration before it is built.
 	Configure func(*config.Config)
 	// Logger receives the BFF's logs; nil discards them.
@@ -68,7 +71,10 @@ type Env struct {
 // Start starts the services and the BFF, and stops them with the test.
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
-	st := servicetest.StartStack(t, opts.Stack)
+	st := opts.Services
+	if st == nil {
+		st = servicetest.StartStack(t, opts.Stack)
+	}
 	cfg := config.Default(opts.Kind)
 	cfg.Services = config.Services{UserURL: st.User.URL, OrderURL: st.Order.URL, ProductURL: st.Product.URL}
 	// Tests sign the same accounts in many times; the login limits are
