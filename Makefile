@@ -4,7 +4,7 @@ BIN       := bin
 SERVICES  := user order product
 TEST_FLAGS ?= -count=1 -timeout 8m
 
-.PHONY: all build run test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-smoke clean observe bench-telemetry
+.PHONY: all build run run-cluster test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-smoke clean observe bench-telemetry
 
 all: build
 
@@ -21,6 +21,11 @@ build:
 ## run: build and start the whole stack on its default ports (Ctrl-C stops it)
 run: build
 	@$(BIN)/devstack -bin $(BIN)
+
+## run-cluster: the stack scaled out: Redis, three replicas of each BFF sharing their state in it,
+## and HAProxy in front of them on the BFFs' usual ports (needs redis-server and haproxy)
+run-cluster: build
+	@$(BIN)/devstack -bin $(BIN) -cluster
 
 ## observe: Prometheus on 127.0.0.1:9090, scraping the stack `make run` started, with the
 ## alerting rules of deploy/prometheus (the Grafana dashboard: deploy/grafana/dashboard.json)

@@ -2,6 +2,11 @@
 // starts each service binary from ./bin on its default port with the
 // embedded SQLite default, waits until each is ready, prints the URLs and
 // the demo accounts, and stops everything cleanly on Ctrl-C.
+//
+// With -cluster (make run-cluster) it runs the stack scaled out instead:
+// redis-server, the services, three replicas of each BFF sharing their
+// state in Redis, and HAProxy in front of each BFF on the BFF's usual
+// port (see cluster.go).
 package main
 
 import (
@@ -17,11 +22,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/bff/apikey"
+	"github.com/acme/bff-gateway/internal/e2e/cluster/clusterconf"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -29,10 +37,16 @@ import (
 type process struct {
 	name   string
 	binary string
+	args   []string
 	url    string
-	admin  string
+	admin  string // "" when it has no admin listener
 	env    []string
-	cmd    *exec.Cmd
+	// ready reports whether it is ready; nil means GET url/readyz
+	// answers 200.
+	ready func(ctx context.Context) error
+	cmd   *exec.Cmd
+	// exited is closed when the process has exited.
+	exited chan struct{}
 }
 
 func main() {
@@ -48,6 +62,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
 	binDir := fs.String("bin", "./bin", "directory of the built binaries")
 	logDir := fs.String("logs", "./var/log", "directory for the services' logs")
+	scaled := fs.Bool("cluster", false, "run Redis, three replicas of each BFF and HAProxy in front of them")
+	clusterDir := fs.String("cluster-dir", "./var/cluster", "directory of the cluster's Redis and configuration files")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,12 +72,22 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	token := getenvOr("SERVICE_TOKEN", randomToken())
 	procs := stackProcesses(*binDir, token)
+	banner := func() { printBanner(out, procs, *logDir) }
+	if *scaled {
+		plan, err := planCluster(*binDir, *clusterDir, token, getenvOr("SESSION_KEYS", clusterconf.NewSessionKey()))
+		if err != nil {
+			return fmt.Errorf("make run-cluster: %w", err)
+		}
+		if err := plan.write(); err != nil {
+			return err
+		}
+		procs = plan.procs
+		banner = func() { printClusterBanner(out, plan, *logDir) }
+	}
 
 	var started []*process
 	defer func() {
-		for i := len(started) - 1; i >= 0; i-- {
-			started[i].stop()
-		}
+		stopAll(started)
 		fmt.Fprintln(out, "stack stopped")
 	}()
 	for _, p := range procs {
@@ -73,34 +99,51 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
-	printBanner(out, procs, *logDir)
+	banner()
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nstopping…")
 	return nil
 }
 
+// stackProcesses are the services and one of each BFF on their default
+// ports. The BFFs do not wait before they stop (DRAIN_DELAY=0s): no load
+// balancer is there to take them out of rotation, and Ctrl-C should be
+// prompt.
 func stackProcesses(binDir, serviceToken string) []*process {
-	shared := []string{
-		"USER_SERVICE_URL=" + addrs.UserURL,
-		"ORDER_SERVICE_URL=" + addrs.OrderURL,
-		"PRODUCT_SERVICE_URL=" + addrs.ProductURL,
-		"SERVICE_TOKEN=" + serviceToken,
+	web := mk(binDir, "bff-web", addrs.BFFWeb, addrs.BFFWebAdmin, serviceToken)
+	mobile := mk(binDir, "bff-mobile", addrs.BFFMobile, addrs.BFFMobileAdmin, serviceToken)
+	for _, p := range []*process{web, mobile} {
+		p.env = append(p.env, "DRAIN_DELAY=0s")
 	}
-	mk := func(name, addr, admin string) *process {
-		return &process{
-			name:   name,
-			binary: filepath.Join(binDir, name),
-			url:    "http://" + addr,
-			admin:  "http://" + admin,
-			env:    append([]string{"LISTEN_ADDR=" + addr, "ADMIN_ADDR=" + admin}, shared...),
-		}
-	}
+	return append(serviceProcesses(binDir, serviceToken), web, mobile)
+}
+
+// serviceProcesses are the three services on their default ports, in the
+// order they start: the others fetch the user service's keys, the order
+// service calls the product service.
+func serviceProcesses(binDir, serviceToken string) []*process {
 	return []*process{
-		mk("user", addrs.User, addrs.UserAdmin),
-		mk("product", addrs.Product, addrs.ProductAdmin),
-		mk("order", addrs.Order, addrs.OrderAdmin),
-		mk("bff-web", addrs.BFFWeb, addrs.BFFWebAdmin),
-		mk("bff-mobile", addrs.BFFMobile, addrs.BFFMobileAdmin),
+		mk(binDir, "user", addrs.User, addrs.UserAdmin, serviceToken),
+		mk(binDir, "product", addrs.Product, addrs.ProductAdmin, serviceToken),
+		mk(binDir, "order", addrs.Order, addrs.OrderAdmin, serviceToken),
+	}
+}
+
+// mk is the binary name of binDir listening on addr, its admin listener
+// on admin, pointed at the services.
+func mk(binDir, name, addr, admin, serviceToken string) *process {
+	return &process{
+		name:   name,
+		binary: filepath.Join(binDir, name),
+		url:    "http://" + addr,
+		admin:  "http://" + admin,
+		env: []string{
+			"LISTEN_ADDR=" + addr, "ADMIN_ADDR=" + admin,
+			"USER_SERVICE_URL=" + addrs.UserURL,
+			"ORDER_SERVICE_URL=" + addrs.OrderURL,
+			"PRODUCT_SERVICE_URL=" + addrs.ProductURL,
+			"SERVICE_TOKEN=" + serviceToken,
+		},
 	}
 }
 
@@ -112,7 +155,7 @@ func (p *process) start(ctx context.Context, logDir string) error {
 	// The process outlives ctx on purpose: when ctx ends (Ctrl-C), stop
 	// ends the services gracefully and in order, where a cancelled
 	// command would be killed at once.
-	p.cmd = exec.CommandContext(context.WithoutCancel(ctx), p.binary)
+	p.cmd = exec.CommandContext(context.WithoutCancel(ctx), p.binary, p.args...)
 	p.cmd.Env = append(os.Environ(), p.env...)
 	p.cmd.Stdout = logFile
 	p.cmd.Stderr = logFile
@@ -122,7 +165,33 @@ func (p *process) start(ctx context.Context, logDir string) error {
 	if err := p.cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
+	p.exited = make(chan struct{})
+	go func() { _ = p.cmd.Wait(); _ = logFile.Close(); close(p.exited) }()
 	return nil
+}
+
+// stopAll stops procs: the load balancer first, then the BFFs together
+// (each waits out its drain delay), then the rest in the reverse of their
+// order.
+func stopAll(procs []*process) {
+	isBFF := func(p *process) bool { return strings.HasPrefix(p.name, "bff-") }
+	for _, p := range procs {
+		if p.name == "haproxy" {
+			p.stop()
+		}
+	}
+	var bffs sync.WaitGroup
+	for _, p := range procs {
+		if isBFF(p) {
+			bffs.Go(p.stop)
+		}
+	}
+	bffs.Wait()
+	for i := len(procs) - 1; i >= 0; i-- {
+		if p := procs[i]; !isBFF(p) && p.name != "haproxy" {
+			p.stop()
+		}
+	}
 }
 
 func (p *process) stop() {
@@ -130,13 +199,11 @@ func (p *process) stop() {
 		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-p.exited:
 	case <-time.After(15 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-done
+		<-p.exited
 	}
 }
 
@@ -147,23 +214,43 @@ func waitReady(ctx context.Context, p *process) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if p.cmd.ProcessState != nil {
-			return fmt.Errorf("%s exited: see var/log/%s.log", p.name, p.name)
+		select {
+		case <-p.exited:
+			return fmt.Errorf("%s exited: see var/log/%s.log (is its port taken?)", p.name, p.name)
+		default:
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/readyz", nil)
-		if err != nil {
-			return fmt.Errorf("%s readiness probe: %w", p.name, err)
+		probe := p.ready
+		if probe == nil {
+			probe = httpReady(p.url)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := probe(pctx)
+		cancel()
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+			return nil
 		}
 		time.Sleep(150 * time.Millisecond)
 	}
 	return errors.New(p.name + " did not become ready within 60s (is the port taken?)")
+}
+
+// httpReady is a probe: GET base/readyz answers 200.
+func httpReady(base string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /readyz: %s", resp.Status)
+		}
+		return nil
+	}
 }
 
 func printBanner(out io.Writer, procs []*process, logDir string) {
