@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -122,5 +125,38 @@ func TestClusterPlan(t *testing.T) {
 		if !slices.Contains(cfg.HTTP.TrustedProxies, "127.0.0.1/32") {
 			t.Errorf("%s: trusted proxies %v, want HAProxy's 127.0.0.1/32", kind, cfg.HTTP.TrustedProxies)
 		}
+	}
+}
+
+// TestREADMEShowsTheClusterPorts holds the README's table of
+// make run-cluster to the addresses devstack uses.
+func TestREADMEShowsTheClusterPorts(t *testing.T) {
+	b, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	replicas := func(port, admin int) string {
+		var ps, as []string
+		for i := range clusterReplicas {
+			ps = append(ps, strconv.Itoa(port+i))
+			as = append(as, strconv.Itoa(admin+i))
+		}
+		return fmt.Sprintf("127.0.0.1:%s (admin %s)", strings.Join(ps, ", "), strings.Join(as, ", "))
+	}
+	for _, row := range []string{
+		"| HAProxy, bff-web | " + addrs.BFFWeb + " |",
+		"| HAProxy, bff-mobile | " + addrs.BFFMobile + " |",
+		"| HAProxy stats | http://" + clusterStats + clusterconf.StatsPath + " |",
+		"| Redis | " + clusterRedis + " ",
+		"| bff-web replicas | " + replicas(webReplicaPort, webReplicaAdminPort) + " |",
+		"| bff-mobile replicas | " + replicas(mobileReplicaPort, mobileReplicaAdminPort) + " |",
+	} {
+		if !strings.Contains(readme, row) {
+			t.Errorf("README.md lacks the row %q of make run-cluster", row)
+		}
+	}
+	if !strings.Contains(readme, "`DRAIN_DELAY=1s`") || clusterDrainDelay != "1s" {
+		t.Errorf("README.md's drain timings are measured with DRAIN_DELAY=1s; run-cluster uses %s", clusterDrainDelay)
 	}
 }
