@@ -31,7 +31,7 @@ func TestAStartFindingItsPortTakenTriesAnother(t *testing.T) {
 		p := newProcess(t, "redis", path)
 		p.Args = clusterconf.RedisArgs(port, p.Dir)
 		p.Addr = hostPort(port)
-		p.ready = func(ctx context.Context) error { return ping(ctx, p.Addr) }
+		p.ready = func(ctx context.Context) error { return clusterconf.RedisPing(ctx, p.Addr) }
 		if first == nil {
 			first = p
 		}

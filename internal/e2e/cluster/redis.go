@@ -35,7 +35,7 @@ func StartRedis(t testing.TB) *Redis {
 		p.Args = clusterconf.RedisArgs(port, p.Dir)
 		p.Addr = hostPort(port)
 		p.StopTimeout = 10 * time.Second
-		p.ready = func(ctx context.Context) error { return ping(ctx, p.Addr) }
+		p.ready = func(ctx context.Context) error { return clusterconf.RedisPing(ctx, p.Addr) }
 		return p
 	})
 	return &Redis{Process: p}
@@ -47,17 +47,6 @@ func (r *Redis) URL() string { return "redis://" + r.Addr + "/0" }
 
 // Env is "REDIS_URL=" + URL().
 func (r *Redis) Env() string { return "REDIS_URL=" + r.URL() }
-
-func ping(ctx context.Context, addr string) error {
-	v, err := do(ctx, addr, "PING")
-	if err != nil {
-		return err
-	}
-	if v != "PONG" {
-		return fmt.Errorf("redis PING: %v", v)
-	}
-	return nil
-}
 
 // Do sends one command to the server on a connection of its own and
 // returns the answer: a string for a simple or bulk string, nil for a

@@ -1,12 +1,10 @@
 package cluster
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -93,7 +91,7 @@ func StartServices(t testing.TB, bins Binaries, opts ServiceOptions) *Services {
 			p.Env = append(p.Env, urls...)
 			p.Env = append(p.Env, serviceURLVar(name)+"="+p.URL())
 			p.Env = append(p.Env, opts.Env...)
-			p.ready = httpReady(p.URL())
+			p.ready = clusterconf.HTTPReady(p.URL())
 			return p
 		})
 		urls = append(urls, serviceURLVar(name)+"="+p.URL())
@@ -155,7 +153,7 @@ func StartBFF(t testing.TB, bins Binaries, svcs *Services, kind string, env ...s
 		)
 		p.Env = append(p.Env, svcs.Env()...)
 		p.Env = append(p.Env, env...)
-		p.ready = httpReady(p.URL())
+		p.ready = clusterconf.HTTPReady(p.URL())
 		return p
 	})
 }
@@ -203,27 +201,8 @@ func startOnFreePorts(t testing.TB, mk func() *Process) *Process {
 	}
 }
 
-// probeClient asks whether processes are ready: no connection is kept.
-var probeClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-
-// httpReady is a readiness probe: GET base/readyz answers 200.
-func httpReady(base string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := probeClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /readyz: %s", resp.Status)
-		}
-		return nil
-	}
-}
+// probeClient asks whether processes are ready.
+var probeClient = clusterconf.ProbeClient
 
 func randomHex(n int) string {
 	b := make([]byte, n)

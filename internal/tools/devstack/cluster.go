@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/acme/bff-gateway/internal/addrs"
 	"github.com/acme/bff-gateway/internal/e2e/cluster/clusterconf"
@@ -81,7 +79,7 @@ func planCluster(binDir, dir, serviceToken, sessionKeys string) (*clusterPlan, e
 	redis := &process{
 		name: "redis", binary: redisServer, url: "redis://" + clusterRedis + "/0",
 		args:  clusterconf.RedisArgs(port, filepath.Join(dir, "redis")),
-		ready: func(ctx context.Context) error { return redisPing(ctx, clusterRedis) },
+		ready: func(ctx context.Context) error { return clusterconf.RedisPing(ctx, clusterRedis) },
 	}
 	plan.procs = append(plan.procs, redis)
 	plan.procs = append(plan.procs, serviceProcesses(binDir, serviceToken)...)
@@ -142,28 +140,6 @@ func (c *clusterPlan) write() error {
 	}
 	if err := c.haproxyConfig.WriteFile(c.haproxyPath); err != nil {
 		return fmt.Errorf("write the HAProxy configuration: %w", err)
-	}
-	return nil
-}
-
-// redisPing asks the Redis at addr for PONG.
-func redisPing(ctx context.Context, addr string) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(time.Second))
-	if _, err := io.WriteString(conn, "PING\r\n"); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(line) != "+PONG" {
-		return fmt.Errorf("redis PING: %q", line)
 	}
 	return nil
 }

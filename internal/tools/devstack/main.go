@@ -17,7 +17,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -221,7 +220,7 @@ func waitReady(ctx context.Context, p *process) error {
 		}
 		probe := p.ready
 		if probe == nil {
-			probe = httpReady(p.url)
+			probe = clusterconf.HTTPReady(p.url)
 		}
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		err := probe(pctx)
@@ -232,25 +231,6 @@ func waitReady(ctx context.Context, p *process) error {
 		time.Sleep(150 * time.Millisecond)
 	}
 	return errors.New(p.name + " did not become ready within 60s (is the port taken?)")
-}
-
-// httpReady is a probe: GET base/readyz answers 200.
-func httpReady(base string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /readyz: %s", resp.Status)
-		}
-		return nil
-	}
 }
 
 func printBanner(out io.Writer, procs []*process, logDir string) {

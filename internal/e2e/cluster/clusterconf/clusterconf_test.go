@@ -1,6 +1,11 @@
 package clusterconf
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -68,5 +73,49 @@ func TestNewSessionKey(t *testing.T) {
 	a, b := NewSessionKey(), NewSessionKey()
 	if !strings.HasPrefix(a, "k1:") || len(a) != len("k1:")+44 || a == b {
 		t.Errorf("keys %q, %q", a, b)
+	}
+}
+
+func TestHTTPReady(t *testing.T) {
+	status := http.StatusServiceUnavailable
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	probe := HTTPReady(srv.URL)
+	if err := probe(t.Context()); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("a draining process (503): %v, want an error naming 503", err)
+	}
+	status = http.StatusOK
+	if err := probe(t.Context()); err != nil {
+		t.Errorf("a ready process: %v", err)
+	}
+}
+
+func TestRedisPingWantsPONG(t *testing.T) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = bufio.NewReader(conn).ReadString('\n')
+			_, _ = io.WriteString(conn, "-LOADING Redis is loading the dataset in memory\r\n")
+			conn.Close()
+		}
+	}()
+	err = RedisPing(t.Context(), l.Addr().String())
+	if err == nil || !strings.Contains(err.Error(), "LOADING") {
+		t.Errorf("a Redis still loading: %v, want an error saying so", err)
 	}
 }
