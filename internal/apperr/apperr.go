@@ -16,8 +16,11 @@ type Code string
 
 // The codes every edge understands.
 const (
-	Invalid               Code = "invalid_argument"
-	Unauthenticated       Code = "unauthenticated"
+	Invalid         Code = "invalid_argument"
+	Unauthenticated Code = "unauthenticated"
+	// RefreshTokenReused: a refresh token presented after it was rotated,
+	// taken for theft: its whole family is revoked.
+	RefreshTokenReused    Code = "refresh_token_reused"
 	Forbidden             Code = "forbidden"
 	NotFound              Code = "not_found"
 	MethodNotAllowed      Code = "method_not_allowed"
@@ -39,6 +42,7 @@ const (
 var statusByCode = map[Code]int{
 	Invalid:               http.StatusBadRequest,
 	Unauthenticated:       http.StatusUnauthorized,
+	RefreshTokenReused:    http.StatusUnauthorized,
 	Forbidden:             http.StatusForbidden,
 	NotFound:              http.StatusNotFound,
 	MethodNotAllowed:      http.StatusMethodNotAllowed,

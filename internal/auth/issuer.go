@@ -6,7 +6,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Issuer signs access tokens with the active key of a KeySet.
+// Issuer signs access tokens with the key of a KeySet that signs at the
+// time of issue (a key published ahead of its time does not sign yet).
 type Issuer struct {
 	Keys     *KeySet
 	Issuer   string
@@ -21,7 +22,8 @@ func (i *Issuer) Issue(subject, role string) (string, time.Time, error) {
 	if i.Now != nil {
 		now = i.Now
 	}
-	issuedAt := now().UTC().Truncate(time.Second)
+	at := now()
+	issuedAt := at.UTC().Truncate(time.Second)
 	exp := issuedAt.Add(i.TTL)
 	claims := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -33,7 +35,7 @@ func (i *Issuer) Issue(subject, role string) (string, time.Time, error) {
 		},
 		Role: role,
 	}
-	kid, key := i.Keys.signer()
+	kid, key := i.Keys.signerAt(at)
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = kid
 	signed, err := tok.SignedString(key)

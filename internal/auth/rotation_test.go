@@ -15,7 +15,9 @@ import (
 )
 
 // ageKeys rewrites the key file at path so that the key with id kid was
-// made at the given time, and reloads the set.
+// made at the given time, and reloads the set. It writes the file as it
+// was before keys were pre-published (no activates_at: each key signed
+// from when it was made), so the tests using it also load that format.
 func ageKeys(t *testing.T, path string, made map[string]time.Time) *auth.KeySet {
 	t.Helper()
 	var file struct {

@@ -32,6 +32,16 @@ const (
 	DefaultIssuer   = "bff-gateway-user-service"
 	DefaultAudience = "bff-gateway"
 	DefaultTokenTTL = 15 * time.Minute
+	// DefaultRefreshIdleTTL is how long a refresh token stays usable
+	// unused; each refresh gives a new one.
+	DefaultRefreshIdleTTL = 24 * time.Hour
+	// DefaultRefreshAbsoluteTTL is how long a family of refresh tokens
+	// (one sign-in and its refreshes) lasts at most, however used.
+	DefaultRefreshAbsoluteTTL = 7 * 24 * time.Hour
+	// DefaultKeyPrepublish is how long a new signing key is published in
+	// the JWKS before it signs: more than DefaultJWKSRefresh, so that every
+	// verifier has fetched it before it meets a token it signed.
+	DefaultKeyPrepublish = 10 * time.Minute
 	// Leeway is the clock skew allowed on exp, nbf and iat.
 	Leeway = 30 * time.Second
 )

@@ -37,11 +37,39 @@ type TokenRequest struct {
 	Password string `json:"password"`
 }
 
-// TokenResponse is an issued access token.
+// TokenResponse is an issued access token and, from a sign-in or a
+// refresh, the refresh token that renews it.
 type TokenResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
-	ExpiresIn   int    `json:"expires_in"`
+	// ExpiresIn is the access token's lifetime in seconds.
+	ExpiresIn int `json:"expires_in"`
+	// RefreshToken is opaque; presented once to POST /v1/auth/refresh it
+	// gives a new pair (rotation), presented twice it revokes its family.
+	RefreshToken string `json:"refresh_token,omitempty"`
+	// RefreshExpiresIn is how many seconds the refresh token stays
+	// usable if unused: the idle lifetime, cut short by the family's
+	// absolute one.
+	RefreshExpiresIn int `json:"refresh_expires_in,omitempty"`
+}
+
+// RefreshRequest asks POST /v1/auth/refresh for a new pair of tokens.
+type RefreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// RevokeRequest asks POST /v1/auth/revoke to end the family of
+// RefreshToken (sign-out) or, with All and the caller's bearer token,
+// every family of the caller (sign-out everywhere); exactly one of the two.
+type RevokeRequest struct {
+	RefreshToken string `json:"refresh_token,omitempty"`
+	All          bool   `json:"all,omitempty"`
+}
+
+// RevokeResponse is the answer of POST /v1/auth/revoke.
+type RevokeResponse struct {
+	// Revoked is how many families were revoked.
+	Revoked int `json:"revoked"`
 }
 
 // Product is an item of the catalogue.

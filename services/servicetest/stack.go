@@ -39,6 +39,8 @@ type StackOptions struct {
 	// "product", "order"), e.g. {"user": "127.0.0.1:9001"}; the others
 	// listen on 127.0.0.1:0, a free port.
 	Addrs map[string]string
+	// Logger receives every service's logs; nil discards them.
+	Logger *slog.Logger
 }
 
 // Service is one running service of a stack.
@@ -144,7 +146,10 @@ func (s *Stack) Start(t testing.TB, name string) {
 		t.Fatalf("%s service is already running", name)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logger := s.opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
 	getenv := s.Env(svc.addr)
 	var started running
 	var err error

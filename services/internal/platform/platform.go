@@ -48,6 +48,11 @@ type Common struct {
 	ServiceToken string
 	Issuer       string
 	Audience     string
+	// JWKSRefresh is how old the user service's JWKS may get in a
+	// service's cache before it is fetched again. The user service
+	// publishes a new key KEY_PREPUBLISH before it signs, which should be
+	// longer.
+	JWKSRefresh time.Duration
 	// JWKSMinRefreshGap is the least time between two JWKS refetches
 	// caused by tokens naming an unknown key (after a key rotation).
 	JWKSMinRefreshGap time.Duration
@@ -72,6 +77,7 @@ func (c *Common) Bind(set *envconfig.Set, defaultListen, defaultAdmin string) {
 	set.String(&c.ServiceToken, "service-token", "SERVICE_TOKEN", DevServiceToken, "credential of the order service at the product service")
 	set.String(&c.Issuer, "token-issuer", "TOKEN_ISSUER", auth.DefaultIssuer, "iss of access tokens")
 	set.String(&c.Audience, "token-audience", "TOKEN_AUDIENCE", auth.DefaultAudience, "aud of access tokens")
+	set.Duration(&c.JWKSRefresh, "jwks-refresh", "JWKS_REFRESH", auth.DefaultJWKSRefresh, "how old the cached JWKS of the user service may get before it is fetched again")
 	set.Duration(&c.JWKSMinRefreshGap, "jwks-min-refresh-gap", "JWKS_MIN_REFRESH_GAP", auth.DefaultJWKSMinRefreshGap, "least time between JWKS refetches for unknown key ids")
 	set.Int(&c.Seed.Users, "seed-users", "SEED_USERS", seed.DefaultSizes.Users, "users seeded on first start")
 	set.Int(&c.Seed.Products, "seed-products", "SEED_PRODUCTS", seed.DefaultSizes.Products, "products seeded on first start")
@@ -86,6 +92,9 @@ func (c *Common) Validate() error {
 	}
 	if err := c.Seed.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.JWKSRefresh <= 0 {
+		errs = append(errs, fmt.Errorf("JWKS_REFRESH must be positive"))
 	}
 	if c.JWKSMinRefreshGap <= 0 {
 		errs = append(errs, fmt.Errorf("JWKS_MIN_REFRESH_GAP must be positive"))
@@ -103,12 +112,15 @@ func (c *Common) Validate() error {
 func (c *Common) DBPath(name string) string { return filepath.Join(c.DataDir, name) }
 
 // Verifier returns a token verifier backed by the user service's JWKS,
-// fetched through tel's instrumented transport.
+// fetched through tel's instrumented transport, again once older than
+// JWKSRefresh (and on an unknown kid), never twice within
+// JWKSMinRefreshGap.
 func (c *Common) Verifier(tel *telemetry.Telemetry) *auth.Verifier {
 	keys := auth.NewRemoteKeys(auth.RemoteKeysConfig{
-		URL:           c.UserURL + auth.JWKSPath,
-		MinRefreshGap: c.JWKSMinRefreshGap,
-		HTTPClient:    &http.Client{Timeout: auth.JWKSFetchTimeout, Transport: tel.Client("user", http.DefaultTransport, nil)},
+		URL:             c.UserURL + auth.JWKSPath,
+		RefreshInterval: c.JWKSRefresh,
+		MinRefreshGap:   c.JWKSMinRefreshGap,
+		HTTPClient:      &http.Client{Timeout: auth.JWKSFetchTimeout, Transport: tel.Client("user", http.DefaultTransport, nil)},
 	})
 	return auth.NewVerifier(keys, c.Issuer, c.Audience)
 }

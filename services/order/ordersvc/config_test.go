@@ -33,7 +33,9 @@ func TestParseConfigDefaults(t *testing.T) {
 			Issuer:       "bff-gateway-user-service",
 			Audience:     "bff-gateway",
 			Seed:         seed.DefaultSizes,
-			// Tokens after a key rotation wait at most this for a refetch.
+			// The JWKS is refetched when 5 min old, and on an unknown kid
+			// never twice within 10 s.
+			JWKSRefresh:       5 * time.Minute,
 			JWKSMinRefreshGap: 10 * time.Second,
 		},
 		ReconcileInterval: 30 * time.Second,

@@ -74,8 +74,12 @@ func TestRotateKeysIsAdminOnly(t *testing.T) {
 	}
 }
 
+// rotateAtOnce makes a rotation take effect at once, as before keys were
+// pre-published: what the tests of retired keys are about.
+var rotateAtOnce = servicetest.StackOptions{Env: map[string]string{"KEY_PREPUBLISH": "0s"}}
+
 func TestRotateKeysKeepsOldTokensValid(t *testing.T) {
-	st := servicetest.StartStack(t, servicetest.StackOptions{})
+	st := servicetest.StartStack(t, rotateAtOnce)
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 	admin := st.Token(t, "admin@example.com", "admin123")
 	oldTok := st.Token(t, "ada@example.com", "ada123")
@@ -91,7 +95,7 @@ func TestRotateKeysKeepsOldTokensValid(t *testing.T) {
 	}
 
 	rot := rotate(t, c, st, admin)
-	if rot.ActiveKID == "" || rot.ActiveKID == oldKID || !slices.Equal(rot.KIDs, []string{rot.ActiveKID, oldKID}) {
+	if rot.ActiveKID == "" || rot.ActiveKID == oldKID || rot.NextKID != rot.ActiveKID || !slices.Equal(rot.KIDs, []string{rot.ActiveKID, oldKID}) {
 		t.Fatalf("rotation answered %+v, want a new active kid and [new, %s]", rot, oldKID)
 	}
 	if kids := jwksKIDs(t, c, st); !slices.Equal(kids, rot.KIDs) {
@@ -134,7 +138,9 @@ func TestRotateKeysKeepsOldTokensValid(t *testing.T) {
 }
 
 // ageKeyFile sets the creation time of keys in the user service's key
-// file; the service must be stopped.
+// file; the service must be stopped. It writes the file without the keys'
+// activates_at, as before keys were pre-published (each signed from when
+// it was made).
 func ageKeyFile(t *testing.T, st *servicetest.Stack, made map[string]time.Time) {
 	t.Helper()
 	path := filepath.Join(st.DataDir, "user-signing-keys.json")
@@ -172,7 +178,7 @@ func ageKeyFile(t *testing.T, st *servicetest.Stack, made map[string]time.Time) 
 }
 
 func TestRotateKeysPrunesKeysRetiredForTwiceTheTokenLifetime(t *testing.T) {
-	st := servicetest.StartStack(t, servicetest.StackOptions{})
+	st := servicetest.StartStack(t, rotateAtOnce)
 	c := testutil.NewClient(t, usersvc.OpenAPI)
 	admin := st.Token(t, "admin@example.com", "admin123")
 	tokA := st.Token(t, "ada@example.com", "ada123")
@@ -203,4 +209,67 @@ func TestRotateKeysPrunesKeysRetiredForTwiceTheTokenLifetime(t *testing.T) {
 	}
 	a2 := testutil.Call(t, c, http.MethodGet, st.User.URL+"/v1/users/"+adaID, tokA, nil, nil)
 	testutil.WantProblem(t, a2, 401, "unauthenticated", "")
+}
+
+func TestRotationPublishesTheNextKeyBeforeItSigns(t *testing.T) {
+	const lead = 2 * time.Second
+	st := servicetest.StartStack(t, servicetest.StackOptions{Env: map[string]string{
+		"KEY_PREPUBLISH": lead.String(), "JWKS_REFRESH": "1s", "JWKS_MIN_REFRESH_GAP": "1s",
+	}})
+	c := testutil.NewClient(t, usersvc.OpenAPI)
+	admin := st.Token(t, "admin@example.com", "admin123")
+	old := st.Token(t, "ada@example.com", "ada123")
+	oldKID := kidOf(t, old)
+	orders := func(token string) int {
+		t.Helper()
+		status, _ := testutil.Do(t, http.DefaultClient, http.MethodGet, st.Order.URL+"/v1/orders?limit=1", token, nil, nil)
+		return status
+	}
+	if status := orders(old); status != http.StatusOK {
+		t.Fatalf("the order service refused a token: %d", status)
+	}
+
+	sent := time.Now()
+	rot := rotate(t, c, st, admin)
+	answered := time.Now()
+	if rot.ActiveKID != oldKID || rot.NextKID == oldKID || !slices.Equal(rot.KIDs, []string{rot.NextKID, oldKID}) {
+		t.Fatalf("rotation answered %+v; want %s still active, a new next key, both published", rot, oldKID)
+	}
+	if rot.ActivatesAt.Before(sent.Add(lead).Truncate(time.Second)) || rot.ActivatesAt.After(answered.Add(lead)) {
+		t.Errorf("the next key activates at %v, want %v after the rotation", rot.ActivatesAt, lead)
+	}
+	// Published at once.
+	if kids := jwksKIDs(t, c, st); !slices.Equal(kids, rot.KIDs) {
+		t.Errorf("JWKS lists %v, want %v", kids, rot.KIDs)
+	}
+
+	// A verifier (a BFF, say) that fetches the JWKS now and will not fetch
+	// it again for an hour.
+	remote := auth.NewRemoteKeys(auth.RemoteKeysConfig{URL: st.User.URL + auth.JWKSPath, RefreshInterval: time.Hour, MinRefreshGap: time.Hour})
+	v := auth.NewVerifier(remote, auth.DefaultIssuer, auth.DefaultAudience)
+	during := st.Token(t, "ada@example.com", "ada123")
+	if time.Now().Before(rot.ActivatesAt) && kidOf(t, during) != oldKID {
+		t.Errorf("before the lead has passed a token is signed by %s, want the old key %s", kidOf(t, during), oldKID)
+	}
+	if _, err := v.Verify(t.Context(), during); err != nil {
+		t.Fatal(err)
+	}
+
+	time.Sleep(time.Until(rot.ActivatesAt.Add(100 * time.Millisecond)))
+	after := st.Token(t, "ada@example.com", "ada123")
+	if kid := kidOf(t, after); kid != rot.NextKID {
+		t.Fatalf("once the lead has passed a token is signed by %s, want %s", kid, rot.NextKID)
+	}
+	if _, err := v.Verify(t.Context(), after); err != nil || remote.Fetches() != 1 {
+		t.Errorf("the new key's first tokens at a verifier that fetched after the rotation: %v, %d fetches; want accepted with no refetch", err, remote.Fetches())
+	}
+	for name, tok := range map[string]string{"old": old, "new": after} {
+		if status := orders(tok); status != http.StatusOK {
+			t.Errorf("the order service answered the %s key's token %d", name, status)
+		}
+	}
+	// The answer of the next rotation names the key that signs now.
+	if next := rotate(t, c, st, admin); next.ActiveKID != rot.NextKID || !slices.Equal(next.KIDs, []string{next.NextKID, rot.NextKID, oldKID}) {
+		t.Errorf("a second rotation answered %+v; want %s active and all three keys", next, rot.NextKID)
+	}
 }

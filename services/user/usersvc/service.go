@@ -1,5 +1,6 @@
 // Package usersvc is the user service: accounts, password sign-in, RS256
-// access tokens and their public JWKS, over its own SQLite database.
+// access tokens and their public JWKS, refresh tokens (rotated, revocable,
+// their reuse detected), over its own SQLite database.
 package usersvc
 
 import (
@@ -40,15 +41,45 @@ type Config struct {
 	BcryptCost int
 	// TokenTTL is the lifetime of access tokens.
 	TokenTTL time.Duration
+	// RefreshIdleTTL is how long a refresh token stays usable unused.
+	RefreshIdleTTL time.Duration
+	// RefreshAbsoluteTTL is how long a sign-in's refresh tokens last at
+	// most, however often refreshed.
+	RefreshAbsoluteTTL time.Duration
+	// KeyPrepublish is how long a new signing key is published in the
+	// JWKS before it signs; 0 makes a rotation take effect at once.
+	KeyPrepublish time.Duration
 }
+
+// Bounds of the settings.
+const (
+	minTokenTTL           = time.Second
+	maxTokenTTL           = 24 * time.Hour
+	minRefreshTTL         = time.Second
+	maxRefreshAbsoluteTTL = 90 * 24 * time.Hour
+	maxKeyPrepublish      = 24 * time.Hour
+)
 
 // ParseConfig reads the configuration from flags and the environment.
 func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	cfg, set := bind(getenv)
 	parseErr := set.Parse(args)
+	// An idle lifetime left at its default is cut to a shorter absolute
+	// one; one given longer is a mistake Validate reports.
+	idleGiven := getenv(refreshIdleEnv) != ""
+	set.Visit(func(f *flag.Flag) { idleGiven = idleGiven || f.Name == refreshIdleFlag })
+	if !idleGiven && cfg.RefreshIdleTTL > cfg.RefreshAbsoluteTTL {
+		cfg.RefreshIdleTTL = cfg.RefreshAbsoluteTTL
+	}
 	// Report flag, environment and range errors all at once.
 	return *cfg, errors.Join(parseErr, cfg.Validate())
 }
+
+// The idle lifetime's flag and variable.
+const (
+	refreshIdleFlag = "refresh-idle-ttl"
+	refreshIdleEnv  = "REFRESH_IDLE_TTL"
+)
 
 // Flags returns the service's flags with their defaults (none taken from
 // the environment): what -h prints, and what the README's configuration
@@ -66,6 +97,9 @@ func bind(getenv func(string) string) (*Config, *envconfig.Set) {
 	cfg.Bind(set, DefaultListenAddr, addrs.UserAdmin)
 	set.Int(&cfg.BcryptCost, "bcrypt-cost", "BCRYPT_COST", bcrypt.DefaultCost, "bcrypt cost of seeded passwords")
 	set.Duration(&cfg.TokenTTL, "token-ttl", "TOKEN_TTL", auth.DefaultTokenTTL, "lifetime of access tokens")
+	set.Duration(&cfg.RefreshIdleTTL, refreshIdleFlag, refreshIdleEnv, auth.DefaultRefreshIdleTTL, "how long a refresh token stays usable unused (unset, at most REFRESH_ABSOLUTE_TTL)")
+	set.Duration(&cfg.RefreshAbsoluteTTL, "refresh-absolute-ttl", "REFRESH_ABSOLUTE_TTL", auth.DefaultRefreshAbsoluteTTL, "how long the refresh tokens of a sign-in last at most, however used")
+	set.Duration(&cfg.KeyPrepublish, "key-prepublish", "KEY_PREPUBLISH", auth.DefaultKeyPrepublish, "how long a new signing key is published before it signs; more than the verifiers' JWKS_REFRESH (0: at once)")
 	return &cfg, set
 }
 
@@ -78,8 +112,20 @@ func (c Config) Validate() error {
 	if c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost {
 		errs = append(errs, fmt.Errorf("BCRYPT_COST must be from %d to %d", bcrypt.MinCost, bcrypt.MaxCost))
 	}
-	if c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour {
-		errs = append(errs, errors.New("TOKEN_TTL must be from 1m to 24h"))
+	if c.TokenTTL < minTokenTTL || c.TokenTTL > maxTokenTTL {
+		errs = append(errs, fmt.Errorf("TOKEN_TTL must be from %v to %v, not %v", minTokenTTL, maxTokenTTL, c.TokenTTL))
+	}
+	if c.RefreshIdleTTL < minRefreshTTL {
+		errs = append(errs, fmt.Errorf("REFRESH_IDLE_TTL must be at least %v, not %v", minRefreshTTL, c.RefreshIdleTTL))
+	}
+	if c.RefreshAbsoluteTTL < minRefreshTTL || c.RefreshAbsoluteTTL > maxRefreshAbsoluteTTL {
+		errs = append(errs, fmt.Errorf("REFRESH_ABSOLUTE_TTL must be from %v to %v (90 days), not %v", minRefreshTTL, maxRefreshAbsoluteTTL, c.RefreshAbsoluteTTL))
+	}
+	if c.RefreshIdleTTL > c.RefreshAbsoluteTTL {
+		errs = append(errs, fmt.Errorf("REFRESH_IDLE_TTL (%v) must not exceed REFRESH_ABSOLUTE_TTL (%v)", c.RefreshIdleTTL, c.RefreshAbsoluteTTL))
+	}
+	if c.KeyPrepublish < 0 || c.KeyPrepublish > maxKeyPrepublish {
+		errs = append(errs, fmt.Errorf("KEY_PREPUBLISH must be from 0s to %v, not %v", maxKeyPrepublish, c.KeyPrepublish))
 	}
 	return errors.Join(errs...)
 }
@@ -122,11 +168,18 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, erro
 		db.Close()
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
+	if cfg.KeyPrepublish > 0 && cfg.KeyPrepublish < cfg.JWKSRefresh {
+		logger.WarnContext(ctx, "KEY_PREPUBLISH is shorter than JWKS_REFRESH: after a key rotation, a verifier that has not refetched the JWKS may refuse the new key's tokens",
+			slog.Duration("key_prepublish", cfg.KeyPrepublish), slog.Duration("jwks_refresh", cfg.JWKSRefresh))
+	}
 	h := &handlers{
-		store:     st,
-		keys:      keys,
-		issuer:    &auth.Issuer{Keys: keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.TokenTTL, Now: time.Now},
-		dummyHash: dummy,
+		store:      st,
+		keys:       keys,
+		issuer:     &auth.Issuer{Keys: keys, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.TokenTTL, Now: time.Now},
+		refresh:    refreshLifetimes{idle: cfg.RefreshIdleTTL, absolute: cfg.RefreshAbsoluteTTL},
+		prepublish: cfg.KeyPrepublish,
+		now:        time.Now,
+		dummyHash:  dummy,
 	}
 	verifier := auth.NewVerifier(keys, cfg.Issuer, cfg.Audience)
 	handler := platform.Handler(tel, logger, cfg.Latency, db, OpenAPI, h.routes(verifier))
