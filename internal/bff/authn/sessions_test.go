@@ -37,6 +37,10 @@ func (failingStore) Get(context.Context, string) (session.Session, bool, error) 
 	return session.Session{}, false, errStoreDown
 }
 func (failingStore) Delete(context.Context, string) error { return errStoreDown }
+func (failingStore) Update(context.Context, string, session.Session) (bool, error) {
+	return false, errStoreDown
+}
+func (failingStore) DeleteUser(context.Context, string) (int, error) { return 0, errStoreDown }
 
 type sessionsFixture struct {
 	s     *authn.Sessions
@@ -111,7 +115,7 @@ func TestSessionLifecycle(t *testing.T) {
 		if _, ok := auth.PrincipalFromContext(ctx); ok {
 			t.Error("a request without a cookie is signed in")
 		}
-		if err := authn.StartSession(ctx, f.alice, expires); err != nil {
+		if err := authn.StartSession(ctx, authn.SignedIn{Principal: f.alice, ExpiresAt: expires}); err != nil {
 			t.Fatalf("StartSession: %v", err)
 		}
 	})
@@ -130,7 +134,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("the session %q is not stored: %v", id, err)
 	}
-	want := session.Session{Token: f.alice.Token, UserID: f.alice.Subject, Role: string(f.alice.Role), ExpiresAt: expires}
+	want := session.Session{Token: f.alice.Token, UserID: f.alice.Subject, Role: string(f.alice.Role), TokenExpiresAt: expires, ExpiresAt: expires}
 	if stored != want {
 		t.Errorf("stored %+v, want %+v", stored, want)
 	}
@@ -178,7 +182,7 @@ func TestStartSessionEndsThePreviousOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	cookies := f.serve(t, "/graphql", old, func(ctx context.Context) {
-		if err := authn.StartSession(ctx, f.alice, f.clock.Now().Add(time.Hour)); err != nil {
+		if err := authn.StartSession(ctx, authn.SignedIn{Principal: f.alice, ExpiresAt: f.clock.Now().Add(time.Hour)}); err != nil {
 			t.Fatalf("StartSession: %v", err)
 		}
 	})
@@ -211,7 +215,7 @@ func TestSessionCookieSecure(t *testing.T) {
 			t.Parallel()
 			f := newSessions(t, tt.secure)
 			cookies := f.serve(t, tt.target, "", func(ctx context.Context) {
-				if err := authn.StartSession(ctx, f.alice, f.clock.Now().Add(time.Minute)); err != nil {
+				if err := authn.StartSession(ctx, authn.SignedIn{Principal: f.alice, ExpiresAt: f.clock.Now().Add(time.Minute)}); err != nil {
 					t.Fatalf("StartSession: %v", err)
 				}
 			})
@@ -272,7 +276,7 @@ func TestWhenTheStoreFails(t *testing.T) {
 			t.Error("signed in without a store")
 		}
 		_, requireErr = auth.RequirePrincipal(r.Context())
-		startErr = authn.StartSession(r.Context(), auth.Principal{Subject: "usr_a", Token: "t"}, time.Now().Add(time.Hour))
+		startErr = authn.StartSession(r.Context(), authn.SignedIn{Principal: auth.Principal{Subject: "usr_a", Token: "t"}, ExpiresAt: time.Now().Add(time.Hour)})
 		endErr = authn.EndSession(r.Context())
 	})).ServeHTTP(w, r)
 	if e, ok := apperr.As(requireErr); !ok || e.Code != apperr.Unavailable {
@@ -303,7 +307,7 @@ func TestWhenTheStoreFails(t *testing.T) {
 
 func TestSessionFunctionsNeedTheMiddleware(t *testing.T) {
 	t.Parallel()
-	if err := authn.StartSession(t.Context(), auth.Principal{Subject: "usr_a", Token: "t"}, time.Now().Add(time.Hour)); err == nil {
+	if err := authn.StartSession(t.Context(), authn.SignedIn{Principal: auth.Principal{Subject: "usr_a", Token: "t"}, ExpiresAt: time.Now().Add(time.Hour)}); err == nil {
 		t.Error("StartSession without the middleware succeeded")
 	}
 	if err := authn.EndSession(t.Context()); err == nil {

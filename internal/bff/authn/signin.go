@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/acme/bff-gateway/internal/apperr"
@@ -9,6 +10,8 @@ import (
 	"github.com/acme/bff-gateway/internal/bff/ratelimit"
 	"github.com/acme/bff-gateway/internal/bff/request"
 	"github.com/acme/bff-gateway/internal/contract"
+	"github.com/acme/bff-gateway/internal/ids"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Verifier checks an access token and returns its principal
@@ -25,11 +28,15 @@ type TokenIssuer interface {
 	Get(ctx context.Context, id string) (contract.User, error)
 }
 
-// SignedIn is the outcome of a sign-in.
+// SignedIn is the outcome of a sign-in: the verified access token (in
+// Principal), its life, and the refresh token that renews it.
 type SignedIn struct {
-	Principal auth.Principal
-	ExpiresAt time.Time
-	User      contract.User
+	Principal           auth.Principal
+	IssuedAt, ExpiresAt time.Time
+	// RefreshToken is usable until RefreshExpiresAt if unused.
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+	User             contract.User
 }
 
 // SignIn exchanges credentials for a token at the user service, verifies
@@ -54,7 +61,7 @@ func SignIn(ctx context.Context, users TokenIssuer, v Verifier, logins *ratelimi
 		}
 		return SignedIn{}, err
 	}
-	p, err := v.Verify(ctx, tok.AccessToken)
+	p, err := issuedPrincipal(ctx, v, tok.AccessToken)
 	if err != nil {
 		return SignedIn{}, err
 	}
@@ -62,9 +69,65 @@ func SignIn(ctx context.Context, users TokenIssuer, v Verifier, logins *ratelimi
 	if err != nil {
 		return SignedIn{}, err
 	}
+	return signedIn(tok, p, u, now), nil
+}
+
+func signedIn(tok contract.TokenResponse, p auth.Principal, u contract.User, now time.Time) SignedIn {
 	return SignedIn{
-		Principal: p,
-		ExpiresAt: now.Add(time.Duration(tok.ExpiresIn) * time.Second),
-		User:      u,
-	}, nil
+		Principal:        p,
+		IssuedAt:         now,
+		ExpiresAt:        now.Add(time.Duration(tok.ExpiresIn) * time.Second),
+		RefreshToken:     tok.RefreshToken,
+		RefreshExpiresAt: now.Add(time.Duration(tok.RefreshExpiresIn) * time.Second),
+		User:             u,
+	}
+}
+
+// Renew exchanges a refresh token for a new pair at the user service (the
+// app's refreshSession), verifies the new access token and loads its user.
+// A refresh token that is unknown, expired, revoked or already used (its
+// family is then revoked) is UNAUTHENTICATED, with one message.
+func Renew(ctx context.Context, users interface {
+	TokenRenewer
+	TokenIssuer
+}, v Verifier, now time.Time, refreshToken string) (SignedIn, error) {
+	tok, err := users.Refresh(ctx, refreshToken)
+	if err != nil {
+		if apperr.Is(err, apperr.Unauthenticated) || apperr.Is(err, apperr.RefreshTokenReused) || apperr.Is(err, apperr.Invalid) {
+			return SignedIn{}, apperr.New(apperr.Unauthenticated, "invalid or expired refresh token; sign in again")
+		}
+		return SignedIn{}, err
+	}
+	p, err := issuedPrincipal(ctx, v, tok.AccessToken)
+	if err != nil {
+		return SignedIn{}, err
+	}
+	u, err := users.Get(auth.NewContextWithPrincipal(ctx, p), p.Subject)
+	if err != nil {
+		return SignedIn{}, err
+	}
+	return signedIn(tok, p, u, now), nil
+}
+
+// issuedPrincipal returns the principal of an access token the user
+// service has just issued to this BFF, in the answer to its own call.
+// It is verified as any token is; when only its key is unknown here yet (a
+// key the user service started signing with before this BFF fetched it),
+// its claims are taken as they are: the token came straight from its
+// issuer, and refusing it would throw away the refresh token issued with
+// it, the only one of its family that still works.
+func issuedPrincipal(ctx context.Context, v Verifier, token string) (auth.Principal, error) {
+	p, err := v.Verify(ctx, token)
+	if err == nil || !errors.Is(err, auth.ErrUnknownKey) {
+		return p, err
+	}
+	var claims auth.Claims
+	if _, _, perr := jwt.NewParser().ParseUnverified(token, &claims); perr != nil {
+		return auth.Principal{}, err
+	}
+	role := auth.Role(claims.Role)
+	if !ids.ValidUser(claims.Subject) || (role != auth.RoleCustomer && role != auth.RoleAdmin) {
+		return auth.Principal{}, err
+	}
+	return auth.Principal{Subject: claims.Subject, Role: role, Token: token}, nil
 }

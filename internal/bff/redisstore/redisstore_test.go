@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,8 +103,18 @@ func TestSessions(t *testing.T) {
 	// an expiry at the session's end.
 	rdb := raw(t, rds.URL())
 	keys, err := rdb.Keys(ctx, "*").Result()
-	if err != nil || len(keys) != 1 || !strings.HasPrefix(keys[0], "bff-web:v1:session:") || strings.Contains(keys[0], id) {
-		t.Fatalf("keys %q, %v: want one bff-web:v1:session: key without the id", keys, err)
+	slices.Sort(keys) // the session, then its user's index
+	if err != nil || len(keys) != 2 || !strings.HasPrefix(keys[0], "bff-web:v1:session:") ||
+		!strings.HasPrefix(keys[1], "bff-web:v1:session:user:") {
+		t.Fatalf("keys %q, %v: want a bff-web:v1:session: key and its user's index", keys, err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, id) || strings.Contains(k, "usr_1") {
+			t.Errorf("key %q holds the session id or the user id", k)
+		}
+	}
+	if members := rdb.SMembers(ctx, keys[1]).Val(); len(members) != 1 || strings.Contains(members[0], id) {
+		t.Errorf("the user's index holds %q: want one member, not the id itself", members)
 	}
 	value, _ := rdb.Get(ctx, keys[0]).Result()
 	if strings.Contains(value, token) || strings.Contains(value, "usr_1") || !strings.HasPrefix(value, "k1.") {
@@ -337,5 +348,98 @@ func TestRedisDownAndBack(t *testing.T) {
 	}
 	if st := c.PoolStats(); st.TotalConns > 10 {
 		t.Errorf("%d connections after the outage: a leak", st.TotalConns)
+	}
+}
+
+// TestSessionsRenewLockAndSignOutEverywhere covers what refresh tokens
+// need of the shared store: a renewal written by one replica is what the
+// other reads, with the session's new end; one replica at a time holds a
+// session's lock; a user's sessions all end at once.
+func TestSessionsRenewLockAndSignOutEverywhere(t *testing.T) {
+	t.Parallel()
+	rds := cluster.StartRedis(t)
+	ctx := t.Context()
+	ca, _ := open(t, rds.URL(), "bff-web")
+	cb, _ := open(t, rds.URL(), "bff-web")
+	a, err := redisstore.NewSessions(ca, []redisstore.SessionKey{key("k1", 'a')}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := redisstore.NewSessions(cb, []redisstore.SessionKey{key("k1", 'a')}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Second)
+	first := session.Session{Token: "t1", RefreshToken: "rt-secret-1", TokenIssuedAt: now, TokenExpiresAt: now.Add(time.Minute),
+		UserID: "usr_1", Role: "customer", ExpiresAt: now.Add(time.Minute)}
+	id, err := a.Create(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed := first
+	renewed.Token, renewed.RefreshToken, renewed.ExpiresAt = "t2", "rt-secret-2", now.Add(2*time.Hour)
+	if ok, err := a.Update(ctx, id, renewed); err != nil || !ok {
+		t.Fatalf("Update = %v, %v", ok, err)
+	}
+	got, ok, err := b.Get(ctx, id)
+	if err != nil || !ok || got.Token != "t2" || got.RefreshToken != "rt-secret-2" || !got.TokenExpiresAt.Equal(first.TokenExpiresAt) {
+		t.Fatalf("the other replica reads %+v, %v, %v; want the renewed session", got, ok, err)
+	}
+	rdb := raw(t, rds.URL())
+	for _, k := range rdb.Keys(ctx, "*").Val() {
+		if v := rdb.Get(ctx, k).Val(); strings.Contains(v, "rt-secret") {
+			t.Errorf("%s holds a refresh token in clear", k)
+		}
+		if !strings.Contains(k, ":user:") {
+			if ttl := rdb.TTL(ctx, k).Val(); ttl <= time.Hour {
+				t.Errorf("the renewed session's TTL is %s; want its new end, 2 h", ttl)
+			}
+		}
+	}
+
+	// The lock: one holder at a time; released, it can be taken again.
+	release, ok, err := a.TryLock(ctx, id, 5*time.Second)
+	if err != nil || !ok {
+		t.Fatalf("TryLock = %v, %v", ok, err)
+	}
+	if _, ok, err := b.TryLock(ctx, id, 5*time.Second); err != nil || ok {
+		t.Fatalf("a second TryLock = %v, %v; want false", ok, err)
+	}
+	release()
+	releaseB, ok, err := b.TryLock(ctx, id, 5*time.Second)
+	if err != nil || !ok {
+		t.Fatalf("TryLock after release = %v, %v", ok, err)
+	}
+	release() // a stale release must not free b's lock
+	if _, ok, _ := a.TryLock(ctx, id, 5*time.Second); ok {
+		t.Error("a stale release freed another holder's lock")
+	}
+	releaseB()
+
+	// Sign-out everywhere: every session of usr_1 ends, not usr_2's.
+	id2, err := b.Create(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := first
+	other.UserID = "usr_2"
+	id3, err := b.Create(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.DeleteUser(ctx, "usr_1"); err != nil || n != 2 {
+		t.Fatalf("DeleteUser = %d, %v; want 2", n, err)
+	}
+	for _, gone := range []string{id, id2} {
+		if _, ok, _ := b.Get(ctx, gone); ok {
+			t.Error("a session of usr_1 outlived DeleteUser")
+		}
+	}
+	if _, ok, _ := b.Get(ctx, id3); !ok {
+		t.Error("DeleteUser of usr_1 ended usr_2's session")
+	}
+	// A session gone is not brought back by a late renewal.
+	if ok, err := a.Update(ctx, id, renewed); err != nil || ok {
+		t.Errorf("Update of an ended session = %v, %v; want false", ok, err)
 	}
 }

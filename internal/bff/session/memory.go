@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"container/list"
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -20,6 +21,7 @@ type MemoryStore struct {
 
 	mu       sync.Mutex
 	byID     map[string]*memEntry
+	byUser   map[string]map[*memEntry]struct{}
 	byAge    *list.List // of *memEntry, oldest first
 	byExpiry expiryHeap // soonest expiry first
 }
@@ -42,10 +44,11 @@ func NewMemoryStore(maxSessions int, now func() time.Time) *MemoryStore {
 		now = time.Now
 	}
 	return &MemoryStore{
-		max:   maxSessions,
-		now:   now,
-		byID:  make(map[string]*memEntry),
-		byAge: list.New(),
+		max:    maxSessions,
+		now:    now,
+		byID:   make(map[string]*memEntry),
+		byUser: make(map[string]map[*memEntry]struct{}),
+		byAge:  list.New(),
 	}
 }
 
@@ -72,7 +75,42 @@ func (m *MemoryStore) Create(_ context.Context, s Session) (string, error) {
 	e.elem = m.byAge.PushBack(e)
 	heap.Push(&m.byExpiry, e)
 	m.byID[id] = e
+	if m.byUser[s.UserID] == nil {
+		m.byUser[s.UserID] = map[*memEntry]struct{}{}
+	}
+	m.byUser[s.UserID][e] = struct{}{}
 	return id, nil
+}
+
+// Update replaces the session of id with s, if it is still there.
+func (m *MemoryStore) Update(_ context.Context, id string, s Session) (bool, error) {
+	if err := Validate(s, m.now()); err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.byID[id]
+	if !ok || !e.session.ExpiresAt.After(m.now()) {
+		return false, nil
+	}
+	if e.session.UserID != s.UserID {
+		return false, fmt.Errorf("%w: a session cannot change users", ErrInvalid)
+	}
+	e.session = s
+	heap.Fix(&m.byExpiry, e.index)
+	return true, nil
+}
+
+// DeleteUser ends every session of userID.
+func (m *MemoryStore) DeleteUser(_ context.Context, userID string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for e := range m.byUser[userID] {
+		m.remove(e)
+		n++
+	}
+	return n, nil
 }
 
 // Get returns the session for id; an unknown or expired id is not found.
@@ -125,6 +163,12 @@ func (m *MemoryStore) evictOne() {
 // remove drops e from every index. m.mu must be held.
 func (m *MemoryStore) remove(e *memEntry) {
 	delete(m.byID, e.id)
+	if sessions := m.byUser[e.session.UserID]; sessions != nil {
+		delete(sessions, e)
+		if len(sessions) == 0 {
+			delete(m.byUser, e.session.UserID)
+		}
+	}
 	m.byAge.Remove(e.elem)
 	heap.Remove(&m.byExpiry, e.index)
 }

@@ -342,3 +342,64 @@ func checkInvariants(t *testing.T, s *MemoryStore) {
 		}
 	}
 }
+
+func TestUpdateRenewsAndExtends(t *testing.T) {
+	c := newClock()
+	m := NewMemoryStore(10, c.Now)
+	ctx := context.Background()
+	id := mustCreate(t, m, sess("usr_a", c.Now().Add(time.Minute)))
+
+	renewed := sess("usr_a", c.Now().Add(time.Hour))
+	renewed.Token, renewed.RefreshToken = "tok-2", "rt-2"
+	if ok, err := m.Update(ctx, id, renewed); err != nil || !ok {
+		t.Fatalf("Update = %v, %v; want true", ok, err)
+	}
+	c.Advance(30 * time.Minute) // past the first expiry, within the new one
+	if got, ok := mustGet(t, m, id); !ok || got.Token != "tok-2" || got.RefreshToken != "rt-2" {
+		t.Fatalf("after Update and 30 min: %+v, %v; want the renewed session", got, ok)
+	}
+	// The expiry index follows: the session expires at its new end.
+	c.Advance(31 * time.Minute)
+	if _, ok := mustGet(t, m, id); ok {
+		t.Error("the renewed session outlived its new end")
+	}
+	// A session gone (ended meanwhile) is not brought back.
+	if ok, err := m.Update(ctx, id, sess("usr_a", c.Now().Add(time.Hour))); err != nil || ok {
+		t.Errorf("Update of an ended session = %v, %v; want false, nil", ok, err)
+	}
+	// Nor may a session change users, or be renewed already expired.
+	other := mustCreate(t, m, sess("usr_a", c.Now().Add(time.Hour)))
+	if ok, err := m.Update(ctx, other, sess("usr_b", c.Now().Add(time.Hour))); ok || !errors.Is(err, ErrInvalid) {
+		t.Errorf("Update to another user = %v, %v; want ErrInvalid", ok, err)
+	}
+	if ok, err := m.Update(ctx, other, sess("usr_a", c.Now())); ok || !errors.Is(err, ErrInvalid) {
+		t.Errorf("Update to an expired session = %v, %v; want ErrInvalid", ok, err)
+	}
+}
+
+func TestDeleteUserEndsOnlyThatUsersSessions(t *testing.T) {
+	c := newClock()
+	m := NewMemoryStore(10, c.Now)
+	ctx := context.Background()
+	a1 := mustCreate(t, m, sess("usr_a", c.Now().Add(time.Hour)))
+	a2 := mustCreate(t, m, sess("usr_a", c.Now().Add(time.Hour)))
+	b := mustCreate(t, m, sess("usr_b", c.Now().Add(time.Hour)))
+	if n, err := m.DeleteUser(ctx, "usr_a"); err != nil || n != 2 {
+		t.Fatalf("DeleteUser = %d, %v; want 2", n, err)
+	}
+	for _, id := range []string{a1, a2} {
+		if _, ok := mustGet(t, m, id); ok {
+			t.Error("a session of usr_a outlived DeleteUser")
+		}
+	}
+	if _, ok := mustGet(t, m, b); !ok {
+		t.Error("DeleteUser of usr_a ended usr_b's session")
+	}
+	if n, err := m.DeleteUser(ctx, "usr_a"); err != nil || n != 0 {
+		t.Errorf("DeleteUser again = %d, %v; want 0", n, err)
+	}
+	// Sessions deleted one by one or evicted leave no trace in the index.
+	if m.Len() != 1 || len(m.byUser) != 1 {
+		t.Errorf("%d sessions, %d users indexed; want 1 and 1", m.Len(), len(m.byUser))
+	}
+}

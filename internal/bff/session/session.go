@@ -1,6 +1,7 @@
 // Package session keeps the web BFF's server-side sessions. The browser holds
 // only an opaque, random session id in an HttpOnly cookie; the id maps to the
-// user's access token here, so that deleting the session on logout really
+// user's access and refresh tokens here (the token-handler pattern: no token
+// ever reaches the browser), so that deleting the session on logout really
 // ends it.
 package session
 
@@ -29,11 +30,18 @@ var errDuplicateID = errors.New("session: duplicate id")
 type Session struct {
 	// Token is the user's access token, forwarded to the services.
 	Token string
+	// TokenIssuedAt and TokenExpiresAt bound Token's life: the session
+	// renews it with RefreshToken before it ends.
+	TokenIssuedAt, TokenExpiresAt time.Time
+	// RefreshToken renews Token at the user service (each use gives a new
+	// one); empty, the session ends with Token.
+	RefreshToken string
 	// UserID is the user's id (the token's subject).
 	UserID string
 	// Role is the user's role.
 	Role string
-	// ExpiresAt is when the session ends; it should not outlive Token.
+	// ExpiresAt is when the session ends: when RefreshToken stops working
+	// if unused (idle), or with Token when there is no RefreshToken.
 	ExpiresAt time.Time
 }
 
@@ -47,8 +55,15 @@ type Store interface {
 	// Get returns the session for id. An unknown or expired id is not found
 	// (false), without an error.
 	Get(ctx context.Context, id string) (Session, bool, error)
+	// Update replaces the session of id with s (renewed tokens), which then
+	// lasts until s.ExpiresAt. It reports false, without an error, when
+	// the session is gone (ended meanwhile), and ErrInvalid as Create does.
+	Update(ctx context.Context, id string, s Session) (bool, error)
 	// Delete ends the session; deleting an unknown id is not an error.
 	Delete(ctx context.Context, id string) error
+	// DeleteUser ends every session of the user (sign-out everywhere) and
+	// returns how many there were.
+	DeleteUser(ctx context.Context, userID string) (int, error)
 }
 
 // NewID returns a new session id: IDBytes random bytes from crypto/rand in

@@ -35,6 +35,46 @@ func (u *Users) Token(ctx context.Context, email, password string) (contract.Tok
 	return out, err
 }
 
+// Refresh exchanges a refresh token for a new access token and a new
+// refresh token (the one given stops working); no credential but the
+// refresh token is sent. It returns Unauthenticated for an unknown,
+// expired or revoked refresh token, and RefreshTokenReused (its family is
+// then revoked) for one already used.
+func (u *Users) Refresh(ctx context.Context, refreshToken string) (contract.TokenResponse, error) {
+	var out contract.TokenResponse
+	err := u.public.Do(ctx, restclient.Request{
+		Method: http.MethodPost,
+		Path:   restclient.Path("v1", "auth", "refresh"),
+		Body:   contract.RefreshRequest{RefreshToken: refreshToken},
+	}, &out)
+	return out, err
+}
+
+// Revoke ends the family of a refresh token (sign-out). It returns
+// Unauthenticated when the family is unknown, expired or already revoked.
+func (u *Users) Revoke(ctx context.Context, refreshToken string) error {
+	var out contract.RevokeResponse
+	return u.public.Do(ctx, restclient.Request{
+		Method: http.MethodPost,
+		Path:   restclient.Path("v1", "auth", "revoke"),
+		Body:   contract.RevokeRequest{RefreshToken: refreshToken},
+	}, &out)
+}
+
+// RevokeAll ends every refresh family of the caller (sign-out
+// everywhere), with the caller's bearer token from the context, and
+// returns how many there were. It returns Unauthenticated without a
+// valid token.
+func (u *Users) RevokeAll(ctx context.Context) (int, error) {
+	var out contract.RevokeResponse
+	err := u.authed.Do(ctx, restclient.Request{
+		Method: http.MethodPost,
+		Path:   restclient.Path("v1", "auth", "revoke"),
+		Body:   contract.RevokeRequest{All: true},
+	}, &out)
+	return out.Revoked, err
+}
+
 // Get returns one user. It returns NotFound for an unknown user or, for a
 // customer, anyone but themselves; Invalid (param "id") for a malformed id,
 // without a call; Unauthenticated without a valid token.
