@@ -64,7 +64,36 @@ func (r *mutationResolver) Login(ctx context.Context, email string, password str
 	if err != nil {
 		return nil, err
 	}
-	return &mobilemodel.LoginResult{Token: in.Principal.Token, ExpiresAt: in.ExpiresAt, User: model.UserFromAPI(in.User)}, nil
+	return loginResult(in), nil
+}
+
+// RefreshSession is the resolver for the refreshSession field.
+func (r *mutationResolver) RefreshSession(ctx context.Context, refreshToken string) (*mobilemodel.LoginResult, error) {
+	in, err := authn.Renew(ctx, r.Clients.Users, r.Verifier, r.Now(), refreshToken)
+	if err != nil {
+		return nil, err
+	}
+	return loginResult(in), nil
+}
+
+// Logout is the resolver for the logout field.
+func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (bool, error) {
+	// A token already unusable is signed out already.
+	if err := r.Clients.Users.Revoke(ctx, refreshToken); err != nil && !apperr.Is(err, apperr.Unauthenticated) && !apperr.Is(err, apperr.Invalid) {
+		return false, err
+	}
+	return true, nil
+}
+
+// LogoutEverywhere is the resolver for the logoutEverywhere field.
+func (r *mutationResolver) LogoutEverywhere(ctx context.Context) (bool, error) {
+	if _, err := auth.RequirePrincipal(ctx); err != nil {
+		return false, err
+	}
+	if _, err := r.Clients.Users.RevokeAll(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // PlaceOrder is the resolver for the placeOrder field.

@@ -2,7 +2,10 @@
 package graph
 
 import (
+	"github.com/acme/bff-gateway/bff-mobile/graph/mobilemodel"
+	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/bff"
+	"github.com/acme/bff-gateway/internal/bff/authn"
 )
 
 // Limits of the mobile schema's arguments.
@@ -24,4 +27,15 @@ type Resolver struct {
 // NewResolver returns the resolvers over the BFF's shared dependencies.
 func NewResolver(d bff.Deps) *Resolver {
 	return &Resolver{Deps: d}
+}
+
+// loginResult is the app's view of a sign-in or a refresh.
+func loginResult(in authn.SignedIn) *mobilemodel.LoginResult {
+	return &mobilemodel.LoginResult{
+		Token:            in.Principal.Token,
+		ExpiresAt:        in.ExpiresAt,
+		RefreshToken:     in.RefreshToken,
+		RefreshExpiresAt: in.RefreshExpiresAt,
+		User:             model.UserFromAPI(in.User),
+	}
 }

@@ -38,6 +38,7 @@ func NewWithDeps(opts bff.Options) (http.Handler, bff.Deps, error) {
 	sessions := &authn.Sessions{
 		Store:    deps.Sessions,
 		Verifier: deps.Verifier,
+		Tokens:   deps.Clients.Users,
 		Cookie:   opts.Config.Auth.SessionCookie,
 		Secure:   opts.Config.Auth.SecureCookie,
 		Now:      deps.Now,

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -68,7 +69,7 @@ func TestBFFPicksUpKeyRotationWithoutRestart(t *testing.T) {
 		Kind:          config.Web,
 		Build:         app.NewWithDeps,
 		OperationsDir: "../operations",
-		Stack:         servicetest.StackOptions{Seed: testSeed},
+		Stack:         servicetest.StackOptions{Seed: testSeed, Env: map[string]string{"KEY_PREPUBLISH": "0s"}},
 		Configure:     func(c *config.Config) { c.Auth.JWKSMinRefreshGap = gap },
 	})
 
@@ -173,4 +174,85 @@ func TestRandomKIDFloodCostsFewJWKSFetches(t *testing.T) {
 	} else {
 		t.Logf("%d forged tokens, %d JWKS fetches", flood+50, n)
 	}
+}
+
+// headerKID returns the kid in a JWT's header.
+func headerKID(t *testing.T, token string) string {
+	t.Helper()
+	var h struct {
+		KID string `json:"kid"`
+	}
+	tok, _, err := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.KID, _ = tok.Header["kid"].(string)
+	return h.KID
+}
+
+// TestKeyRotationUnderTrafficCausesNoRefusal rotates the signing key while
+// a session keeps reading its orders (through the user and the order
+// service, the BFF and the order service each verifying the token against
+// their own copy of the JWKS) and renewing its 2-second tokens. The new key is published 2 s
+// before it signs, and everyone refetches the JWKS every half second: by
+// the time a token of the new key exists, every verifier knows the key.
+// Without the pre-publication a verifier that fetched within its minimum
+// gap refuses the first tokens of the new key.
+func TestKeyRotationUnderTrafficCausesNoRefusal(t *testing.T) {
+	t.Parallel()
+	const refetch = 500 * time.Millisecond
+	env := bfftest.Start(t, bfftest.Options{
+		Kind: config.Web, Build: app.NewWithDeps, OperationsDir: "../operations",
+		Stack: servicetest.StackOptions{Seed: testSeed, Env: map[string]string{
+			"TOKEN_TTL": "2s", "KEY_PREPUBLISH": "2s",
+			"JWKS_REFRESH": refetch.String(), "JWKS_MIN_REFRESH_GAP": refetch.String(),
+		}},
+		Configure: func(c *config.Config) { c.Auth.JWKSRefresh, c.Auth.JWKSMinRefreshGap = refetch, refetch },
+	})
+	c := login(t, env, adaEmail, adaPassword)
+	first := headerKID(t, sessionToken(t, env, c))
+
+	var mu sync.Mutex
+	var failures []string
+	sent := 0
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+				id, code, err := viewerOrders(t.Context(), env, c)
+				r := ""
+				if err != nil || code != "" || id == "" {
+					r = fmt.Sprintf("%s %v", code, err)
+				}
+				mu.Lock()
+				sent++
+				if r != "" {
+					failures = append(failures, r)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	rot := rotateKeys(t, env)
+	if rot.ActiveKID != first || rot.NextKID == first || !rot.ActivatesAt.After(time.Now()) {
+		t.Errorf("rotation %+v: want %s signing on, the new key later", rot, first)
+	}
+	time.Sleep(time.Until(rot.ActivatesAt) + 4*time.Second)
+	close(stop)
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d requests failed across the rotation; first: %s", len(failures), sent, failures[0])
+	}
+	// The rotation did happen: the session now holds a token of the new key.
+	if kid := headerKID(t, sessionToken(t, env, c)); kid != rot.NextKID {
+		t.Errorf("the session's token is signed by %s; want the new key %s", kid, rot.NextKID)
+	}
+	t.Logf("%d requests across the rotation, none refused", sent)
 }

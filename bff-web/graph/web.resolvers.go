@@ -27,7 +27,7 @@ func (r *mutationResolver) Login(ctx context.Context, email string, password str
 	if err != nil {
 		return nil, err
 	}
-	if err := authn.StartSession(ctx, in.Principal, in.ExpiresAt); err != nil {
+	if err := authn.StartSession(ctx, in); err != nil {
 		return nil, err
 	}
 	return &webmodel.LoginPayload{Viewer: model.UserFromAPI(in.User)}, nil
@@ -36,6 +36,14 @@ func (r *mutationResolver) Login(ctx context.Context, email string, password str
 // Logout is the resolver for the logout field.
 func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
 	if err := authn.EndSession(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// LogoutEverywhere is the resolver for the logoutEverywhere field.
+func (r *mutationResolver) LogoutEverywhere(ctx context.Context) (bool, error) {
+	if err := authn.EndEverySession(ctx); err != nil {
 		return false, err
 	}
 	return true, nil

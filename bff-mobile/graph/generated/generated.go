@@ -5,6 +5,7 @@ package generated
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -48,9 +49,11 @@ type ComplexityRoot struct {
 	}
 
 	LoginResult struct {
-		ExpiresAt func(childComplexity int) int
-		Token     func(childComplexity int) int
-		User      func(childComplexity int) int
+		ExpiresAt        func(childComplexity int) int
+		RefreshExpiresAt func(childComplexity int) int
+		RefreshToken     func(childComplexity int) int
+		Token            func(childComplexity int) int
+		User             func(childComplexity int) int
 	}
 
 	MobileUser struct {
@@ -65,8 +68,11 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		Login      func(childComplexity int, email string, password string) int
-		PlaceOrder func(childComplexity int, items []*mobilemodel.OrderLineInput, idempotencyKey string) int
+		Login            func(childComplexity int, email string, password string) int
+		Logout           func(childComplexity int, refreshToken string) int
+		LogoutEverywhere func(childComplexity int) int
+		PlaceOrder       func(childComplexity int, items []*mobilemodel.OrderLineInput, idempotencyKey string) int
+		RefreshSession   func(childComplexity int, refreshToken string) int
 	}
 
 	OrderPage struct {
@@ -127,6 +133,9 @@ type HomeResolver interface {
 }
 type MutationResolver interface {
 	Login(ctx context.Context, email string, password string) (*mobilemodel.LoginResult, error)
+	RefreshSession(ctx context.Context, refreshToken string) (*mobilemodel.LoginResult, error)
+	Logout(ctx context.Context, refreshToken string) (bool, error)
+	LogoutEverywhere(ctx context.Context) (bool, error)
 	PlaceOrder(ctx context.Context, items []*mobilemodel.OrderLineInput, idempotencyKey string) (*mobilemodel.PlaceOrderResult, error)
 }
 type OrderSummaryResolver interface {
@@ -191,6 +200,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LoginResult.ExpiresAt(childComplexity), true
+	case "LoginResult.refreshExpiresAt":
+		if e.ComplexityRoot.LoginResult.RefreshExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginResult.RefreshExpiresAt(childComplexity), true
+	case "LoginResult.refreshToken":
+		if e.ComplexityRoot.LoginResult.RefreshToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginResult.RefreshToken(childComplexity), true
 	case "LoginResult.token":
 		if e.ComplexityRoot.LoginResult.Token == nil {
 			break
@@ -247,6 +268,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Login(childComplexity, args["email"].(string), args["password"].(string)), true
+	case "Mutation.logout":
+		if e.ComplexityRoot.Mutation.Logout == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_logout_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.logoutEverywhere":
+		if e.ComplexityRoot.Mutation.LogoutEverywhere == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.LogoutEverywhere(childComplexity), true
 	case "Mutation.placeOrder":
 		if e.ComplexityRoot.Mutation.PlaceOrder == nil {
 			break
@@ -258,6 +296,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["items"].([]*mobilemodel.OrderLineInput), args["idempotencyKey"].(string)), true
+	case "Mutation.refreshSession":
+		if e.ComplexityRoot.Mutation.RefreshSession == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_refreshSession_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RefreshSession(childComplexity, args["refreshToken"].(string)), true
 
 	case "OrderPage.items":
 		if e.ComplexityRoot.OrderPage.Items == nil {
@@ -595,8 +644,14 @@ type Query {
 }
 
 type Mutation {
-  "Signs in and returns the token to send as Authorization: Bearer. Wrong credentials: null and UNAUTHENTICATED."
+  "Signs in and returns the token to send as Authorization: Bearer, and the refresh token that renews it. Wrong credentials: null and UNAUTHENTICATED."
   login(email: String!, password: String!): LoginResult
+  "Exchanges a refresh token for a new token and a new refresh token; the one given stops working. A refresh token that is unknown, expired, revoked or already used (that revokes every token of its sign-in): null and UNAUTHENTICATED: sign in again."
+  refreshSession(refreshToken: String!): LoginResult
+  "Signs this device out: its refresh token is revoked (the token it renewed still works until it expires). Always true for a token already unusable."
+  logout(refreshToken: String!): Boolean!
+  "Signs the viewer out everywhere: every refresh token of the viewer is revoked; the viewer's web sessions end when they next renew their token. Needs a token."
+  logoutEverywhere: Boolean!
   "Places an order for the viewer. The same idempotencyKey again returns the same order."
   placeOrder(items: [OrderLineInput!]!, idempotencyKey: String!): PlaceOrderResult
 }
@@ -645,8 +700,14 @@ type Product {
 }
 
 type LoginResult {
+  "The access token, for Authorization: Bearer; short-lived."
   token: String!
+  "When token expires: refresh it before then with refreshSession."
   expiresAt: DateTime!
+  "Renews token with refreshSession; keep it in the device's secure storage. Each use gives a new one."
+  refreshToken: String!
+  "When refreshToken stops working if unused."
+  refreshExpiresAt: DateTime!
   user: MobileUser!
 }
 
@@ -691,6 +752,10 @@ func (ec *executionContext) childFields_LoginResult(ctx context.Context, field g
 		return ec.fieldContext_LoginResult_token(ctx, field)
 	case "expiresAt":
 		return ec.fieldContext_LoginResult_expiresAt(ctx, field)
+	case "refreshToken":
+		return ec.fieldContext_LoginResult_refreshToken(ctx, field)
+	case "refreshExpiresAt":
+		return ec.fieldContext_LoginResult_refreshExpiresAt(ctx, field)
 	case "user":
 		return ec.fieldContext_LoginResult_user(ctx, field)
 	}
@@ -957,6 +1022,20 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "refreshToken",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["refreshToken"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -976,6 +1055,20 @@ func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, 
 		return nil, err
 	}
 	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_refreshSession_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "refreshToken",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["refreshToken"] = arg0
 	return args, nil
 }
 
@@ -1260,6 +1353,52 @@ func (ec *executionContext) fieldContext_LoginResult_expiresAt(_ context.Context
 	return graphql.NewScalarFieldContext("LoginResult", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _LoginResult_refreshToken(ctx context.Context, field graphql.CollectedField, obj *mobilemodel.LoginResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginResult_refreshToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefreshToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LoginResult_refreshToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LoginResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _LoginResult_refreshExpiresAt(ctx context.Context, field graphql.CollectedField, obj *mobilemodel.LoginResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginResult_refreshExpiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefreshExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LoginResult_refreshExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LoginResult", field, false, false, "DateTime")
+}
+
 func (ec *executionContext) _LoginResult_user(ctx context.Context, field graphql.CollectedField, obj *mobilemodel.LoginResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1449,6 +1588,117 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_refreshSession(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_refreshSession(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RefreshSession(ctx, fc.Args["refreshToken"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *mobilemodel.LoginResult) graphql.Marshaler {
+			return ec.marshalOLoginResult2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋbffᚑmobileᚋgraphᚋmobilemodelᚐLoginResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_refreshSession(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LoginResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_refreshSession_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_logout(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Logout(ctx, fc.Args["refreshToken"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logout(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_logout_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_logoutEverywhere(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logoutEverywhere(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().LogoutEverywhere(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logoutEverywhere(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _Mutation_placeOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -3421,6 +3671,16 @@ func (ec *executionContext) _LoginResult(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "refreshToken":
+			out.Values[i] = ec._LoginResult_refreshToken(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refreshExpiresAt":
+			out.Values[i] = ec._LoginResult_refreshExpiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "user":
 			out.Values[i] = ec._LoginResult_user(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -3548,6 +3808,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_login(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "refreshSession":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_refreshSession(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "logout":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logout(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logoutEverywhere":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logoutEverywhere(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "placeOrder":

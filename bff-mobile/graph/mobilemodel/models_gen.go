@@ -19,9 +19,15 @@ type Home struct {
 }
 
 type LoginResult struct {
-	Token     string      `json:"token"`
-	ExpiresAt time.Time   `json:"expiresAt"`
-	User      *model.User `json:"user"`
+	// The access token, for Authorization: Bearer; short-lived.
+	Token string `json:"token"`
+	// When token expires: refresh it before then with refreshSession.
+	ExpiresAt time.Time `json:"expiresAt"`
+	// Renews token with refreshSession; keep it in the device's secure storage. Each use gives a new one.
+	RefreshToken string `json:"refreshToken"`
+	// When refreshToken stops working if unused.
+	RefreshExpiresAt time.Time   `json:"refreshExpiresAt"`
+	User             *model.User `json:"user"`
 }
 
 type Mutation struct {

@@ -60,10 +60,11 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CancelOrder func(childComplexity int, id string) int
-		Login       func(childComplexity int, email string, password string) int
-		Logout      func(childComplexity int) int
-		PlaceOrder  func(childComplexity int, input webmodel.PlaceOrderInput) int
+		CancelOrder      func(childComplexity int, id string) int
+		Login            func(childComplexity int, email string, password string) int
+		Logout           func(childComplexity int) int
+		LogoutEverywhere func(childComplexity int) int
+		PlaceOrder       func(childComplexity int, input webmodel.PlaceOrderInput) int
 	}
 
 	Order struct {
@@ -171,6 +172,7 @@ type ComplexityRoot struct {
 type MutationResolver interface {
 	Login(ctx context.Context, email string, password string) (*webmodel.LoginPayload, error)
 	Logout(ctx context.Context) (bool, error)
+	LogoutEverywhere(ctx context.Context) (bool, error)
 	PlaceOrder(ctx context.Context, input webmodel.PlaceOrderInput) (*webmodel.PlaceOrderPayload, error)
 	CancelOrder(ctx context.Context, id string) (*webmodel.CancelOrderPayload, error)
 }
@@ -285,6 +287,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
+	case "Mutation.logoutEverywhere":
+		if e.ComplexityRoot.Mutation.LogoutEverywhere == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.LogoutEverywhere(childComplexity), true
 	case "Mutation.placeOrder":
 		if e.ComplexityRoot.Mutation.PlaceOrder == nil {
 			break
@@ -851,8 +859,10 @@ type Query {
 type Mutation {
   "Signs in: sets an HttpOnly session cookie and answers the viewer. Wrong credentials: null and UNAUTHENTICATED."
   login(email: String!, password: String!): LoginPayload
-  "Ends the session: the cookie is cleared and no longer accepted."
+  "Ends the session: its refresh token is revoked at the user service, the cookie is cleared and no longer accepted."
   logout: Boolean!
+  "Signs the viewer out everywhere: every web session of the viewer ends (this one too) and every refresh token of the viewer, the app's included, is revoked. Without a session: false and UNAUTHENTICATED."
+  logoutEverywhere: Boolean!
   "Places an order for the viewer. The same idempotencyKey again returns the same order."
   placeOrder(input: PlaceOrderInput!): PlaceOrderPayload
   "Cancels one of the viewer's orders while PENDING or PAID; the stock goes back."
@@ -1790,6 +1800,29 @@ func (ec *executionContext) _Mutation_logout(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Mutation_logout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Mutation_logoutEverywhere(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logoutEverywhere(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().LogoutEverywhere(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logoutEverywhere(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
 }
 
@@ -4868,6 +4901,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "logout":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_logout(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logoutEverywhere":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logoutEverywhere(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
