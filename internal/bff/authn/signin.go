@@ -61,6 +61,12 @@ func SignIn(ctx context.Context, users TokenIssuer, v Verifier, logins *ratelimi
 		}
 		return SignedIn{}, err
 	}
+	return completeSignIn(ctx, users, v, tok, now)
+}
+
+// completeSignIn makes a sign-in of tokens the user service has just
+// issued: it reads their principal and loads the user with them.
+func completeSignIn(ctx context.Context, users TokenIssuer, v Verifier, tok contract.TokenResponse, now time.Time) (SignedIn, error) {
 	p, err := issuedPrincipal(ctx, v, tok.AccessToken)
 	if err != nil {
 		return SignedIn{}, err
@@ -98,15 +104,7 @@ func Renew(ctx context.Context, users interface {
 		}
 		return SignedIn{}, err
 	}
-	p, err := issuedPrincipal(ctx, v, tok.AccessToken)
-	if err != nil {
-		return SignedIn{}, err
-	}
-	u, err := users.Get(auth.NewContextWithPrincipal(ctx, p), p.Subject)
-	if err != nil {
-		return SignedIn{}, err
-	}
-	return signedIn(tok, p, u, now), nil
+	return completeSignIn(ctx, users, v, tok, now)
 }
 
 // issuedPrincipal returns the principal of an access token the user

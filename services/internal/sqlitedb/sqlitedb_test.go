@@ -3,6 +3,7 @@ package sqlitedb_test
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/telemetry"
 	"github.com/acme/bff-gateway/services/internal/sqlitedb"
 )
@@ -330,5 +332,26 @@ func TestOpenTracesOnlyCallsInATrace(t *testing.T) {
 	}
 	if !slices.Equal(names, []string{"INSERT items"}) {
 		t.Errorf("spans of a traced insert: %q, want [INSERT items]", names)
+	}
+}
+
+// codedErr is an error of the SQLite driver with a result code.
+type codedErr int
+
+func (e codedErr) Error() string { return fmt.Sprintf("sqlite error %d", int(e)) }
+func (e codedErr) Code() int     { return int(e) }
+
+func TestErrorMakesABusyDatabaseUnavailable(t *testing.T) {
+	for code, want := range map[int]bool{5: true, 6: true, 5 | 2<<8: true, 19: false, 1: false} {
+		err := sqlitedb.Error("read", fmt.Errorf("query: %w", codedErr(code)))
+		if got := apperr.Is(err, apperr.Unavailable); got != want {
+			t.Errorf("code %d: Unavailable %v, want %v (%v)", code, got, want, err)
+		}
+		if !errors.Is(err, codedErr(code)) {
+			t.Errorf("code %d: the cause is lost: %v", code, err)
+		}
+	}
+	if err := sqlitedb.Error("write", errors.New("disk full")); apperr.Is(err, apperr.Unavailable) || err.Error() != "write: disk full" {
+		t.Errorf("another error: %v; want it wrapped with the operation", err)
 	}
 }

@@ -346,24 +346,6 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
-// sqliteCoder is the interface of the SQLite driver's errors.
-type sqliteCoder interface{ Code() int }
-
-// SQLite's primary result codes for a lock held elsewhere.
-const (
-	sqliteBusy   = 5
-	sqliteLocked = 6
-)
-
-// dbError wraps a database failure with op. A lock that stayed busy past
-// the busy timeout becomes Unavailable (503, worth a retry) rather than an
-// internal error.
-func dbError(op string, err error) error {
-	var c sqliteCoder
-	if errors.As(err, &c) {
-		if code := c.Code() & 0xff; code == sqliteBusy || code == sqliteLocked {
-			return apperr.Wrap(apperr.Unavailable, "the database is busy, retry later", fmt.Errorf("%s: %w", op, err))
-		}
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
+// dbError wraps a database failure with op (sqlitedb.Error: a busy
+// database is Unavailable).
+func dbError(op string, err error) error { return sqlitedb.Error(op, err) }
