@@ -50,6 +50,9 @@ type Config struct {
 	Timeouts Timeouts `yaml:"timeouts"`
 	// Breaker configures the circuit breaker of each service.
 	Breaker Breaker `yaml:"breaker"`
+	// Upstream bounds the services' answers and retries the reads that
+	// may be retried.
+	Upstream Upstream `yaml:"upstream"`
 	// ProductCache configures the shared cache of public product data.
 	ProductCache Cache `yaml:"product_cache"`
 	// Loader configures the per-request batching of upstream reads.
@@ -103,9 +106,32 @@ type Shutdown struct {
 	Timeout    time.Duration `yaml:"timeout"`
 }
 
+// Upstream shapes the calls to the services beyond their timeouts.
+type Upstream struct {
+	// MaxAnswerBytes bounds the body of a service's answer: a larger one
+	// is refused while it is read.
+	MaxAnswerBytes int64 `yaml:"max_answer_bytes"`
+	// RetryAttempts is how many times an idempotent call is tried in all
+	// (1: never retried).
+	RetryAttempts int `yaml:"retry_attempts"`
+	// RetryBackoff is the first wait before a retry, doubled for each
+	// further one up to RetryMaxBackoff, with full jitter.
+	RetryBackoff    time.Duration `yaml:"retry_backoff"`
+	RetryMaxBackoff time.Duration `yaml:"retry_max_backoff"`
+	// RetryBudgetRatio is the share of a service's recent requests that
+	// may be retries, and RetryMinPerSecond the retries a second allowed
+	// whatever the traffic: beyond the budget, a call that failed is not
+	// retried.
+	RetryBudgetRatio  float64 `yaml:"retry_budget_ratio"`
+	RetryMinPerSecond float64 `yaml:"retry_min_per_second"`
+}
+
 // Limits bound one GraphQL request; anything over them is refused before
 // it is validated or any upstream request is made.
 type Limits struct {
+	// MaxInFlight bounds the GraphQL requests a BFF serves at once: one
+	// more is refused at once (503 OVERLOADED), before it is read.
+	MaxInFlight int `yaml:"max_in_flight"`
 	MaxBodyBytes  int64 `yaml:"max_body_bytes"`
 	MaxTokens     int   `yaml:"max_tokens"`
 	MaxDepth      int   `yaml:"max_depth"`
@@ -273,8 +299,13 @@ func Default(kind Kind) Config {
 			MaxSessions:       100000,
 		},
 	}
+	c.Upstream = Upstream{
+		MaxAnswerBytes: 4 << 20, RetryAttempts: 3,
+		RetryBackoff: 25 * time.Millisecond, RetryMaxBackoff: 250 * time.Millisecond,
+		RetryBudgetRatio: 0.2, RetryMinPerSecond: 10,
+	}
 	c.Limits = Limits{
-		MaxBodyBytes: 1 << 20, MaxTokens: 15000, MaxDepth: 12, MaxAliases: 30,
+		MaxInFlight: 64, MaxBodyBytes: 1 << 20, MaxTokens: 15000, MaxDepth: 12, MaxAliases: 30,
 		MaxRootFields: 20, MaxDirectives: 50, MaxComplexity: 5000,
 		MaxFragmentSpreads: 100, MaxRepeatedFields: 100, MaxBatch: 10,
 	}
@@ -411,7 +442,25 @@ func (c Config) Validate(kind Kind) error {
 	default:
 		add("auth.secure_cookie must be auto, always or never, not %q", c.Auth.SecureCookie)
 	}
+	u := c.Upstream
+	if u.MaxAnswerBytes < 1<<10 || u.MaxAnswerBytes > 64<<20 {
+		add("upstream.max_answer_bytes must be from 1 KiB to 64 MiB, not %d", u.MaxAnswerBytes)
+	}
+	if u.RetryAttempts < 1 || u.RetryAttempts > 5 {
+		add("upstream.retry_attempts must be from 1 (no retry) to 5, not %d", u.RetryAttempts)
+	}
+	positive("upstream.retry_backoff", float64(u.RetryBackoff))
+	if u.RetryMaxBackoff < u.RetryBackoff {
+		add("upstream.retry_max_backoff (%s) must be at least upstream.retry_backoff (%s)", u.RetryMaxBackoff, u.RetryBackoff)
+	}
+	if u.RetryBudgetRatio < 0 || u.RetryBudgetRatio > 1 || u.RetryBudgetRatio != u.RetryBudgetRatio {
+		add("upstream.retry_budget_ratio must be from 0 to 1, not %g", u.RetryBudgetRatio)
+	}
+	if u.RetryMinPerSecond < 0 || u.RetryMinPerSecond != u.RetryMinPerSecond {
+		add("upstream.retry_min_per_second must not be negative, not %g", u.RetryMinPerSecond)
+	}
 	l := c.Limits
+	positive("limits.max_in_flight", float64(l.MaxInFlight))
 	positive("limits.max_body_bytes", float64(l.MaxBodyBytes))
 	positive("limits.max_tokens", float64(l.MaxTokens))
 	positive("limits.max_depth", float64(l.MaxDepth))
