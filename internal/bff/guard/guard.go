@@ -20,9 +20,9 @@
 //     selected operation, with fragment spreads expanded (each fragment is
 //     measured once and its results reused, and a spread of a fragment that
 //     is being expanded is a FRAGMENT_CYCLE). Fields under __schema and
-//     __type do not count toward depth: the standard introspection query
-//     nests 14 deep, and gqlparser's own MaxIntrospectionDepth rule bounds
-//     introspection;
+//     __type count toward depth too, up to IntrospectionMaxDepth (15) when
+//     that is more than MaxDepth: the standard introspection queries nest
+//     15 deep, and nothing legitimate deeper;
 //   - fragment spreads, repeated response names, and the fields selected
 //     by all operations and unused fragments together: the whole document,
 //     because gqlgen validates all of it, not only the operation that runs

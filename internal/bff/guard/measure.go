@@ -83,6 +83,9 @@ func parseRefusal(err error, maxTokens int) *refusal {
 type totals struct {
 	op         bool // the operation's totals, not a fragment's
 	depth      int  // the deepest field, 1 for a top-level field
+	// introDepth is the deepest field inside __schema or __type, counted
+	// from the top as depth is; held to IntrospectionMaxDepth.
+	introDepth int
 	rootFields int  // top-level fields, after expanding fragments
 	aliases    int
 	directives int
@@ -129,6 +132,14 @@ func measureOperation(doc *ast.QueryDocument, op *ast.OperationDefinition, vars 
 	return acc.cost, nil
 }
 
+// IntrospectionMaxDepth is the depth allowed to fields inside __schema and
+// __type, when it is more than limits.max_depth: the standard
+// introspection queries (graphql-js's, which the playground sends, and
+// gqlgen's) nest their type references deeper than an application query
+// needs to; a document nesting __type { ofType { … } } deeper than they do
+// is refused like any other deep document.
+const IntrospectionMaxDepth = 15
+
 // walk adds the counts of set to acc. mult is the product of the list
 // multipliers above set, depth the depth of set's parent field, intro
 // whether set is inside __schema or __type (not counted toward depth), and
@@ -148,7 +159,9 @@ func (w *walker) walk(set ast.SelectionSet, mult, depth int, intro, top bool, ac
 			if top {
 				acc.rootFields++
 			}
-			if !intro {
+			if intro {
+				acc.introDepth = max(acc.introDepth, depth+1)
+			} else {
 				acc.depth = max(acc.depth, depth+1)
 			}
 			w.check(acc)
@@ -173,8 +186,13 @@ func (w *walker) walk(set ast.SelectionSet, mult, depth int, intro, top bool, ac
 			if top {
 				acc.rootFields = satAdd(acc.rootFields, f.rootFields)
 			}
-			if !intro {
+			if intro {
+				acc.introDepth = max(acc.introDepth, depth+f.depth)
+			} else {
 				acc.depth = max(acc.depth, depth+f.depth)
+			}
+			if f.introDepth > 0 {
+				acc.introDepth = max(acc.introDepth, depth+f.introDepth)
 			}
 			w.check(acc)
 		}
@@ -226,6 +244,9 @@ func (w *walker) check(acc *totals) {
 		over(CodeTooManyRootFields, "rootFields", "the query has more than %d root fields", c.MaxRootFields, acc.rootFields)
 	case acc.op && acc.depth > c.MaxDepth:
 		over(CodeQueryTooDeep, "depth", "the query nests more than %d levels deep", c.MaxDepth, acc.depth)
+	case acc.op && acc.introDepth > max(c.MaxDepth, IntrospectionMaxDepth):
+		limit := max(c.MaxDepth, IntrospectionMaxDepth)
+		over(CodeQueryTooDeep, "depth", "the query nests more than %d levels deep", limit, acc.introDepth)
 	case acc.aliases > c.MaxAliases:
 		over(CodeTooManyAliases, "aliases", "the query has more than %d aliased fields", c.MaxAliases, acc.aliases)
 	case acc.directives > c.MaxDirectives:

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/99designs/gqlgen/graphql/introspection"
+
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 )
@@ -124,11 +126,24 @@ func TestClientDocumentsPass(t *testing.T) {
 	}
 }
 
-func TestIntrospectionDepthNotCounted(t *testing.T) {
+func TestIntrospectionDepthIsBounded(t *testing.T) {
 	t.Parallel()
-	deep := "{ __type(name: \"X\") { " + strings.Repeat("ofType { ", 20) + "name" + strings.Repeat(" }", 20) + " } }"
-	if _, rf := costOf(t, defaultConfig(), deep, ""); rf != nil {
-		t.Errorf("deep introspection refused: %s", rf.Body(""))
+	nest := func(n int) string { return strings.Repeat("ofType { ", n) + "name" + strings.Repeat(" }", n) }
+	// The standard introspection query (gqlgen's; graphql-js's nests as
+	// deep) passes the default limits.
+	if _, rf := costOf(t, defaultConfig(), introspection.Query, ""); rf != nil {
+		t.Errorf("the standard introspection query refused: %s", rf.Body(""))
+	}
+	for name, doc := range map[string]string{
+		"__type fifty deep":         `{ __type(name: "X") { ` + nest(50) + ` } }`,
+		"__schema twenty deep":      `{ __schema { types { ` + nest(20) + ` } } }`,
+		"hidden in a fragment":      `{ __type(name: "X") { ...T } } fragment T on __Type { ` + nest(50) + ` }`,
+		"a fragment holding __type": `{ ...Q } fragment Q on Query { __type(name: "X") { ` + nest(50) + ` } }`,
+	} {
+		_, rf := costOf(t, defaultConfig(), doc, "")
+		if rf == nil || rf.Code != CodeQueryTooDeep {
+			t.Errorf("%s: %v; want QUERY_TOO_DEEP", name, rf)
+		}
 	}
 	// Depth still counts outside introspection fields.
 	shallow := "{ a { __typename " + strings.Repeat("b { ", 12) + "c" + strings.Repeat(" }", 12) + " } }"
