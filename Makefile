@@ -4,7 +4,7 @@ BIN       := bin
 SERVICES  := user order product
 TEST_FLAGS ?= -count=1 -timeout 8m
 
-.PHONY: all build run run-cluster test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-smoke clean observe bench-telemetry
+.PHONY: soak all build run run-cluster test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-smoke clean observe bench-telemetry
 
 all: build
 
@@ -116,6 +116,12 @@ bench-smoke:
 ## bench: the figures of docs/benchmarks.md (a few minutes)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s -count 2 ./bff-web/app/ ./bff-mobile/app/ ./internal/bff/guard/ ./internal/telemetry/ ./internal/bff/observe/
+
+## soak: both BFFs under mixed load for SOAK_DURATION (10m) with faults switched on and off;
+## samples RSS, goroutines, open fds and latency every second; writes docs/soak/soak.svg and soak.md
+SOAK_DURATION ?= 10m
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) SOAK_OUT=$(CURDIR)/docs/soak $(GO) test -count=1 -run '^TestSoak$$' -timeout 60m -v ./internal/e2e/soak/
 
 ## bench-telemetry: the cost of metrics and tracing on both BFFs, the modes taking turns (about 8 minutes)
 bench-telemetry:

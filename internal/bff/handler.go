@@ -75,7 +75,10 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graphql guard: %w", err)
 	}
-	chain := []Middleware{edge.Begin(d.Config.Timeouts.Request, d.TrustedProxies)}
+	// Load shedding first: a request over the bound costs nothing more.
+	shedder := edge.NewShedder(d.Config.Limits.InFlight())
+	d.Observe.WatchShedding(shedder)
+	chain := []Middleware{shedder.Middleware, edge.Begin(d.Config.Timeouts.Request, d.TrustedProxies)}
 	rl := d.Config.RateLimit
 	if rl.Enabled {
 		chain = append(chain, edge.LimitAddresses(d.AddressStore,

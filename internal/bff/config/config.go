@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -126,12 +127,28 @@ type Upstream struct {
 	RetryMinPerSecond float64 `yaml:"retry_min_per_second"`
 }
 
+// InFlightPerCPU is the requests in flight allowed per CPU when
+// limits.max_in_flight is 0: twice the concurrency that saturates a BFF on
+// the measured machine (BenchmarkOverload, docs/benchmarks.md), so that
+// the requests admitted under overload keep their latency.
+const InFlightPerCPU = 4
+
+// InFlight returns the requests in flight allowed: limits.max_in_flight,
+// or InFlightPerCPU per CPU the process may use when it is 0.
+func (l Limits) InFlight() int {
+	if l.MaxInFlight > 0 {
+		return l.MaxInFlight
+	}
+	return InFlightPerCPU * runtime.GOMAXPROCS(0)
+}
+
 // Limits bound one GraphQL request; anything over them is refused before
 // it is validated or any upstream request is made.
 type Limits struct {
 	// MaxInFlight bounds the GraphQL requests a BFF serves at once: one
-	// more is refused at once (503 OVERLOADED), before it is read.
-	MaxInFlight int `yaml:"max_in_flight"`
+	// more is refused at once (503 OVERLOADED), before it is read. 0
+	// means InFlightPerCPU for each CPU the process may use.
+	MaxInFlight   int   `yaml:"max_in_flight"`
 	MaxBodyBytes  int64 `yaml:"max_body_bytes"`
 	MaxTokens     int   `yaml:"max_tokens"`
 	MaxDepth      int   `yaml:"max_depth"`
@@ -305,7 +322,7 @@ func Default(kind Kind) Config {
 		RetryBudgetRatio: 0.2, RetryMinPerSecond: 10,
 	}
 	c.Limits = Limits{
-		MaxInFlight: 64, MaxBodyBytes: 1 << 20, MaxTokens: 15000, MaxDepth: 12, MaxAliases: 30,
+		MaxBodyBytes: 1 << 20, MaxTokens: 15000, MaxDepth: 12, MaxAliases: 30,
 		MaxRootFields: 20, MaxDirectives: 50, MaxComplexity: 5000,
 		MaxFragmentSpreads: 100, MaxRepeatedFields: 100, MaxBatch: 10,
 	}
@@ -460,7 +477,7 @@ func (c Config) Validate(kind Kind) error {
 		add("upstream.retry_min_per_second must not be negative, not %g", u.RetryMinPerSecond)
 	}
 	l := c.Limits
-	positive("limits.max_in_flight", float64(l.MaxInFlight))
+	notNegative("limits.max_in_flight", l.MaxInFlight)
 	positive("limits.max_body_bytes", float64(l.MaxBodyBytes))
 	positive("limits.max_tokens", float64(l.MaxTokens))
 	positive("limits.max_depth", float64(l.MaxDepth))

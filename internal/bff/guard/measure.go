@@ -81,12 +81,12 @@ func parseRefusal(err error, maxTokens int) *refusal {
 // totals are the counts of one walk: of the operation, or of a fragment
 // relative to where it is spread.
 type totals struct {
-	op         bool // the operation's totals, not a fragment's
-	depth      int  // the deepest field, 1 for a top-level field
+	op    bool // the operation's totals, not a fragment's
+	depth int  // the deepest field, 1 for a top-level field
 	// introDepth is the deepest field inside __schema or __type, counted
 	// from the top as depth is; held to IntrospectionMaxDepth.
 	introDepth int
-	rootFields int  // top-level fields, after expanding fragments
+	rootFields int // top-level fields, after expanding fragments
 	aliases    int
 	directives int
 	cost       int // at a multiplier of 1
