@@ -1,6 +1,17 @@
 // Package restclient is the JSON-over-HTTP client core used to call the
 // services: it builds escaped URLs, sends credentials, decodes answers and
 // turns problem answers and transport failures into coded errors.
+//
+// An answer is read with bounded memory and time. A body over the
+// client's bound (WithMaxAnswerBytes, DefaultMaxAnswerBytes) is refused
+// while it is read, never truncated; a 2xx answer that is not JSON (an
+// HTML page from a proxy) is refused without being decoded; malformed or
+// truncated JSON, or anything but white space after the value, is
+// refused: all Unavailable, with a message that names the service only. A
+// body that comes slower than the call's deadline is Timeout, returned at
+// the deadline. A problem answer (4xx, 5xx) is read up to 64 KiB; a 429 is
+// Unavailable (a service turning this process away is an outage to its
+// callers, not their own rate limit).
 package restclient
 
 import (
@@ -10,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,8 +34,19 @@ import (
 	"github.com/acme/bff-gateway/internal/requestctx"
 )
 
-// MaxResponseBytes bounds an answer read from a service.
-const MaxResponseBytes = 8 << 20
+// DefaultMaxAnswerBytes bounds the body of an answer read from a service
+// when the client is not given WithMaxAnswerBytes.
+const DefaultMaxAnswerBytes = 4 << 20
+
+const (
+	// maxProblemBytes bounds the body of a problem answer (4xx, 5xx): a
+	// longer one is not a problem this client can read.
+	maxProblemBytes = 64 << 10
+	// maxDrainBytes is how much of an answer left unread is read before
+	// it is closed, so that its connection can be reused; beyond that,
+	// closing the connection is cheaper.
+	maxDrainBytes = 64 << 10
+)
 
 // Client calls one service.
 type Client struct {
@@ -34,6 +57,8 @@ type Client struct {
 	token func(ctx context.Context) string
 	// callTimeout bounds a whole call, answer read included; 0 is none.
 	callTimeout time.Duration
+	// maxAnswer bounds the body of a 2xx answer.
+	maxAnswer int64
 }
 
 // Option configures a Client.
@@ -57,6 +82,17 @@ func WithStaticToken(token string) Option {
 // bound of the client's own.
 func WithCallTimeout(d time.Duration) Option { return func(c *Client) { c.callTimeout = d } }
 
+// WithMaxAnswerBytes bounds the body of an answer to n bytes: a longer one
+// is refused (Unavailable) as soon as its byte n+1 is read. n <= 0 keeps
+// DefaultMaxAnswerBytes.
+func WithMaxAnswerBytes(n int64) Option {
+	return func(c *Client) {
+		if n > 0 {
+			c.maxAnswer = n
+		}
+	}
+}
+
 // PrincipalToken forwards the caller's own token from the context.
 func PrincipalToken(ctx context.Context) string {
 	p, _ := auth.PrincipalFromContext(ctx)
@@ -70,7 +106,7 @@ func New(service, baseURL string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%s service url %q: want http(s)://host[:port]", service, baseURL)
 	}
-	c := &Client{base: u, service: service, http: http.DefaultClient, token: PrincipalToken}
+	c := &Client{base: u, service: service, http: http.DefaultClient, token: PrincipalToken, maxAnswer: DefaultMaxAnswerBytes}
 	for _, o := range opts {
 		o(c)
 	}
@@ -100,8 +136,9 @@ type Request struct {
 
 // Do sends req and decodes a 2xx JSON answer into out (when not nil). A
 // problem answer becomes an *apperr.Error with the service's code; a
-// transport failure Unavailable; a deadline (the caller's or the call
-// timeout) Timeout; a cancelled context its context error.
+// transport failure, or an answer that is too large, not JSON or not
+// readable, Unavailable; a deadline (the caller's or the call timeout)
+// Timeout; a cancelled context its context error.
 func (c *Client) Do(ctx context.Context, req Request, out any) error {
 	if c.callTimeout > 0 {
 		var cancel context.CancelFunc
@@ -116,26 +153,88 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 	if err != nil {
 		return c.transportError(ctx, err)
 	}
-	body := io.LimitReader(resp.Body, MaxResponseBytes)
 	defer func() {
-		// Reading to the end lets the connection be reused; an answer
-		// left unread (a decoder stops after the value) closes it.
-		_, _ = io.Copy(io.Discard, body)
-		resp.Body.Close()
+		// Reading what is left, up to maxDrainBytes, lets the connection
+		// be reused; beyond that, closing it is cheaper.
+		_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
+		_ = resp.Body.Close()
 	}()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if out == nil {
 			return nil
 		}
-		if err := json.NewDecoder(body).Decode(out); err != nil {
-			if ctx.Err() != nil {
-				return c.transportError(ctx, err)
-			}
-			return apperr.Wrap(apperr.Unavailable, c.service+" service sent an unreadable answer", err)
+		if !isJSON(resp.Header.Get("Content-Type")) {
+			return apperr.New(apperr.Unavailable, c.service+" service sent an answer that is not JSON")
 		}
-		return nil
+		return c.decode(ctx, resp.Body, out)
 	}
-	return c.problemError(resp.StatusCode, body)
+	return c.problemError(ctx, resp.StatusCode, resp.Body)
+}
+
+// decode reads one JSON value, and nothing but white space after it, from
+// body into out, never more than the client's bound.
+func (c *Client) decode(ctx context.Context, body io.Reader, out any) error {
+	dec := json.NewDecoder(&boundedReader{r: body, left: c.maxAnswer})
+	err := dec.Decode(out)
+	if err == nil {
+		// The rest must be white space: a second value, or garbage, means
+		// the answer is not what it claims. Reading to the end also lets
+		// the connection be reused.
+		if _, err = dec.Token(); errors.Is(err, io.EOF) {
+			return nil
+		} else if err == nil {
+			err = errors.New("more than one JSON value")
+		}
+	}
+	switch {
+	case errors.Is(err, errTooLarge):
+		return apperr.Wrap(apperr.Unavailable, c.service+" service sent an answer too large to read", err)
+	case ctx.Err() != nil:
+		return c.transportError(ctx, err)
+	}
+	return apperr.Wrap(apperr.Unavailable, c.service+" service sent an unreadable answer", err)
+}
+
+// errTooLarge is a boundedReader's refusal of a body over its bound.
+var errTooLarge = errors.New("answer over the size bound")
+
+// boundedReader reads up to left bytes of r, then fails with errTooLarge
+// if r has even one byte more: a body is refused, never cut short.
+type boundedReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.over {
+		return 0, errTooLarge
+	}
+	if b.left <= 0 {
+		var one [1]byte
+		n, err := b.r.Read(one[:])
+		if n > 0 {
+			b.over = true
+			return 0, errTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// isJSON reports whether a Content-Type is JSON: application/json or a
+// +json type (application/problem+json).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
 func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, error) {
@@ -192,12 +291,37 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
-func (c *Client) problemError(status int, body io.Reader) error {
+// problemError turns a non-2xx answer into a coded error: the problem's
+// own code when the body is a problem of at most maxProblemBytes, else the
+// code of the status. A 429 is Unavailable whatever its body: the service
+// turns this process away, which says nothing of its own caller's rate. A
+// body that does not come before the deadline is Timeout (or the caller's
+// cancellation); one that breaks off is Unavailable, its code unknown.
+func (c *Client) problemError(ctx context.Context, status int, body io.Reader) error {
+	if status == http.StatusTooManyRequests {
+		return apperr.Errorf(apperr.Unavailable, "%s service answered %d", c.service, status)
+	}
 	var p problem.Problem
-	if err := json.NewDecoder(body).Decode(&p); err != nil || p.Code == "" {
+	err := json.NewDecoder(&boundedReader{r: body, left: min(c.maxAnswer, maxProblemBytes)}).Decode(&p)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return c.transportError(ctx, err)
+	case err != nil && brokenOff(err):
+		return apperr.Wrap(apperr.Unavailable, c.service+" service sent an unreadable answer", err)
+	case err != nil || p.Code == "":
+		// No body, too long a body, or not a problem (a proxy's page):
+		// what the status says.
 		code := apperr.CodeForStatus(status)
 		return apperr.Errorf(code, "%s service answered %d", c.service, status)
 	}
 	p.Status = status
 	return p.AsError()
+}
+
+// brokenOff reports whether a decoding error is a body cut short: it
+// ended, or its connection failed, in the middle of the value.
+func brokenOff(err error) bool {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	return !errors.Is(err, io.EOF) && !errors.Is(err, errTooLarge) && !errors.As(err, &syntax) && !errors.As(err, &typ)
 }

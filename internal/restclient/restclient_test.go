@@ -53,6 +53,7 @@ func TestProblemsBecomeCodedErrors(t *testing.T) {
 		case "/slow":
 			time.Sleep(200 * time.Millisecond)
 		case "/auth":
+			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(map[string]string{"auth": r.Header.Get("Authorization"), "rid": r.Header.Get("X-Request-ID")})
 		}
 	}))
