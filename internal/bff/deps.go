@@ -82,8 +82,8 @@ type Deps struct {
 	Observe *observe.Observer
 }
 
-// NewDeps builds the clients (one breaker per service), the product
-// catalogue cache and the token verifier.
+// NewDeps builds the clients (one breaker and retry budget per service),
+// the product catalogue cache and the token verifier.
 func NewDeps(opts Options) (Deps, error) {
 	cfg := opts.Config
 	now := opts.Now
@@ -96,13 +96,25 @@ func NewDeps(opts Options) (Deps, error) {
 		tel = telemetry.NewNoop("bff-" + string(opts.Kind))
 	}
 	obs := observe.New(tel, string(opts.Kind))
+	calls := obs.WatchUpstream(upstream.ServiceNames())
 	set, err := upstream.New(upstream.Config{
-		UserURL:     cfg.Services.UserURL,
-		OrderURL:    cfg.Services.OrderURL,
-		ProductURL:  cfg.Services.ProductURL,
-		Transport:   opts.Transport,
-		Telemetry:   tel,
-		CallTimeout: cfg.Timeouts.Call,
+		UserURL:        cfg.Services.UserURL,
+		OrderURL:       cfg.Services.OrderURL,
+		ProductURL:     cfg.Services.ProductURL,
+		Transport:      opts.Transport,
+		Telemetry:      tel,
+		CallTimeout:    cfg.Timeouts.Call,
+		MaxAnswerBytes: cfg.Upstream.MaxAnswerBytes,
+		Retry: upstream.RetrySettings{
+			Attempts:          cfg.Upstream.RetryAttempts,
+			Backoff:           cfg.Upstream.RetryBackoff,
+			MaxBackoff:        cfg.Upstream.RetryMaxBackoff,
+			BudgetRatio:       cfg.Upstream.RetryBudgetRatio,
+			MinPerSecond:      cfg.Upstream.RetryMinPerSecond,
+			OnRetry:           calls.Retried,
+			OnBudgetExhausted: calls.BudgetExhausted,
+			OnCall:            calls.Call,
+		},
 		Breaker: breaker.Settings{
 			MaxRequests:         cfg.Breaker.HalfOpenRequests,
 			Interval:            cfg.Breaker.Interval,

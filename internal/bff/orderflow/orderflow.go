@@ -1,8 +1,9 @@
 // Package orderflow is the placeOrder and cancelOrder mutations both BFFs
 // share: it checks the input against the contract's limits, passes the
-// client's idempotency key to the order service (never retrying), and
-// turns the problems a user can fix into UserErrors with the schema's
-// codes.
+// client's idempotency key to the order service (upstream.Orders sends a
+// placement whose answer was lost again under that same key, so that the
+// client gets the one order placed), and turns the problems a user can fix
+// into UserErrors with the schema's codes.
 package orderflow
 
 import (

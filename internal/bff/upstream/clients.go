@@ -1,5 +1,3 @@
-// Package upstream holds the BFFs' typed clients of the user, order and
-// product services, each service behind its own circuit breaker.
 package upstream
 
 import (
@@ -31,14 +29,25 @@ type Config struct {
 	// Telemetry, when set, measures and traces every call (above the
 	// breaker, so that its refusals are counted apart).
 	Telemetry *telemetry.Telemetry
-	// CallTimeout bounds each call, answer read included; it must be
-	// positive.
+	// CallTimeout bounds each call, answer read included, retries and
+	// their waits included; it must be positive.
 	CallTimeout time.Duration
+	// MaxAnswerBytes bounds the body of every answer: a longer one is
+	// refused while it is read (restclient.WithMaxAnswerBytes). 0 keeps
+	// restclient.DefaultMaxAnswerBytes.
+	MaxAnswerBytes int64
+	// Retry configures the retries of each service's calls, under its
+	// breaker, each service with a budget of its own. The zero value never
+	// retries.
+	Retry RetrySettings
 }
 
+// ServiceNames are the services' names, as their breakers, metrics and
+// errors give them.
+func ServiceNames() []string { return []string{"user", "order", "product"} }
+
 // Set is the clients of the three services, each service behind its own
-// breaker shared by all its calls. There is no retry: a failed call is
-// reported once, and mutations are never repeated.
+// breaker and retry budget shared by all its calls.
 type Set struct {
 	Users    *Users
 	Orders   *Orders
@@ -55,12 +64,21 @@ func New(cfg Config) (*Set, error) {
 		base = defaultTransport()
 	}
 	timeout := cfg.CallTimeout
+	maxAnswer := cfg.MaxAnswerBytes
+	if maxAnswer <= 0 {
+		maxAnswer = restclient.DefaultMaxAnswerBytes
+	}
 	var errs []error
 	if timeout <= 0 {
 		errs = append(errs, fmt.Errorf("clients: the call timeout must be positive, not %s", timeout))
 	}
 	build := func(service, url string) (bt *breaker.Transport, authed, public *restclient.Client) {
-		bt, err := breaker.New(service, cfg.Breaker, base)
+		// restclient → telemetry → breaker → retries → base: the
+		// breaker sees what the retries ended in, and refuses a call
+		// before any try when open; the span and the duration cover
+		// the call with its retries.
+		retries := newRetryTransport(service, cfg.Retry, maxAnswer, base)
+		bt, err := breaker.New(service, cfg.Breaker, retries)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("clients: %s: %w", service, err))
 			return nil, nil, nil
@@ -75,13 +93,13 @@ func New(cfg Config) (*Set, error) {
 			// report, not to follow with the caller's credential.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
-		authed, err = restclient.New(service, url, restclient.WithHTTPClient(hc),
+		authed, err = restclient.New(service, url, restclient.WithHTTPClient(hc), restclient.WithMaxAnswerBytes(maxAnswer),
 			restclient.WithCallTimeout(timeout), restclient.WithToken(restclient.PrincipalToken))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("clients: %w", err))
 			return bt, nil, nil
 		}
-		public, _ = restclient.New(service, url, restclient.WithHTTPClient(hc),
+		public, _ = restclient.New(service, url, restclient.WithHTTPClient(hc), restclient.WithMaxAnswerBytes(maxAnswer),
 			restclient.WithCallTimeout(timeout), restclient.WithToken(noToken))
 		return bt, authed, public
 	}

@@ -20,8 +20,10 @@ import (
 // Unavailable (service down, 5xx, unreadable answer, or its breaker open),
 // Timeout (the call timeout or the caller's deadline), Unauthenticated
 // without a valid token, or the context's error when the caller cancelled.
-// Place and Cancel are never retried: after Unavailable or Timeout their
-// outcome is unknown, and Place may be repeated with the same key.
+// Place and Cancel are retried as reads are (see the package
+// documentation), Place with the same key and body; after Unavailable or
+// Timeout their outcome is still unknown, and Place may be repeated with
+// the same key.
 type Orders struct {
 	c *restclient.Client
 }
@@ -131,6 +133,10 @@ func (o *Orders) Place(ctx context.Context, idempotencyKey string, req contract.
 		return contract.Order{}, apperr.InvalidParam(contract.IdempotencyKeyHeader,
 			"the idempotency key must be 1 to %d visible ASCII characters", contract.MaxIdempotencyKeyLen)
 	}
+	// The key makes the call safe to send again: when a try's answer is
+	// lost, the next try is answered the order that try placed
+	// (Idempotent-Replayed), the same key and body sent again.
+	ctx, _ = withRetrySafe(ctx)
 	var out contract.Order
 	err := o.c.Do(ctx, restclient.Request{
 		Method: http.MethodPost,
@@ -145,11 +151,28 @@ func (o *Orders) Place(ctx context.Context, idempotencyKey string, req contract.
 // NotFound for an unknown order or another user's, NotCancellable for an
 // order shipped, delivered or already cancelled, and Invalid (param "id")
 // for a malformed id, without a call.
+//
+// A cancellation is retried like a read: sent again, it cancels the order
+// if the first try did not reach the order service, and is refused as
+// not_cancellable if it did. So when a retried cancellation is refused so,
+// the order is read back, and if it is now CANCELLED that is the
+// cancellation asked for, answered as a success: the user asked for the
+// order to be cancelled and it is, once (the stock went back once). The
+// only other way it can be CANCELLED is a cancellation by someone else
+// (the user elsewhere, an admin) in the same moment, which the user could
+// not tell apart either. A cancellation refused at its first try stays
+// NotCancellable.
 func (o *Orders) Cancel(ctx context.Context, id string) (contract.Order, error) {
 	if !ids.ValidOrder(id) {
 		return contract.Order{}, malformedID("order")
 	}
+	safe, tries := withRetrySafe(ctx)
 	var out contract.Order
-	err := o.c.Do(ctx, restclient.Request{Method: http.MethodPost, Path: restclient.Path("v1", "orders", id, "cancel")}, &out)
+	err := o.c.Do(safe, restclient.Request{Method: http.MethodPost, Path: restclient.Path("v1", "orders", id, "cancel")}, &out)
+	if apperr.Is(err, apperr.NotCancellable) && tries.retried.Load() {
+		if got, gerr := o.Get(ctx, id); gerr == nil && got.Status == contract.StatusCancelled {
+			return got, nil
+		}
+	}
 	return out, err
 }
