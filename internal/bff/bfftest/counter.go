@@ -1,7 +1,9 @@
 // Package bfftest runs a BFF in-process against the real services for
 // tests and benchmarks: it counts the upstream requests per service and
 // sends the clients' documents (with the fragments they use) as the
-// frontends do.
+// frontends do. With Options.Proxies a fault-injecting proxy
+// (internal/testutil/faultproxy) stands before each service, and
+// FaultSuite runs a client's operations under every fault of Faults.
 package bfftest
 
 import (

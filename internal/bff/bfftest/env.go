@@ -19,6 +19,7 @@ import (
 	"github.com/acme/bff-gateway/internal/bff/config"
 	"github.com/acme/bff-gateway/internal/bff/redisstore"
 	"github.com/acme/bff-gateway/internal/telemetry"
+	"github.com/acme/bff-gateway/internal/testutil/faultproxy"
 	"github.com/acme/bff-gateway/services/servicetest"
 )
 
@@ -45,6 +46,11 @@ type Options struct {
 	// Telemetry receives the BFF's metrics and spans; nil means a
 	// registry of its own and no tracing.
 	Telemetry *telemetry.Telemetry
+	// Proxies, when set, puts a fault-injecting proxy (faultproxy) between
+	// the BFF and each service: the BFF's configuration points at the
+	// proxies, which Env.Faults names "user", "order" and "product", and
+	// which pass every request on until a test sets a fault.
+	Proxies bool
 	// RedisURL, when set, shares the BFF's state in that Redis, its keys
 	// under RedisPrefix (default "bff-<kind>"): replicas of a test share
 	// a prefix, tests sharing a Redis each take their own. Configure may
@@ -53,6 +59,10 @@ type Options struct {
 }
 
 // TestSessionKeys seal the sessions of BFFs under test that share Redis.
+// TestMaxInFlight is the in-flight bound of a test BFF: high enough that
+// no test's burst is shed unless the test lowers it.
+const TestMaxInFlight = 1024
+
 var TestSessionKeys = []string{"test:" + base64.StdEncoding.EncodeToString([]byte("bfftest-session-key-32-bytes-ok!"))}
 
 // Env is a BFF running in-process against the real services.
@@ -66,6 +76,9 @@ type Env struct {
 	Deps     bff.Deps
 	Ops      *Operations
 	Config   config.Config
+	// Faults are the proxies between the BFF and the services, by
+	// service name, when Options.Proxies is set; nil otherwise.
+	Faults map[string]*faultproxy.Proxy
 }
 
 // Start starts the services and the BFF, and stops them with the test.
@@ -77,10 +90,29 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	cfg := config.Default(opts.Kind)
 	cfg.Services = config.Services{UserURL: st.User.URL, OrderURL: st.Order.URL, ProductURL: st.Product.URL}
+	names := map[string]string{host(st.User.URL): "user", host(st.Order.URL): "order", host(st.Product.URL): "product"}
+	var faults map[string]*faultproxy.Proxy
+	if opts.Proxies {
+		// Closed after the BFF (cleanups run last first): the BFF's
+		// calls end before the proxies do.
+		faults = map[string]*faultproxy.Proxy{
+			"user":    faultproxy.Start(t, st.User.URL),
+			"order":   faultproxy.Start(t, st.Order.URL),
+			"product": faultproxy.Start(t, st.Product.URL),
+		}
+		cfg.Services = config.Services{UserURL: faults["user"].URL, OrderURL: faults["order"].URL, ProductURL: faults["product"].URL}
+		for name, p := range faults {
+			names[host(p.URL)] = name
+		}
+	}
 	// Tests sign the same accounts in many times; the login limits are
 	// tested on their own, with their own settings.
 	cfg.RateLimit.LoginPerIPPerMinute = 100000
 	cfg.RateLimit.LoginPerAccountPerMinute = 100000
+	// Tests send bursts of concurrent requests on a 2-core machine, where
+	// the default (4 per CPU) would shed them; load shedding is tested on
+	// its own (bff-web/app/overload_test.go) with its own bound.
+	cfg.Limits.MaxInFlight = TestMaxInFlight
 	if opts.RedisURL != "" {
 		cfg.Redis.URL = opts.RedisURL
 		cfg.Auth.SessionKeys = TestSessionKeys
@@ -91,9 +123,7 @@ func Start(t testing.TB, opts Options) *Env {
 	if err := cfg.Validate(opts.Kind); err != nil {
 		t.Fatal(err)
 	}
-	counter := NewCounter(http.DefaultTransport.(*http.Transport).Clone(), map[string]string{
-		host(st.User.URL): "user", host(st.Order.URL): "order", host(st.Product.URL): "product",
-	})
+	counter := NewCounter(http.DefaultTransport.(*http.Transport).Clone(), names)
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -122,7 +152,7 @@ func Start(t testing.TB, opts Options) *Env {
 		srv.Close()
 		admin.Close()
 	})
-	env := &Env{Stack: st, URL: srv.URL, AdminURL: admin.URL, Counter: counter, Deps: deps, Config: cfg}
+	env := &Env{Stack: st, URL: srv.URL, AdminURL: admin.URL, Counter: counter, Deps: deps, Config: cfg, Faults: faults}
 	if opts.OperationsDir != "" {
 		env.Ops = LoadOperations(t, opts.OperationsDir)
 	}
@@ -250,13 +280,18 @@ func (c *Client) Do(t testing.TB, req *http.Request) Response {
 var leaks = []string{"http://", "https://", "127.0.0.1", "localhost", "[::1]", "/v1/", "/internal/"}
 
 // Check fails t unless every error of r has an extensions.code and no
-// error message shows an upstream URL, a host or address of the stack, or
-// a path of the services' APIs. Client.Do checks every answer with it.
+// error message shows an upstream URL, a host or address of the stack (or
+// of the proxies in front of it), or a path of the services' APIs.
+// Client.Do checks every answer with it.
 func (e *Env) Check(t testing.TB, r Response) {
 	t.Helper()
 	bad := append([]string{}, leaks...)
-	for _, svc := range []*servicetest.Service{e.Stack.User, e.Stack.Order, e.Stack.Product} {
-		if u, err := url.Parse(svc.URL); err == nil && u.Host != "" {
+	upstreams := []string{e.Stack.User.URL, e.Stack.Order.URL, e.Stack.Product.URL}
+	for _, p := range e.Faults {
+		upstreams = append(upstreams, p.URL)
+	}
+	for _, raw := range upstreams {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
 			bad = append(bad, u.Host)
 			if p := u.Port(); p != "" {
 				bad = append(bad, ":"+p)
