@@ -137,11 +137,16 @@ func TestSessions(t *testing.T) {
 	}
 
 	// A sealed value moved under another session's key does not open.
+	// (The other session's key, not the user's index: KEYS answers in
+	// no particular order.)
 	key2 := ""
-	for _, k := range rdb.Keys(ctx, "*").Val() {
-		if k != keys[0] {
+	for _, k := range rdb.Keys(ctx, "bff-web:v1:session:*").Val() {
+		if k != keys[0] && !strings.HasPrefix(k, "bff-web:v1:session:user:") {
 			key2 = k
 		}
+	}
+	if key2 == "" {
+		t.Fatal("the second session has no key")
 	}
 	rdb.Set(ctx, key2, value, time.Hour)
 	if _, ok, _ := b.Get(ctx, id2); ok {
