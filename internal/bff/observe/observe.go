@@ -54,6 +54,10 @@ type Observer struct {
 	batches     *prometheus.HistogramVec
 	storeErrors *prometheus.CounterVec
 	redis       *prometheus.HistogramVec
+	// upstreamCalls and upstreamWaves: per operation, its calls to the
+	// services and the rounds of them that waited for one another.
+	upstreamCalls *prometheus.HistogramVec
+	upstreamWaves *prometheus.HistogramVec
 }
 
 // New returns the observer of the BFF whose clients are client ("web" or
@@ -105,8 +109,19 @@ func New(tel *telemetry.Telemetry, client string) *Observer {
 		Help:    "Round trips to Redis (a command, a script or a pipeline), by command and outcome (ok or error).",
 		Buckets: telemetry.DurationBuckets,
 	}, []string{"command", "outcome"})
+	o.upstreamCalls = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "bff_operation_upstream_requests",
+		Help:    "Calls to the services per GraphQL operation (a call and its retries are one; calls an open breaker refused are not counted), by operation name and client.",
+		Buckets: []float64{0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20},
+	}, []string{"graphql_operation_name", "client"})
+	o.upstreamWaves = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "bff_operation_upstream_waves",
+		Help:    "Rounds of calls to the services per GraphQL operation that had to wait for one another (a call started after another ended is in the next round), by operation name and client.",
+		Buckets: []float64{0, 1, 2, 3, 4, 5},
+	}, []string{"graphql_operation_name", "client"})
 	if o.metrics {
-		o.reg.MustRegister(o.operations, o.errors, o.refusals, o.apq, o.rateLimited, o.transitions, o.batches)
+		o.reg.MustRegister(o.operations, o.errors, o.refusals, o.apq, o.rateLimited, o.transitions, o.batches,
+			o.upstreamCalls, o.upstreamWaves)
 		for _, kind := range []string{"address", "operation", "login"} {
 			o.rateLimited.WithLabelValues(kind)
 		}
@@ -178,6 +193,9 @@ func (o *Observer) Operations(known []string) func(http.Handler) http.Handler {
 				return
 			}
 			o.operations.WithLabelValues(name, typ, o.client).Observe(elapsed.Seconds())
+			calls, waves := state.Upstream()
+			o.upstreamCalls.WithLabelValues(name, o.client).Observe(float64(calls))
+			o.upstreamWaves.WithLabelValues(name, o.client).Observe(float64(waves))
 			for code, n := range errs {
 				o.errors.WithLabelValues(name, typ, o.client, code).Add(float64(n))
 			}

@@ -63,6 +63,18 @@ type State struct {
 	stale    map[string]struct{}
 	throttle *ratelimit.Decision
 	errors   map[string]int
+	upstream upstreamCalls
+}
+
+// upstreamCalls counts an operation's calls to the services and their
+// waves: a call started before any other ended is in wave 1; a call
+// started after calls of wave n ended is in wave n+1 (it may have waited
+// for them). The operation's waves are the highest wave of its calls: the
+// rounds of calls that had to wait for one another.
+type upstreamCalls struct {
+	calls     int
+	waves     int // the highest wave of a call started
+	endedWave int // the highest wave of a call ended
 }
 
 // NewState returns the empty state of a new operation.
@@ -165,4 +177,32 @@ func (s *State) Errors() map[string]int {
 		out[code] = n
 	}
 	return out
+}
+
+// UpstreamCall records that a call to a service goes out now, and returns
+// what to call when its answer has come.
+func (s *State) UpstreamCall() (ended func()) {
+	if s == nil {
+		return func() {}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.upstream.calls++
+	wave := s.upstream.endedWave + 1
+	s.upstream.waves = max(s.upstream.waves, wave)
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.upstream.endedWave = max(s.upstream.endedWave, wave)
+	}
+}
+
+// Upstream returns the calls UpstreamCall recorded and their waves.
+func (s *State) Upstream() (calls, waves int) {
+	if s == nil {
+		return 0, 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.upstream.calls, s.upstream.waves
 }

@@ -88,3 +88,41 @@ func TestErrorsAreCountedByCode(t *testing.T) {
 		t.Error("a nil state has errors")
 	}
 }
+
+func TestUpstreamWavesAreTheRoundsThatWaited(t *testing.T) {
+	s := NewState()
+	// Wave 1: two calls at once.
+	endA, endB := s.UpstreamCall(), s.UpstreamCall()
+	endA()
+	// Started after A ended: wave 2, although B is still out.
+	endC := s.UpstreamCall()
+	if calls, waves := s.Upstream(); calls != 3 || waves != 2 {
+		t.Fatalf("after A ended and C started: %d calls, %d waves; want 3, 2", calls, waves)
+	}
+	endB()
+	endC()
+	// After C (wave 2) ended: wave 3.
+	s.UpstreamCall()()
+	if calls, waves := s.Upstream(); calls != 4 || waves != 3 {
+		t.Fatalf("%d calls, %d waves; want 4, 3", calls, waves)
+	}
+}
+
+func TestConcurrentCallsAreOneWave(t *testing.T) {
+	s := NewState()
+	var ends []func()
+	for range 5 {
+		ends = append(ends, s.UpstreamCall())
+	}
+	for _, end := range ends {
+		end()
+	}
+	if calls, waves := s.Upstream(); calls != 5 || waves != 1 {
+		t.Fatalf("%d calls, %d waves; want 5, 1", calls, waves)
+	}
+	var nilState *State
+	nilState.UpstreamCall()()
+	if calls, waves := nilState.Upstream(); calls != 0 || waves != 0 {
+		t.Fatalf("a nil state counted %d calls, %d waves", calls, waves)
+	}
+}

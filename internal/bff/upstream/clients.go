@@ -73,12 +73,12 @@ func New(cfg Config) (*Set, error) {
 		errs = append(errs, fmt.Errorf("clients: the call timeout must be positive, not %s", timeout))
 	}
 	build := func(service, url string) (bt *breaker.Transport, authed, public *restclient.Client) {
-		// restclient → telemetry → breaker → retries → base: the
+		// restclient → telemetry → breaker → counted → retries → base: the
 		// breaker sees what the retries ended in, and refuses a call
 		// before any try when open; the span and the duration cover
 		// the call with its retries.
 		retries := newRetryTransport(service, cfg.Retry, maxAnswer, base)
-		bt, err := breaker.New(service, cfg.Breaker, retries)
+		bt, err := breaker.New(service, cfg.Breaker, countedTransport{retries})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("clients: %s: %w", service, err))
 			return nil, nil, nil

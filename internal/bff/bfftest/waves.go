@@ -1,0 +1,59 @@
+package bfftest
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/acme/bff-gateway/internal/testutil"
+)
+
+// Upstream is what one operation cost upstream, as the BFF recorded it
+// (bff_operation_upstream_requests and _waves) and as the services saw it
+// (the Counter).
+type Upstream struct {
+	Calls, Waves float64
+	// Served are the requests the services received, "GET user /v1/users".
+	Served []string
+}
+
+// MeasureUpstream sends op with vars through c and returns its calls and
+// waves as the BFF's metrics recorded them. It fails the test unless the
+// metrics counted the operation once and the calls are those the services
+// received. Tests that measure must not share the Env with others running
+// at the same time.
+func MeasureUpstream(t *testing.T, env *Env, c *Client, client, op string, vars map[string]any) Upstream {
+	t.Helper()
+	series := `{client="` + client + `",graphql_operation_name="` + op + `"}`
+	before := testutil.Metrics(t, env.AdminURL)
+	env.Counter.Reset()
+	if r := c.Op(t, op, vars); r.Status != 200 || len(r.Errors) > 0 {
+		t.Fatalf("%s: %d %s", op, r.Status, r.Raw)
+	}
+	after := testutil.Metrics(t, env.AdminURL)
+	delta := func(name string) float64 {
+		return sample(after, name+series) - sample(before, name+series)
+	}
+	if n := delta("bff_operation_upstream_requests_count"); n != 1 {
+		t.Fatalf("%s: the metrics recorded %v operations, want 1", op, n)
+	}
+	u := Upstream{Calls: delta("bff_operation_upstream_requests_sum"), Waves: delta("bff_operation_upstream_waves_sum"), Served: env.Counter.Requests()}
+	if u.Calls != float64(len(u.Served)) {
+		t.Errorf("%s: %v upstream calls recorded, the services saw %d: %v", op, u.Calls, len(u.Served), u.Served)
+	}
+	return u
+}
+
+// sample returns the value of the sample named name (labels included, as
+// the text exposition writes them), 0 when there is none yet.
+func sample(text, name string) float64 {
+	for line := range strings.SplitSeq(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err == nil {
+				return v
+			}
+		}
+	}
+	return 0
+}
