@@ -46,7 +46,7 @@ func (r *homeResolver) RecentOrders(ctx context.Context, obj *mobilemodel.Home, 
 	if err != nil {
 		return nil, err
 	}
-	return resolve.Orders(ctx, page.Orders, false), nil
+	return resolve.Orders(ctx, page.Orders, summaryRefs(ctx)), nil
 }
 
 // Featured is the resolver for the featured field.
@@ -106,20 +106,10 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, items []*mobilemodel.
 	if err != nil {
 		return nil, err
 	}
+	if out.Order != nil {
+		resolve.Attach(ctx, []*model.Order{out.Order}, summaryRefs(ctx))
+	}
 	return &mobilemodel.PlaceOrderResult{Order: out.Order, UserErrors: out.UserErrors}, nil
-}
-
-// ThumbnailURL is the resolver for the thumbnailUrl field.
-func (r *orderSummaryResolver) ThumbnailURL(ctx context.Context, obj *model.Order) (*string, error) {
-	if len(obj.Items) == 0 {
-		return nil, nil
-	}
-	p, err := resolve.Product(ctx, obj.Items[0].ProductID)
-	if err != nil {
-		return nil, err
-	}
-	u := model.Thumbnail(p.ImageURL, model.ThumbnailSize)
-	return &u, nil
 }
 
 // Home is the resolver for the home field.
@@ -151,7 +141,7 @@ func (r *queryResolver) MyOrders(ctx context.Context, first *int, after *string)
 	if err != nil {
 		return nil, err
 	}
-	return &mobilemodel.OrderPage{Items: resolve.Orders(ctx, page.Orders, false), NextCursor: page.NextCursor}, nil
+	return &mobilemodel.OrderPage{Items: resolve.Orders(ctx, page.Orders, summaryRefs(ctx)), NextCursor: page.NextCursor}, nil
 }
 
 // Product is the resolver for the product field.
@@ -165,15 +155,11 @@ func (r *Resolver) Home() generated.HomeResolver { return &homeResolver{r} }
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
-// OrderSummary returns generated.OrderSummaryResolver implementation.
-func (r *Resolver) OrderSummary() generated.OrderSummaryResolver { return &orderSummaryResolver{r} }
-
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
 type (
-	homeResolver         struct{ *Resolver }
-	mutationResolver     struct{ *Resolver }
-	orderSummaryResolver struct{ *Resolver }
-	queryResolver        struct{ *Resolver }
+	homeResolver     struct{ *Resolver }
+	mutationResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
 )

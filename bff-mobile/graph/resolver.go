@@ -2,10 +2,13 @@
 package graph
 
 import (
+	"context"
+
 	"github.com/acme/bff-gateway/bff-mobile/graph/mobilemodel"
 	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/bff"
 	"github.com/acme/bff-gateway/internal/bff/authn"
+	"github.com/acme/bff-gateway/internal/bff/resolve"
 )
 
 // Limits of the mobile schema's arguments.
@@ -38,4 +41,10 @@ func loginResult(in authn.SignedIn) *mobilemodel.LoginResult {
 		RefreshExpiresAt: in.RefreshExpiresAt,
 		User:             model.UserFromAPI(in.User),
 	}
+}
+
+// summaryRefs is what the operation reads of the order summaries the
+// resolver being run lists: a thumbnail, the first item's product.
+func summaryRefs(ctx context.Context) resolve.Refs {
+	return resolve.Refs{Products: resolve.Selects(ctx, "OrderSummary", "thumbnailUrl"), FirstItemOnly: true}
 }

@@ -13,8 +13,10 @@ import (
 	"github.com/acme/bff-gateway/bff-web/graph/webmodel"
 	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/bff/args"
 	"github.com/acme/bff-gateway/internal/bff/authn"
+	"github.com/acme/bff-gateway/internal/bff/loader"
 	"github.com/acme/bff-gateway/internal/bff/orderflow"
 	"github.com/acme/bff-gateway/internal/bff/resolve"
 	"github.com/acme/bff-gateway/internal/bff/upstream"
@@ -59,6 +61,7 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input webmodel.PlaceO
 	if err != nil {
 		return nil, err
 	}
+	attachOrder(ctx, out.Order)
 	return &webmodel.PlaceOrderPayload{Order: out.Order, UserErrors: out.UserErrors}, nil
 }
 
@@ -68,21 +71,15 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, id string) (*webmode
 	if err != nil {
 		return nil, err
 	}
+	attachOrder(ctx, out.Order)
 	return &webmodel.CancelOrderPayload{Order: out.Order, UserErrors: out.UserErrors}, nil
-}
-
-// Customer is the resolver for the customer field.
-func (r *orderResolver) Customer(ctx context.Context, obj *model.Order) (*model.User, error) {
-	return resolve.User(ctx, obj.UserID)
-}
-
-// Product is the resolver for the product field.
-func (r *orderItemResolver) Product(ctx context.Context, obj *model.OrderItem) (*model.Product, error) {
-	return resolve.Product(ctx, obj.ProductID)
 }
 
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*model.User, error) {
+	if p, ok := auth.PrincipalFromContext(ctx); ok {
+		r.startViewerOrders(ctx, p.Subject)
+	}
 	return resolve.Viewer(ctx)
 }
 
@@ -127,7 +124,7 @@ func (r *queryResolver) Product(ctx context.Context, id string) (*model.Product,
 
 // Order is the resolver for the order field.
 func (r *queryResolver) Order(ctx context.Context, id string) (*model.Order, error) {
-	return resolve.Order(ctx, r.Clients.Orders, id, true)
+	return resolve.Order(ctx, r.Clients.Orders, id, orderRefs(ctx))
 }
 
 // Stats is the resolver for the stats field.
@@ -145,7 +142,7 @@ func (r *queryResolver) RecentOrders(ctx context.Context, first *int) ([]*model.
 	if err != nil {
 		return nil, err
 	}
-	return resolve.Orders(ctx, list, true), nil
+	return resolve.Orders(ctx, list, orderRefs(ctx)), nil
 }
 
 // UserCount is the resolver for the userCount field.
@@ -203,11 +200,11 @@ func (r *userResolver) Orders(ctx context.Context, obj *model.User, first *int, 
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.Clients.Orders.List(ctx, upstream.OrderQuery{UserID: obj.ID, Limit: n, Cursor: args.Value(after)})
+	page, err := r.ordersPage(ctx, loader.OrderPageKey{UserID: obj.ID, Limit: n, Cursor: args.Value(after)})()
 	if err != nil {
 		return nil, err
 	}
-	nodes := resolve.Orders(ctx, page.Orders, false)
+	nodes := resolve.Orders(ctx, page.Orders, orderRefs(ctx))
 	conn := &webmodel.OrderConnection{TotalCount: page.TotalCount, PageInfo: &model.PageInfo{HasNextPage: page.NextCursor != nil}}
 	conn.Edges = make([]*webmodel.OrderEdge, len(nodes))
 	for i, o := range page.Orders {
@@ -221,12 +218,6 @@ func (r *userResolver) Orders(ctx context.Context, obj *model.User, first *int, 
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
-// Order returns generated.OrderResolver implementation.
-func (r *Resolver) Order() generated.OrderResolver { return &orderResolver{r} }
-
-// OrderItem returns generated.OrderItemResolver implementation.
-func (r *Resolver) OrderItem() generated.OrderItemResolver { return &orderItemResolver{r} }
-
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -237,10 +228,8 @@ func (r *Resolver) Stats() generated.StatsResolver { return &statsResolver{r} }
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
-	mutationResolver  struct{ *Resolver }
-	orderResolver     struct{ *Resolver }
-	orderItemResolver struct{ *Resolver }
-	queryResolver     struct{ *Resolver }
-	statsResolver     struct{ *Resolver }
-	userResolver      struct{ *Resolver }
+	mutationResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+	statsResolver    struct{ *Resolver }
+	userResolver     struct{ *Resolver }
 )

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -92,6 +94,12 @@ func Thumbnail(imageURL string, size int) string {
 }
 
 // Order is a customer's order. It keeps UserID for the customer loader.
+//
+// Its customer, and its items' products, are attached by the resolver
+// that lists the orders, for the whole list at once (resolve.Attach), and
+// read by gqlgen through methods without a context: so gqlgen marshals
+// them in place, without a goroutine and a loader call per order and per
+// item.
 type Order struct {
 	ID       string
 	UserID   string
@@ -99,6 +107,8 @@ type Order struct {
 	PlacedAt time.Time
 	Total    Money
 	Items    []*OrderItem
+
+	customer attached[User]
 }
 
 // OrderItem is one line of an order. It keeps ProductID for the product
@@ -107,6 +117,58 @@ type OrderItem struct {
 	ProductID string
 	Quantity  int
 	UnitPrice Money
+
+	product attached[Product]
+}
+
+// attached is a value fetched for a whole list and attached to one of its
+// elements: the value, or why there is none.
+type attached[T any] struct {
+	value *T
+	err   error
+	set   bool
+}
+
+// get returns the attached value, or its error; field names the field
+// for the error when nothing was attached (a resolver that forgot to).
+func (a attached[T]) get(field string) (*T, error) {
+	if !a.set {
+		return nil, fmt.Errorf("%s was not loaded with its list: %w", field, errNotAttached)
+	}
+	return a.value, a.err
+}
+
+// errNotAttached is a resolver's mistake, never the client's: the edge
+// answers it as an internal error.
+var errNotAttached = errors.New("a field was not attached")
+
+// AttachCustomer sets the order's customer, or the error that stands for
+// it.
+func (o *Order) AttachCustomer(u *User, err error) { o.customer = attached[User]{u, err, true} }
+
+// Customer is who placed the order, as attached.
+func (o *Order) Customer() (*User, error) { return o.customer.get("Order.customer") }
+
+// AttachProduct sets the item's product, or the error that stands for it.
+func (it *OrderItem) AttachProduct(p *Product, err error) {
+	it.product = attached[Product]{p, err, true}
+}
+
+// Product is the item's product, as attached.
+func (it *OrderItem) Product() (*Product, error) { return it.product.get("OrderItem.product") }
+
+// ThumbnailURL is a small image of the first item's product (nil for an
+// order without items), as attached.
+func (o *Order) ThumbnailURL() (*string, error) {
+	if len(o.Items) == 0 {
+		return nil, nil
+	}
+	p, err := o.Items[0].Product()
+	if err != nil || p == nil {
+		return nil, err
+	}
+	u := p.ThumbnailURL()
+	return &u, nil
 }
 
 // OrderFromAPI converts an order of the order service.

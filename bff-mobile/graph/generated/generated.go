@@ -33,7 +33,6 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Home() HomeResolver
 	Mutation() MutationResolver
-	OrderSummary() OrderSummaryResolver
 	Query() QueryResolver
 }
 
@@ -137,9 +136,6 @@ type MutationResolver interface {
 	Logout(ctx context.Context, refreshToken string) (bool, error)
 	LogoutEverywhere(ctx context.Context) (bool, error)
 	PlaceOrder(ctx context.Context, items []*mobilemodel.OrderLineInput, idempotencyKey string) (*mobilemodel.PlaceOrderResult, error)
-}
-type OrderSummaryResolver interface {
-	ThumbnailURL(ctx context.Context, obj *model.Order) (*string, error)
 }
 type QueryResolver interface {
 	Home(ctx context.Context) (*mobilemodel.Home, error)
@@ -1924,7 +1920,7 @@ func (ec *executionContext) _OrderSummary_thumbnailUrl(ctx context.Context, fiel
 			return ec.fieldContext_OrderSummary_thumbnailUrl(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.OrderSummary().ThumbnailURL(ctx, obj)
+			return obj.ThumbnailURL()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -1935,7 +1931,7 @@ func (ec *executionContext) _OrderSummary_thumbnailUrl(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_OrderSummary_thumbnailUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("OrderSummary", field, true, true, "String")
+	return graphql.NewScalarFieldContext("OrderSummary", field, true, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -3907,34 +3903,33 @@ func (ec *executionContext) _OrderSummary(ctx context.Context, sel ast.Selection
 		case "id":
 			out.Values[i] = ec._OrderSummary_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "status":
 			out.Values[i] = ec._OrderSummary_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "totalFormatted":
 			out.Values[i] = ec._OrderSummary_totalFormatted(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "itemCount":
 			out.Values[i] = ec._OrderSummary_itemCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "placedAt":
 			out.Values[i] = ec._OrderSummary_placedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "thumbnailUrl":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._OrderSummary_thumbnailUrl(ctx, field, obj)
-				})
+			out.Values[i] = ec._OrderSummary_thumbnailUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -7,7 +7,6 @@ package loader
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -52,6 +51,16 @@ type Loaders struct {
 	Users *dataloader.Loader[string, *contract.User]
 	// Products loads products by id through the shared catalogue.
 	Products *dataloader.Loader[string, *contract.Product]
+	// OrderPages shares a page of a user's orders between the resolver
+	// that starts it early and the one that answers with it.
+	OrderPages Once[OrderPageKey, contract.OrderPage]
+}
+
+// OrderPageKey is a page of a user's orders: whose, how many, after what.
+type OrderPageKey struct {
+	UserID string
+	Limit  int
+	Cursor string
 }
 
 // New returns fresh loaders for one request.
@@ -162,27 +171,26 @@ func Middleware(users UserBatcher, products ProductSource, cfg Config) func(http
 	}
 }
 
-// PrefetchProducts starts loading the products of ids in one batch, so that
-// the fields that ask for them one by one later find them loaded.
-func (l *Loaders) PrefetchProducts(ctx context.Context, ids []string) {
-	prefetch(ctx, l.Products, ids)
+// PrefetchProducts queues the products of ids in one batch and returns,
+// for each distinct id, what waits for its product.
+func (l *Loaders) PrefetchProducts(ctx context.Context, ids []string) map[string]dataloader.Thunk[*contract.Product] {
+	return prefetch(ctx, l.Products, ids)
 }
 
-// PrefetchUsers starts loading the users of ids in one batch.
-func (l *Loaders) PrefetchUsers(ctx context.Context, ids []string) {
-	prefetch(ctx, l.Users, ids)
+// PrefetchUsers queues the users of ids in one batch and returns, for
+// each distinct id, what waits for its user.
+func (l *Loaders) PrefetchUsers(ctx context.Context, ids []string) map[string]dataloader.Thunk[*contract.User] {
+	return prefetch(ctx, l.Users, ids)
 }
 
 // prefetch queues every key before returning. (LoadMany queues each key
 // from its own goroutine, so some could miss the batch and go in another.)
-func prefetch[V any](ctx context.Context, dl *dataloader.Loader[string, V], ids []string) {
-	for _, id := range dedupe(ids) {
-		dl.Load(ctx, id)
+func prefetch[V any](ctx context.Context, dl *dataloader.Loader[string, V], ids []string) map[string]dataloader.Thunk[V] {
+	out := make(map[string]dataloader.Thunk[V], len(ids))
+	for _, id := range ids {
+		if _, queued := out[id]; !queued {
+			out[id] = dl.Load(ctx, id)
+		}
 	}
-}
-
-func dedupe(ids []string) []string {
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }

@@ -8,6 +8,8 @@ package resolve
 import (
 	"context"
 
+	"github.com/graph-gophers/dataloader/v7"
+
 	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
@@ -73,29 +75,84 @@ func Featured(ctx context.Context, source FeaturedSource, n int) ([]*model.Produ
 	return out, nil
 }
 
-// Orders converts orders and starts loading, in one batch each, the
-// products of their items and, when customers is set, their customers.
-func Orders(ctx context.Context, list []contract.Order, customers bool) []*model.Order {
+// Refs says what of the orders a resolver lists the operation reads: the
+// products of their items, their customers. Attach loads only those.
+type Refs struct {
+	// Products: the products of the orders' items; with FirstItemOnly, of
+	// their first items only (a thumbnail's).
+	Products, FirstItemOnly bool
+	Customers               bool
+}
+
+// items returns the items of o whose products refs asks for.
+func (refs Refs) items(o *model.Order) []*model.OrderItem {
+	if refs.FirstItemOnly && len(o.Items) > 1 {
+		return o.Items[:1]
+	}
+	return o.Items
+}
+
+// Orders converts orders and attaches what refs asks of them (Attach).
+func Orders(ctx context.Context, list []contract.Order, refs Refs) []*model.Order {
 	out := make([]*model.Order, len(list))
-	var productIDs, userIDs []string
 	for i, o := range list {
 		out[i] = model.OrderFromAPI(o)
-		for _, it := range o.Items {
-			productIDs = append(productIDs, it.ProductID)
-		}
-		userIDs = append(userIDs, o.UserID)
 	}
-	l := loader.For(ctx)
-	l.PrefetchProducts(ctx, productIDs)
-	if customers {
-		l.PrefetchUsers(ctx, userIDs)
-	}
+	Attach(ctx, out, refs)
 	return out
+}
+
+// Attach loads, for the whole list at once, what refs asks of the orders
+// (their items' products in one batch, their customers in another, both
+// at the same time, with the caller's credential) and attaches each to
+// its order or item, or the error that stands for it: the fields then
+// answer without a call of their own. What refs does not ask for is
+// neither loaded nor attached.
+func Attach(ctx context.Context, orders []*model.Order, refs Refs) {
+	l := loader.For(ctx)
+	var products map[string]dataloader.Thunk[*contract.Product]
+	var customers map[string]dataloader.Thunk[*contract.User]
+	if refs.Products {
+		var ids []string
+		for _, o := range orders {
+			for _, it := range refs.items(o) {
+				ids = append(ids, it.ProductID)
+			}
+		}
+		products = l.PrefetchProducts(ctx, ids)
+	}
+	if refs.Customers {
+		ids := make([]string, len(orders))
+		for i, o := range orders {
+			ids[i] = o.UserID
+		}
+		customers = l.PrefetchUsers(ctx, ids)
+	}
+	for _, o := range orders {
+		if refs.Products {
+			for _, it := range refs.items(o) {
+				p, err := products[it.ProductID]()
+				if err != nil {
+					it.AttachProduct(nil, err)
+				} else {
+					it.AttachProduct(model.ProductFromAPI(*p), nil)
+				}
+			}
+		}
+		if refs.Customers {
+			u, err := customers[o.UserID]()
+			if err != nil {
+				o.AttachCustomer(nil, err)
+			} else {
+				o.AttachCustomer(model.UserFromAPI(*u), nil)
+			}
+		}
+	}
 }
 
 // Order returns one order visible to the caller; anyone else's, an unknown
 // or a malformed id is NOT_FOUND.
-func Order(ctx context.Context, orders OrderGetter, id string, customer bool) (*model.Order, error) {
+func Order(ctx context.Context, orders OrderGetter, id string, refs Refs) (*model.Order, error) {
 	if _, err := auth.RequirePrincipal(ctx); err != nil {
 		return nil, err
 	}
@@ -106,5 +163,5 @@ func Order(ctx context.Context, orders OrderGetter, id string, customer bool) (*
 	if err != nil {
 		return nil, err
 	}
-	return Orders(ctx, []contract.Order{o}, customer)[0], nil
+	return Orders(ctx, []contract.Order{o}, refs)[0], nil
 }

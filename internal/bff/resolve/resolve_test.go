@@ -186,24 +186,42 @@ func wantOrders() []*model.Order {
 	}
 }
 
-// resolveFields resolves, one after the other as a client's fields could
-// be, the products of every item of orders and, when customers is set,
-// the customer of every order; each waits for its load. Without a prefetch
-// each would go upstream in a batch of its own.
-func resolveFields(t *testing.T, ctx context.Context, orders []*model.Order, customers bool) {
+// resolveFields reads, as gqlgen does, the products of every item of
+// orders and, when customers is set, the customer of every order: each
+// was attached with its list, so reading them calls nothing. Without
+// customers, an order's customer was not attached and reading it is an
+// error (a resolver that forgot to attach), never a call.
+func resolveFields(t *testing.T, orders []*model.Order, customers bool) {
 	t.Helper()
 	for _, o := range orders {
 		for _, it := range o.Items {
-			if p, err := resolve.Product(ctx, it.ProductID); err != nil || !reflect.DeepEqual(p, wantProduct(it.ProductID)) {
+			if p, err := it.Product(); err != nil || !reflect.DeepEqual(p, wantProduct(it.ProductID)) {
 				t.Errorf("product %s of %s: %+v, %v", it.ProductID, o.ID, p, err)
 			}
 		}
-		if customers {
-			if u, err := resolve.User(ctx, o.UserID); err != nil || !reflect.DeepEqual(u, wantUser(o.UserID)) {
-				t.Errorf("customer %s of %s: %+v, %v", o.UserID, o.ID, u, err)
-			}
+		u, err := o.Customer()
+		switch {
+		case customers && (err != nil || !reflect.DeepEqual(u, wantUser(o.UserID))):
+			t.Errorf("customer %s of %s: %+v, %v", o.UserID, o.ID, u, err)
+		case !customers && err == nil:
+			t.Errorf("customer %s of %s was attached, not asked for: %+v", o.UserID, o.ID, u)
 		}
 	}
+}
+
+// withoutRefs returns copies of orders without what was attached to
+// them, to compare with wantOrders.
+func withoutRefs(orders []*model.Order) []*model.Order {
+	out := make([]*model.Order, len(orders))
+	for i, o := range orders {
+		c := &model.Order{ID: o.ID, UserID: o.UserID, Status: o.Status, PlacedAt: o.PlacedAt, Total: o.Total,
+			Items: make([]*model.OrderItem, len(o.Items))}
+		for j, it := range o.Items {
+			c.Items[j] = &model.OrderItem{ProductID: it.ProductID, Quantity: it.Quantity, UnitPrice: it.UnitPrice}
+		}
+		out[i] = c
+	}
+	return out
 }
 
 func TestOrders(t *testing.T) {
@@ -229,12 +247,12 @@ func TestOrders(t *testing.T) {
 			products := newFakeProducts("prd_1", "prd_2", "prd_3")
 			ctx := withLoaders(context.Background(), users, products)
 
-			got := resolve.Orders(ctx, tt.orders, tt.customers)
+			got := resolve.Orders(ctx, tt.orders, resolve.Refs{Products: true, Customers: tt.customers})
 
-			if !reflect.DeepEqual(got, tt.want) {
+			if !reflect.DeepEqual(withoutRefs(got), tt.want) {
 				t.Errorf("orders %+v, want %+v", got, tt.want)
 			}
-			resolveFields(t, ctx, got, tt.customers)
+			resolveFields(t, got, tt.customers)
 			assertBatches(t, "product", products.Calls(), tt.wantProducts)
 			// A user loaded now goes in a call of its own unless customers
 			// were queued (or sent) before.
@@ -286,7 +304,7 @@ func TestOrder(t *testing.T) {
 				ctx = customer(ctx, "usr_2")
 			}
 
-			got, err := resolve.Order(ctx, orders, tt.id, tt.customer)
+			got, err := resolve.Order(ctx, orders, tt.id, resolve.Refs{Products: true, Customers: tt.customer})
 
 			assertBatches(t, "order", orders.Calls(), tt.wantGets)
 			if tt.wantCode != "" {
@@ -298,10 +316,10 @@ func TestOrder(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !reflect.DeepEqual(got, tt.want) {
+			if err != nil || !reflect.DeepEqual(withoutRefs([]*model.Order{got})[0], tt.want) {
 				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
 			}
-			resolveFields(t, ctx, []*model.Order{got}, tt.customer)
+			resolveFields(t, []*model.Order{got}, tt.customer)
 			assertBatches(t, "product", products.Calls(), [][]string{{"prd_2", "prd_3"}})
 			if _, err := resolve.User(ctx, "usr_9"); err != nil {
 				t.Fatal(err)
@@ -309,4 +327,54 @@ func TestOrder(t *testing.T) {
 			assertBatches(t, "user", users.Calls(), append(tt.wantCustomers, []string{"usr_9"}))
 		})
 	}
+}
+
+// TestAttachGivesEachItemItsOwnOutcome: an unknown product is NOT_FOUND
+// on its item alone; a product service that fails leaves every item with
+// its error; with FirstItemOnly only first items' products are asked for
+// and attached.
+func TestAttachGivesEachItemItsOwnOutcome(t *testing.T) {
+	t.Parallel()
+	t.Run("one unknown product", func(t *testing.T) {
+		t.Parallel()
+		ctx := withLoaders(context.Background(), newFakeUsers(), newFakeProducts("prd_1", "prd_3"))
+		got := resolve.Orders(ctx, testOrders(), resolve.Refs{Products: true})
+		for _, o := range got {
+			for _, it := range o.Items {
+				p, err := it.Product()
+				switch {
+				case it.ProductID == "prd_2" && (p != nil || !apperr.Is(err, apperr.NotFound)):
+					t.Errorf("%s/%s: %+v, %v; want NOT_FOUND", o.ID, it.ProductID, p, err)
+				case it.ProductID != "prd_2" && (err != nil || p.ID != it.ProductID):
+					t.Errorf("%s/%s: %+v, %v", o.ID, it.ProductID, p, err)
+				}
+			}
+		}
+	})
+	t.Run("product service down", func(t *testing.T) {
+		t.Parallel()
+		products := newFakeProducts("prd_1", "prd_2", "prd_3")
+		products.err = errDown
+		ctx := withLoaders(context.Background(), newFakeUsers(), products)
+		for _, o := range resolve.Orders(ctx, testOrders(), resolve.Refs{Products: true}) {
+			for _, it := range o.Items {
+				if p, err := it.Product(); p != nil || !errors.Is(err, errDown) {
+					t.Errorf("%s/%s: %+v, %v; want the service's error", o.ID, it.ProductID, p, err)
+				}
+			}
+		}
+	})
+	t.Run("first items only", func(t *testing.T) {
+		t.Parallel()
+		products := newFakeProducts("prd_1", "prd_2", "prd_3")
+		ctx := withLoaders(context.Background(), newFakeUsers(), products)
+		got := resolve.Orders(ctx, testOrders(), resolve.Refs{Products: true, FirstItemOnly: true})
+		assertBatches(t, "product", products.Calls(), [][]string{{"prd_1", "prd_2", "prd_3"}})
+		if u, err := got[1].ThumbnailURL(); err != nil || u == nil || !strings.Contains(*u, "prd_2") {
+			t.Errorf("thumbnail of ord_2: %v, %v; want its first item's (prd_2)", u, err)
+		}
+		if _, err := got[1].Items[1].Product(); err == nil {
+			t.Error("the second item's product was attached, not asked for")
+		}
+	})
 }

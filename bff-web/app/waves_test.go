@@ -1,0 +1,77 @@
+package app_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/acme/bff-gateway/internal/bff/bfftest"
+	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/seed"
+)
+
+// TestUpstreamWaves: with the product cache warm, the Dashboard needs one
+// round of upstream calls (the viewer, the viewer's orders and the
+// featured list are all known from the token and start together), the
+// order page one, and the AdminOverview two (the recent orders, then
+// their customers); the BFF's metrics record each operation's calls as
+// the services saw them.
+func TestUpstreamWaves(t *testing.T) {
+	t.Parallel()
+	env := startWeb(t)
+	ada := login(t, env, adaEmail, adaPassword)
+	admin := login(t, env, adminEmail, adminPassword)
+	tests := []struct {
+		client   *bfftest.Client
+		op       string
+		vars     map[string]any
+		maxWaves float64
+	}{
+		{ada, "Dashboard", nil, 1},
+		{admin, "OrderDetail", map[string]any{"id": seed.OrderID(0)}, 2},
+		{admin, "AdminOverview", map[string]any{"recent": 100}, 2},
+	}
+	for _, tt := range tests {
+		tt.client.Op(t, tt.op, tt.vars) // the product cache warms
+		u := bfftest.MeasureUpstream(t, env, tt.client, "web", tt.op, tt.vars)
+		t.Logf("%s: %v calls %v, %v waves", tt.op, u.Calls, u.Served, u.Waves)
+		if u.Waves < 1 || u.Waves > tt.maxWaves {
+			t.Errorf("%s: %v waves, want 1 to %v: %v", tt.op, u.Waves, tt.maxWaves, u.Served)
+		}
+	}
+}
+
+// TestOrdersLoadOnlyWhatIsSelected: a list of orders loads its items'
+// products and its customers with the list, and only when the operation
+// selects them, through fragments too.
+func TestOrdersLoadOnlyWhatIsSelected(t *testing.T) {
+	t.Parallel()
+	// A product cache that keeps nothing, so that every case that selects
+	// products asks the product service.
+	env := startWebWith(t, testSeed, func(c *config.Config) {
+		c.ProductCache.TTL = time.Nanosecond
+		c.ProductCache.MaxStale = 0
+	})
+	admin := login(t, env, adminEmail, adminPassword)
+	tests := []struct {
+		name, doc           string
+		products, customers bool
+	}{
+		{"ids only", `{ recentOrders(first: 3) { id } }`, false, false},
+		{"products", `{ recentOrders(first: 3) { id items { product { id } } } }`, true, false},
+		{"customers through a fragment", `{ recentOrders(first: 3) { ...O } } fragment O on Order { customer { id } }`, false, true},
+		{"both, inline", `{ recentOrders(first: 3) { ... on Order { customer { id } items { quantity ... on OrderItem { product { name } } } } } }`, true, true},
+	}
+	for _, tt := range tests {
+		env.Counter.Reset()
+		r := admin.Query(t, tt.doc, nil)
+		if r.Status != 200 || len(r.Errors) > 0 {
+			t.Fatalf("%s: %d %s", tt.name, r.Status, r.Raw)
+		}
+		if got := env.Counter.Of("product") > 0; got != tt.products {
+			t.Errorf("%s: product service called %v, want %v: %v", tt.name, got, tt.products, env.Counter.Requests())
+		}
+		if got := env.Counter.Of("user") > 0; got != tt.customers {
+			t.Errorf("%s: user service called %v, want %v: %v", tt.name, got, tt.customers, env.Counter.Requests())
+		}
+	}
+}
