@@ -4,7 +4,7 @@ BIN       := bin
 SERVICES  := user order product
 TEST_FLAGS ?= -count=1 -timeout 8m
 
-.PHONY: soak all build run run-cluster test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-smoke clean observe bench-telemetry
+.PHONY: soak all build run run-cluster test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-go bench-smoke clean observe bench-telemetry
 
 all: build
 
@@ -113,9 +113,15 @@ test: check
 bench-smoke:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
-## bench: the figures of docs/benchmarks.md (a few minutes)
-bench:
+## bench-go: the Go micro-benchmarks behind the figures of docs/benchmarks.md (a few minutes)
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3s -count 2 ./bff-web/app/ ./bff-mobile/app/ ./internal/bff/guard/ ./internal/telemetry/ ./internal/bff/observe/
+
+## bench: both BFFs under load over HTTP, as processes (vegeta, 1/8/32 workers, service latency 0 and 2ms,
+## under 5 minutes); writes docs/bench/results.md, results.json, throughput.svg and p99.svg;
+## LOADBENCH_BASELINE=<a previous results.json> adds a before → after table
+bench:
+	LOADBENCH_OUT=$(CURDIR)/docs/bench LOADBENCH_BASELINE=$(if $(LOADBENCH_BASELINE),$(abspath $(LOADBENCH_BASELINE))) $(GO) test -count=1 -run '^TestLoadBench$$' -timeout 15m -v ./internal/e2e/loadbench/
 
 ## soak: both BFFs under mixed load for SOAK_DURATION (10m) with faults switched on and off;
 ## samples RSS, goroutines, open fds and latency every second; writes docs/soak/soak.svg and soak.md
