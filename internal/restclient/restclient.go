@@ -173,8 +173,8 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 
 // decode reads one JSON value, and nothing but white space after it, from
 // body into out, never more than the client's bound.
-func (c *Client) decode(ctx context.Context, body io.Reader, out any) error {
-	dec := json.NewDecoder(&boundedReader{r: body, left: c.maxAnswer})
+func (c *Client) decode(ctx context.Context, body io.ReadCloser, out any) error {
+	dec := json.NewDecoder(bounded(body, c.maxAnswer))
 	err := dec.Decode(out)
 	if err == nil {
 		// The rest must be white space: a second value, or garbage, means
@@ -187,7 +187,7 @@ func (c *Client) decode(ctx context.Context, body io.Reader, out any) error {
 		}
 	}
 	switch {
-	case errors.Is(err, errTooLarge):
+	case tooLarge(err):
 		return apperr.Wrap(apperr.Unavailable, c.service+" service sent an answer too large to read", err)
 	case ctx.Err() != nil:
 		return c.transportError(ctx, err)
@@ -195,36 +195,15 @@ func (c *Client) decode(ctx context.Context, body io.Reader, out any) error {
 	return apperr.Wrap(apperr.Unavailable, c.service+" service sent an unreadable answer", err)
 }
 
-// errTooLarge is a boundedReader's refusal of a body over its bound.
-var errTooLarge = errors.New("answer over the size bound")
+// bounded reads up to n bytes of body and fails with *http.MaxBytesError
+// if it has even one byte more: an answer is refused, never cut short.
+// (No ResponseWriter: this is a client reading an answer.)
+func bounded(body io.ReadCloser, n int64) io.Reader { return http.MaxBytesReader(nil, body, n) }
 
-// boundedReader reads up to left bytes of r, then fails with errTooLarge
-// if r has even one byte more: a body is refused, never cut short.
-type boundedReader struct {
-	r    io.Reader
-	left int64
-	over bool
-}
-
-func (b *boundedReader) Read(p []byte) (int, error) {
-	if b.over {
-		return 0, errTooLarge
-	}
-	if b.left <= 0 {
-		var one [1]byte
-		n, err := b.r.Read(one[:])
-		if n > 0 {
-			b.over = true
-			return 0, errTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.r.Read(p)
-	b.left -= int64(n)
-	return n, err
+// tooLarge reports whether err is bounded's refusal.
+func tooLarge(err error) bool {
+	_, ok := errors.AsType[*http.MaxBytesError](err)
+	return ok
 }
 
 // isJSON reports whether a Content-Type is JSON: application/json or a
@@ -297,12 +276,12 @@ func isTimeout(err error) bool {
 // turns this process away, which says nothing of its own caller's rate. A
 // body that does not come before the deadline is Timeout (or the caller's
 // cancellation); one that breaks off is Unavailable, its code unknown.
-func (c *Client) problemError(ctx context.Context, status int, body io.Reader) error {
+func (c *Client) problemError(ctx context.Context, status int, body io.ReadCloser) error {
 	if status == http.StatusTooManyRequests {
 		return apperr.Errorf(apperr.Unavailable, "%s service answered %d", c.service, status)
 	}
 	var p problem.Problem
-	err := json.NewDecoder(&boundedReader{r: body, left: min(c.maxAnswer, maxProblemBytes)}).Decode(&p)
+	err := json.NewDecoder(bounded(body, min(c.maxAnswer, maxProblemBytes))).Decode(&p)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return c.transportError(ctx, err)
@@ -323,5 +302,5 @@ func (c *Client) problemError(ctx context.Context, status int, body io.Reader) e
 func brokenOff(err error) bool {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
-	return !errors.Is(err, io.EOF) && !errors.Is(err, errTooLarge) && !errors.As(err, &syntax) && !errors.As(err, &typ)
+	return !errors.Is(err, io.EOF) && !tooLarge(err) && !errors.As(err, &syntax) && !errors.As(err, &typ)
 }
