@@ -9,15 +9,14 @@ import (
 // Upstream counts the retries of the calls to the services and what the
 // calls ended in; its methods are upstream.RetrySettings' hooks.
 type Upstream struct {
-	on        bool
-	retries   *prometheus.CounterVec
-	exhausted *prometheus.CounterVec
-	calls     *prometheus.CounterVec
+	on      bool
+	retries *prometheus.CounterVec
+	calls   *prometheus.CounterVec
 }
 
-// WatchUpstream exports bff_upstream_retries_total{service,reason},
-// bff_upstream_retry_budget_exhausted_total{service} and
-// bff_upstream_calls_total{service,outcome}, every series of each of
+// WatchUpstream exports bff_upstream_retries_total{service,reason} and
+// bff_upstream_calls_total{service,outcome} (budget exhaustion is the
+// outcome budget_exhausted), every series of each of
 // services starting at 0, and returns their hooks. Call it once.
 func (o *Observer) WatchUpstream(services []string) *Upstream {
 	u := &Upstream{
@@ -26,10 +25,6 @@ func (o *Observer) WatchUpstream(services []string) *Upstream {
 			Name: "bff_upstream_retries_total",
 			Help: "Calls to a service sent again, by service and reason: connection (no answer, or an answer broken off), status_502, status_503, status_504, status_429 (after its Retry-After), in_progress (a placement's idempotency key still being answered).",
 		}, []string{"service", "reason"}),
-		exhausted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bff_upstream_retry_budget_exhausted_total",
-			Help: "Failed calls to a service not retried because its retry budget was spent, by service.",
-		}, []string{"service"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bff_upstream_calls_total",
 			Help: "Calls to a service by what they ended in, retries included: ok, retried_ok, failed (no answer, a 5xx or a 429), budget_exhausted, cancelled (by the caller). Calls an open breaker refused are not counted here.",
@@ -38,12 +33,11 @@ func (o *Observer) WatchUpstream(services []string) *Upstream {
 	if !u.on {
 		return u
 	}
-	o.reg.MustRegister(u.retries, u.exhausted, u.calls)
+	o.reg.MustRegister(u.retries, u.calls)
 	for _, s := range services {
 		for _, r := range upstream.RetryReasons {
 			u.retries.WithLabelValues(s, r)
 		}
-		u.exhausted.WithLabelValues(s)
 		for _, out := range upstream.CallOutcomes {
 			u.calls.WithLabelValues(s, out)
 		}
@@ -55,14 +49,6 @@ func (o *Observer) WatchUpstream(services []string) *Upstream {
 func (u *Upstream) Retried(service, reason string) {
 	if u.on {
 		u.retries.WithLabelValues(service, reason).Inc()
-	}
-}
-
-// BudgetExhausted counts a retry the budget refused
-// (upstream.RetrySettings.OnBudgetExhausted).
-func (u *Upstream) BudgetExhausted(service string) {
-	if u.on {
-		u.exhausted.WithLabelValues(service).Inc()
 	}
 }
 

@@ -12,33 +12,29 @@ func TestWatchUpstreamStartsEverySeriesAtZeroAndCounts(t *testing.T) {
 	t.Parallel()
 	obs, tel, _ := newObserver(t, "web")
 	u := obs.WatchUpstream([]string{"order", "user"})
-	retries, exhausted, calls := map[string]float64{}, map[string]float64{}, map[string]float64{}
+	retries, calls := map[string]float64{}, map[string]float64{}
 	for _, s := range []string{"order", "user"} {
 		for _, r := range upstream.RetryReasons {
 			retries["reason="+r+",service="+s] = 0
 		}
-		exhausted["service="+s] = 0
 		for _, o := range upstream.CallOutcomes {
 			calls["outcome="+o+",service="+s] = 0
 		}
 	}
 	const (
-		retriesMetric   = "bff_upstream_retries_total"
-		exhaustedMetric = "bff_upstream_retry_budget_exhausted_total"
-		callsMetric     = "bff_upstream_calls_total"
+		retriesMetric = "bff_upstream_retries_total"
+		callsMetric   = "bff_upstream_calls_total"
 	)
 	wantSeries(t, retriesMetric, series(t, tel, retriesMetric, dto.MetricType_COUNTER), retries)
-	wantSeries(t, exhaustedMetric, series(t, tel, exhaustedMetric, dto.MetricType_COUNTER), exhausted)
 	wantSeries(t, callsMetric, series(t, tel, callsMetric, dto.MetricType_COUNTER), calls)
 
 	u.Retried("order", upstream.RetryStatus503)
 	u.Retried("order", upstream.RetryStatus503)
-	u.BudgetExhausted("user")
+	u.Call("user", upstream.CallBudgetExhausted)
 	u.Call("order", upstream.CallRetriedOK)
 	retries["reason=status_503,service=order"] = 2
-	exhausted["service=user"] = 1
+	calls["outcome=budget_exhausted,service=user"] = 1
 	calls["outcome=retried_ok,service=order"] = 1
 	wantSeries(t, retriesMetric, series(t, tel, retriesMetric, dto.MetricType_COUNTER), retries)
-	wantSeries(t, exhaustedMetric, series(t, tel, exhaustedMetric, dto.MetricType_COUNTER), exhausted)
 	wantSeries(t, callsMetric, series(t, tel, callsMetric, dto.MetricType_COUNTER), calls)
 }

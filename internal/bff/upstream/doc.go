@@ -62,8 +62,8 @@
 //
 // RetrySettings' hooks feed the BFF's metrics (internal/bff/observe):
 // bff_upstream_retries_total{service,reason}, with reason one of
-// RetryReasons; bff_upstream_retry_budget_exhausted_total{service}; and
-// bff_upstream_calls_total{service,outcome}, what each call that reached
-// the retry layer ended in, one of CallOutcomes. Calls an open breaker
+// RetryReasons; and bff_upstream_calls_total{service,outcome}, what each
+// call that reached the retry layer ended in, one of CallOutcomes (a call
+// not retried for its service's spent budget is budget_exhausted). Calls an open breaker
 // refused are http_client_breaker_refusals_total's.
 package upstream

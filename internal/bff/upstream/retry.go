@@ -40,9 +40,6 @@ type RetrySettings struct {
 	// OnRetry, when set, is called with the service and the reason
 	// (RetryConnection, RetryStatus502, …) before each retry.
 	OnRetry func(service, reason string)
-	// OnBudgetExhausted, when set, is called with the service when a call
-	// that would have been retried was not, its budget spent.
-	OnBudgetExhausted func(service string)
 	// OnCall, when set, is called with the service and the outcome
 	// (CallOK, CallRetriedOK, …) of each call, retries included. A call
 	// refused by the service's open breaker never gets here.
@@ -181,9 +178,6 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		if !t.budget.withdraw() {
-			if t.s.OnBudgetExhausted != nil {
-				t.s.OnBudgetExhausted(t.service)
-			}
 			t.finished(req, attempt, resp, err, true)
 			return resp, err
 		}
