@@ -31,10 +31,20 @@ func (r *Resolver) startViewerOrders(ctx context.Context, userID string) {
 		if !ok && a["after"] != nil {
 			continue
 		}
-		if n, err := args.PageSize(first, "first", defaultOrders, maxPage); err == nil {
-			r.ordersPage(ctx, loader.OrderPageKey{UserID: userID, Limit: n, Cursor: after})
+		if key, err := ordersPageKey(userID, first, &after); err == nil {
+			r.ordersPage(ctx, key)
 		}
 	}
+}
+
+// ordersPageKey is the page of a user's orders that User.orders(first,
+// after) reads, or the error its arguments deserve.
+func ordersPageKey(userID string, first *int, after *string) (loader.OrderPageKey, error) {
+	n, err := args.PageSize(first, "first", defaultOrders, maxPage)
+	if err != nil {
+		return loader.OrderPageKey{}, err
+	}
+	return loader.OrderPageKey{UserID: userID, Limit: n, Cursor: args.Value(after)}, nil
 }
 
 // intArg reads an optional Int argument as gqlparser gives it.

@@ -16,7 +16,6 @@ import (
 	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/bff/args"
 	"github.com/acme/bff-gateway/internal/bff/authn"
-	"github.com/acme/bff-gateway/internal/bff/loader"
 	"github.com/acme/bff-gateway/internal/bff/orderflow"
 	"github.com/acme/bff-gateway/internal/bff/resolve"
 	"github.com/acme/bff-gateway/internal/bff/upstream"
@@ -196,11 +195,11 @@ func (r *statsResolver) OrdersByStatus(ctx context.Context, obj *webmodel.Stats)
 
 // Orders is the resolver for the orders field.
 func (r *userResolver) Orders(ctx context.Context, obj *model.User, first *int, after *string) (*webmodel.OrderConnection, error) {
-	n, err := args.PageSize(first, "first", defaultOrders, maxPage)
+	key, err := ordersPageKey(obj.ID, first, after)
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.ordersPage(ctx, loader.OrderPageKey{UserID: obj.ID, Limit: n, Cursor: args.Value(after)})()
+	page, err := r.ordersPage(ctx, key)()
 	if err != nil {
 		return nil, err
 	}
