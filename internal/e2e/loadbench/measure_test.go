@@ -2,17 +2,16 @@ package loadbench_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/acme/bff-gateway/internal/e2e/cluster"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -172,12 +171,12 @@ func measure(ctx context.Context, client *http.Client, op operation, level int, 
 		return result{}, err
 	}
 	rss := watchPeakRSS(ctx, pid)
-	cpuBefore, err := cpuTicks(pid)
+	cpuBefore, err := cluster.CPUTicks(pid)
 	if err != nil {
 		return result{}, err
 	}
 	t := attack(ctx, client, withQuota(op, op.quota), level, runFor)
-	cpuAfter, err := cpuTicks(pid)
+	cpuAfter, err := cluster.CPUTicks(pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -232,69 +231,6 @@ func figures(op operation, level int, latency string, t tally) result {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// cpuTicks is the CPU time pid has used (user and system), in clockTicks.
-func cpuTicks(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("CPU time of pid %d: %w", pid, err)
-	}
-	return parseCPUTicks(string(b))
-}
-
-// parseCPUTicks returns utime+stime of a /proc/<pid>/stat line. The
-// command name (2nd field) is in parentheses and may hold spaces and
-// parentheses itself: the fields are counted after its last ')'.
-func parseCPUTicks(stat string) (uint64, error) {
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("parse /proc stat: no command name")
-	}
-	// After ')': state (field 3) … utime (14), stime (15).
-	fields := strings.Fields(stat[i+1:])
-	const utime, stime = 14 - 3, 15 - 3
-	if len(fields) <= stime {
-		return 0, fmt.Errorf("parse /proc stat: %d fields after the command name, want more than %d", len(fields), stime)
-	}
-	u, err := strconv.ParseUint(fields[utime], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parse /proc stat utime: %w", err)
-	}
-	s, err := strconv.ParseUint(fields[stime], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parse /proc stat stime: %w", err)
-	}
-	return u + s, nil
-}
-
-// statusMiB reads a memory field ("VmHWM", "VmRSS") of /proc/<pid>/status.
-func statusMiB(pid int, field string) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("memory of pid %d: %w", pid, err)
-	}
-	return parseStatusMiB(string(b), field)
-}
-
-// parseStatusMiB finds "field:   1234 kB" in a /proc status text.
-func parseStatusMiB(status, field string) (float64, error) {
-	for line := range strings.Lines(status) {
-		rest, ok := strings.CutPrefix(line, field+":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("parse /proc status: %s is %q, want a number of kB", field, strings.TrimSpace(rest))
-		}
-		kb, err := strconv.ParseFloat(f[0], 64)
-		if err != nil {
-			return 0, fmt.Errorf("parse /proc status %s: %w", field, err)
-		}
-		return kb / 1024, nil
-	}
-	return 0, fmt.Errorf("parse /proc status: no %s", field)
-}
-
 // peakRSS follows the peak resident memory of a process over a run: by
 // the kernel's high-water mark (VmHWM) reset at the start when it may
 // (writing 5 to clear_refs, as the process's owner), else by sampling
@@ -334,7 +270,7 @@ func watchPeakRSS(ctx context.Context, pid int) *peakRSS {
 }
 
 func (w *peakRSS) sample() {
-	v, err := statusMiB(w.pid, "VmRSS")
+	v, err := cluster.StatusMiB(w.pid, "VmRSS")
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
@@ -347,7 +283,7 @@ func (w *peakRSS) sample() {
 // stop ends the watch and returns the peak in MiB and how it was measured.
 func (w *peakRSS) stop() (float64, string, error) {
 	if w.cancel == nil {
-		v, err := statusMiB(w.pid, "VmHWM")
+		v, err := cluster.StatusMiB(w.pid, "VmHWM")
 		return v, w.method, err
 	}
 	w.cancel()

@@ -1,14 +1,12 @@
 package loadbench_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -20,14 +18,10 @@ import (
 
 	mobileops "github.com/acme/bff-gateway/bff-mobile/operations"
 	webops "github.com/acme/bff-gateway/bff-web/operations"
-	"github.com/acme/bff-gateway/internal/bff/gqldocs"
 	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/e2e/cluster"
 	"github.com/acme/bff-gateway/internal/seed"
 )
-
-// The mobile app's development key (the BFF's default configuration).
-const mobileAPIKey = "dev-mobile-app-key"
 
 // productSearchFirst is the page ProductSearch asks for: the catalogue's
 // first page, the document's default.
@@ -101,15 +95,15 @@ func prepare(ctx context.Context, client *http.Client, s stack, sizes cluster.Se
 		sessions: &pool[string]{}, placed: &pool[placedOrder]{}, stock: &pool[string]{},
 		keyStart: randomHex(6),
 	}
-	web, mobile := composed(webops.Documents()), composed(mobileops.Documents())
+	web, mobile := cluster.Documents(webops.Documents()), cluster.Documents(mobileops.Documents())
 	var err error
-	if fx.adaCookie, err = webSignIn(ctx, client, fx.webURL, web["Login"], seed.FixedAccounts[1]); err != nil {
+	if fx.adaCookie, err = cluster.WebSignIn(ctx, client, fx.webURL, web["Login"], seed.FixedAccounts[1].Email, seed.FixedAccounts[1].Password); err != nil {
 		return nil, err
 	}
-	if fx.adminCookie, err = webSignIn(ctx, client, fx.webURL, web["Login"], seed.FixedAccounts[0]); err != nil {
+	if fx.adminCookie, err = cluster.WebSignIn(ctx, client, fx.webURL, web["Login"], seed.FixedAccounts[0].Email, seed.FixedAccounts[0].Password); err != nil {
 		return nil, err
 	}
-	if fx.adaToken, err = mobileSignIn(ctx, client, fx.mobileURL, mobile["Login"], seed.FixedAccounts[1]); err != nil {
+	if fx.adaToken, err = cluster.MobileSignIn(ctx, client, fx.mobileURL, mobile["Login"], seed.FixedAccounts[1].Email, seed.FixedAccounts[1].Password); err != nil {
 		return nil, err
 	}
 	units, err := stockUnits(ctx, client, s.product.URL(), sizes.Products)
@@ -127,12 +121,13 @@ func prepare(ctx context.Context, client *http.Client, s stack, sizes cluster.Se
 // the orders (the Login runs feed Logout, the web PlaceOrder runs feed
 // CancelOrder).
 func operations(fx *fixtures) []operation {
-	web, mobile := composed(webops.Documents()), composed(mobileops.Documents())
+	web, mobile := cluster.Documents(webops.Documents()), cluster.Documents(mobileops.Documents())
 	ada := http.Header{"Content-Type": {"application/json"}, "Cookie": {fx.adaCookie}}
 	admin := http.Header{"Content-Type": {"application/json"}, "Cookie": {fx.adminCookie}}
 	anonymous := http.Header{"Content-Type": {"application/json"}}
-	app := http.Header{"Content-Type": {"application/json"}, "X-Api-Key": {mobileAPIKey}}
-	adaApp := http.Header{"Content-Type": {"application/json"}, "X-Api-Key": {mobileAPIKey}, "Authorization": {"Bearer " + fx.adaToken}}
+	app := cluster.MobileAppHeader()
+	adaApp := cluster.MobileAppHeader()
+	adaApp.Set("Authorization", "Bearer "+fx.adaToken)
 
 	var orderN, productN, userN atomic.Uint64
 	// adaOrder cycles over Ada's seeded orders (the first
@@ -182,7 +177,7 @@ func operations(fx *fixtures) []operation {
 // (a new document must be benchmarked too) or an operation no document.
 func coversContract(ops []operation) error {
 	want := map[string]bool{}
-	for bff, docs := range map[string]map[string]string{"web": composed(webops.Documents()), "mobile": composed(mobileops.Documents())} {
+	for bff, docs := range map[string]map[string]string{"web": cluster.Documents(webops.Documents()), "mobile": cluster.Documents(mobileops.Documents())} {
 		for name := range docs {
 			want[bff+" "+name] = true
 		}
@@ -199,18 +194,18 @@ func coversContract(ops []operation) error {
 
 // fixed sends the same request every time.
 func fixed(doc string, vars map[string]any, header http.Header) func() ([]byte, http.Header, error) {
-	body := gqlBody(doc, vars)
+	body := cluster.GraphQLBody(doc, vars)
 	return func() ([]byte, http.Header, error) { return body, header, nil }
 }
 
 // varying sends doc with the variables vars returns each time.
 func varying(doc string, vars func() map[string]any, header http.Header) func() ([]byte, http.Header, error) {
-	return func() ([]byte, http.Header, error) { return gqlBody(doc, vars()), header, nil }
+	return func() ([]byte, http.Header, error) { return cluster.GraphQLBody(doc, vars()), header, nil }
 }
 
 // nextLogout ends one session the Login runs opened per request.
 func (fx *fixtures) nextLogout(doc string) func() ([]byte, http.Header, error) {
-	body := gqlBody(doc, nil)
+	body := cluster.GraphQLBody(doc, nil)
 	return func() ([]byte, http.Header, error) {
 		cookie, err := fx.sessions.take()
 		if err != nil {
@@ -229,7 +224,7 @@ func (fx *fixtures) nextPlaceOrder(doc string, vars func(product, key string) ma
 			return nil, nil, err
 		}
 		key := fmt.Sprintf("loadbench-%s-%d", fx.keyStart, fx.keys.Add(1))
-		return gqlBody(doc, vars(product, key)), header, nil
+		return cluster.GraphQLBody(doc, vars(product, key)), header, nil
 	}
 }
 
@@ -252,7 +247,7 @@ func (fx *fixtures) nextCancelOrder(doc string, header http.Header) func() ([]by
 			return nil, nil, err
 		}
 		fx.cancelling.Store(o.id, o.product)
-		return gqlBody(doc, map[string]any{"id": o.id}), header, nil
+		return cluster.GraphQLBody(doc, map[string]any{"id": o.id}), header, nil
 	}
 }
 
@@ -278,7 +273,7 @@ func (fx *fixtures) acceptWebLogin(res *vegeta.Result, data json.RawMessage) err
 	if err := json.Unmarshal(data, &d); err != nil || d.Login.Viewer.ID == "" {
 		return fmt.Errorf("login: no viewer (%w)", err)
 	}
-	cookie := sessionCookie(res.Headers)
+	cookie := cluster.SessionCookie(res.Headers)
 	if cookie == "" {
 		return errors.New("login: no session cookie")
 	}
@@ -513,96 +508,6 @@ func getJSON(ctx context.Context, client *http.Client, url string, v any) error 
 		return fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-// postGraphQL sends one GraphQL request and returns the answer's headers
-// and data; an answer other than 200 with data and no errors is an error.
-func postGraphQL(ctx context.Context, client *http.Client, url string, body []byte, header http.Header) (http.Header, json.RawMessage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header = header.Clone()
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, err
-	}
-	res := &vegeta.Result{Code: uint16(resp.StatusCode), Body: b}
-	var data json.RawMessage
-	err = judge(res, func(_ *vegeta.Result, d json.RawMessage) error { data = d; return nil })
-	return resp.Header, data, err
-}
-
-// webSignIn signs a into the web BFF and returns its session cookie as a
-// Cookie header value.
-func webSignIn(ctx context.Context, client *http.Client, url, doc string, a seed.Account) (string, error) {
-	header := http.Header{"Content-Type": {"application/json"}}
-	h, _, err := postGraphQL(ctx, client, url, gqlBody(doc, map[string]any{"email": a.Email, "password": a.Password}), header)
-	if err != nil {
-		return "", fmt.Errorf("web sign-in of %s: %w", a.Email, err)
-	}
-	cookie := sessionCookie(h)
-	if cookie == "" {
-		return "", fmt.Errorf("web sign-in of %s: no session cookie", a.Email)
-	}
-	return cookie, nil
-}
-
-// mobileSignIn signs a into the mobile BFF and returns its bearer token.
-func mobileSignIn(ctx context.Context, client *http.Client, url, doc string, a seed.Account) (string, error) {
-	header := http.Header{"Content-Type": {"application/json"}, "X-Api-Key": {mobileAPIKey}}
-	_, data, err := postGraphQL(ctx, client, url, gqlBody(doc, map[string]any{"email": a.Email, "password": a.Password}), header)
-	if err != nil {
-		return "", fmt.Errorf("mobile sign-in of %s: %w", a.Email, err)
-	}
-	var d struct {
-		Login struct {
-			Token string `json:"token"`
-		} `json:"login"`
-	}
-	if err := json.Unmarshal(data, &d); err != nil || d.Login.Token == "" {
-		return "", fmt.Errorf("mobile sign-in of %s: no token (%w)", a.Email, err)
-	}
-	return d.Login.Token, nil
-}
-
-// sessionCookie is the first cookie an answer sets, as a Cookie header
-// value ("name=value"): the web BFF sets only its session cookie.
-func sessionCookie(h http.Header) string {
-	for _, c := range (&http.Response{Header: h}).Cookies() {
-		if c.Value != "" {
-			return c.Name + "=" + c.Value
-		}
-	}
-	return ""
-}
-
-// gqlBody is a GraphQL request body.
-func gqlBody(doc string, vars map[string]any) []byte {
-	req := map[string]any{"query": doc}
-	if vars != nil {
-		req["variables"] = vars
-	}
-	b, err := json.Marshal(req)
-	if err != nil {
-		panic(err) // strings, numbers and maps of them always marshal
-	}
-	return b
-}
-
-// composed are a client's documents as the client sends them: each
-// operation with the fragments it uses.
-func composed(docs map[string]string) map[string]string {
-	out, err := gqldocs.Compose(docs)
-	if err != nil {
-		panic(err) // the documents are embedded: a broken build
-	}
-	return out
 }
 
 func randomHex(n int) string {

@@ -29,7 +29,6 @@ import (
 
 	mobileops "github.com/acme/bff-gateway/bff-mobile/operations"
 	webops "github.com/acme/bff-gateway/bff-web/operations"
-	"github.com/acme/bff-gateway/internal/bff/gqldocs"
 	"github.com/acme/bff-gateway/internal/e2e/cluster"
 	"github.com/acme/bff-gateway/internal/seed"
 )
@@ -78,17 +77,26 @@ func TestSoak(t *testing.T) {
 
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: loadWorkers}}
 	defer client.CloseIdleConnections()
-	web, mobile := compose(webops.Documents()), compose(mobileops.Documents())
-	cookie := webSignIn(t, client, bffs["bff-web"].URL(), web["Login"])
-	token := mobileSignIn(t, client, bffs["bff-mobile"].URL(), mobile["Login"])
+	web, mobile := cluster.Documents(webops.Documents()), cluster.Documents(mobileops.Documents())
+	ada := seed.FixedAccounts[1]
+	cookie, err := cluster.WebSignIn(t.Context(), client, bffs["bff-web"].URL()+"/graphql", web["Login"], ada.Email, ada.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := cluster.MobileSignIn(t.Context(), client, bffs["bff-mobile"].URL()+"/graphql", mobile["Login"], ada.Email, ada.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adaApp := cluster.MobileAppHeader()
+	adaApp.Set("Authorization", "Bearer "+token)
 	requests := []struct {
 		base, doc string
 		header    http.Header
 	}{
 		{bffs["bff-web"].URL(), web["Dashboard"], http.Header{"Cookie": {cookie}}},
-		{bffs["bff-mobile"].URL(), mobile["Home"], http.Header{"Authorization": {"Bearer " + token}, "X-Api-Key": {"dev-mobile-app-key"}}},
+		{bffs["bff-mobile"].URL(), mobile["Home"], adaApp},
 		{bffs["bff-web"].URL(), web["ProductSearch"], nil},
-		{bffs["bff-mobile"].URL(), mobile["Product"], http.Header{"X-Api-Key": {"dev-mobile-app-key"}}},
+		{bffs["bff-mobile"].URL(), mobile["Product"], cluster.MobileAppHeader()},
 	}
 
 	// The load: fixed rate, latencies and failures per second.
@@ -181,8 +189,11 @@ sampling:
 		}
 		s := sample{At: time.Since(start), RSSMiB: map[string]float64{}, Goroutines: map[string]float64{}, FDs: map[string]float64{}}
 		for name, p := range bffs {
-			s.RSSMiB[name] = rssMiB(p.Pid())
-			s.FDs[name] = float64(openFDs(p.Pid()))
+			// A process that cannot be read (it has just exited) counts
+			// as 0 for that second.
+			s.RSSMiB[name], _ = cluster.StatusMiB(p.Pid(), "VmRSS")
+			fds, _ := cluster.OpenFDs(p.Pid())
+			s.FDs[name] = float64(fds)
 			s.Goroutines[name] = goroutines(client, p.AdminURL())
 		}
 		mu.Lock()
@@ -305,30 +316,6 @@ func percentile(v []float64, q float64) float64 {
 	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 
-// rssMiB is the resident memory of pid, from /proc.
-func rssMiB(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.Fields(rest)[0], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// openFDs counts the open file descriptors of pid.
-func openFDs(pid int) int {
-	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	if err != nil {
-		return 0
-	}
-	return len(entries)
-}
-
 // goroutines reads go_goroutines from an admin listener.
 func goroutines(client *http.Client, admin string) float64 {
 	resp, err := client.Get(admin + "/metrics")
@@ -345,14 +332,6 @@ func goroutines(client *http.Client, admin string) float64 {
 		}
 	}
 	return 0
-}
-
-func compose(docs map[string]string) map[string]string {
-	out, err := gqldocs.Compose(docs)
-	if err != nil {
-		panic(err)
-	}
-	return out
 }
 
 // post sends a document and reports an HTTP 200 answer (partial answers
@@ -376,41 +355,4 @@ func post(ctx context.Context, client *http.Client, base, doc string, header htt
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(resp.Body)
 	return resp.StatusCode == http.StatusOK
-}
-
-func webSignIn(t *testing.T, client *http.Client, base, doc string) string {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": doc, "variables": map[string]any{"email": "ada@example.com", "password": "ada123"}})
-	resp, err := client.Post(base+"/graphql", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	for _, c := range resp.Cookies() {
-		return c.Name + "=" + c.Value
-	}
-	t.Fatal("web sign-in set no cookie")
-	return ""
-}
-
-func mobileSignIn(t *testing.T, client *http.Client, base, doc string) string {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": doc, "variables": map[string]any{"email": "ada@example.com", "password": "ada123"}})
-	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-Key", "dev-mobile-app-key")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Data struct {
-			Login struct{ Token string } `json:"login"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Data.Login.Token == "" {
-		t.Fatalf("mobile sign-in: %v", err)
-	}
-	return out.Data.Login.Token
 }
