@@ -27,6 +27,8 @@ func TestUpstreamWaves(t *testing.T) {
 		maxWaves float64
 	}{
 		{ada, "Dashboard", nil, 1},
+		// Arguments given as variables, as the web app sends them.
+		{ada, "Dashboard", map[string]any{"orders": 3, "featured": 2}, 1},
 		{admin, "OrderDetail", map[string]any{"id": seed.OrderID(0)}, 2},
 		{admin, "AdminOverview", map[string]any{"recent": 100}, 2},
 	}
