@@ -43,8 +43,8 @@ observe:
 ## generate: regenerate the gqlgen code: the shared models, then each BFF's schema
 generate:
 	$(GO) run ./internal/tools/gqlmodels
-	cd bff-web && $(GO) tool gqlgen generate
-	cd bff-mobile && $(GO) tool gqlgen generate
+	cd bff-web && $(GO) run ../internal/tools/gqlexec
+	cd bff-mobile && $(GO) run ../internal/tools/gqlexec
 
 ## check-generated: fail when a generated file is not what make generate writes
 check-generated:

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +76,41 @@ func TestOrdersLoadOnlyWhatIsSelected(t *testing.T) {
 		if got := env.Counter.Of("user") > 0; got != tt.customers {
 			t.Errorf("%s: user service called %v, want %v: %v", tt.name, got, tt.customers, env.Counter.Requests())
 		}
+	}
+}
+
+// TestListsWaitTogetherWhenTheirSelectionCan: a list of orders whose
+// selection reaches a resolver (each customer's own orders) is still
+// marshalled with a goroutine per order, so the customers' order pages
+// are asked for together, in one wave after the orders and their
+// customers; marshalled in order, as lists whose selection cannot wait
+// are (internal/bff/gqllist), each page would wait for the one before.
+func TestListsWaitTogetherWhenTheirSelectionCan(t *testing.T) {
+	t.Parallel()
+	env := startWeb(t)
+	admin := login(t, env, adminEmail, adminPassword)
+	const query = `query CustomersOrders { recentOrders(first: 6) { id customer { id orders(first: 1) { totalCount } } } }`
+	var best bfftest.Upstream
+	for i := range 5 {
+		u := bfftest.MeasureQuery(t, env, admin, "web", query, nil)
+		if i == 0 || u.Waves < best.Waves {
+			best = u
+		}
+		if best.Waves <= 3 {
+			break
+		}
+	}
+	pages := 0
+	for _, r := range best.Served {
+		if strings.HasPrefix(r, "GET order /v1/orders") {
+			pages++
+		}
+	}
+	// The recent orders' page, then one page per customer.
+	if pages < 4 {
+		t.Fatalf("the 6 recent orders have %d customers: the test needs at least 3 (%v)", pages-1, best.Served)
+	}
+	if best.Waves > 3 {
+		t.Errorf("%v waves for %d customers' orders, want 3 (orders, customers, their pages together): %v", best.Waves, pages-1, best.Served)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acme/bff-gateway/internal/bff/observe"
 	"github.com/acme/bff-gateway/internal/testutil"
 )
 
@@ -24,22 +25,34 @@ type Upstream struct {
 // at the same time.
 func MeasureUpstream(t *testing.T, env *Env, c *Client, client, op string, vars map[string]any) Upstream {
 	t.Helper()
-	series := `{client="` + client + `",graphql_operation_name="` + op + `"}`
+	return measureUpstream(t, env, client, op, func() Response { return c.Op(t, op, vars) })
+}
+
+// MeasureQuery is MeasureUpstream for a document that is not one of the
+// client's: the metrics record it as observe.OtherOperation.
+func MeasureQuery(t *testing.T, env *Env, c *Client, client, query string, vars map[string]any) Upstream {
+	t.Helper()
+	return measureUpstream(t, env, client, observe.OtherOperation, func() Response { return c.Query(t, query, vars) })
+}
+
+func measureUpstream(t *testing.T, env *Env, client, label string, send func() Response) Upstream {
+	t.Helper()
+	series := `{client="` + client + `",graphql_operation_name="` + label + `"}`
 	before := testutil.Metrics(t, env.AdminURL)
 	env.Counter.Reset()
-	if r := c.Op(t, op, vars); r.Status != 200 || len(r.Errors) > 0 {
-		t.Fatalf("%s: %d %s", op, r.Status, r.Raw)
+	if r := send(); r.Status != 200 || len(r.Errors) > 0 {
+		t.Fatalf("%s: %d %s", label, r.Status, r.Raw)
 	}
 	after := testutil.Metrics(t, env.AdminURL)
 	delta := func(name string) float64 {
 		return sample(after, name+series) - sample(before, name+series)
 	}
 	if n := delta("bff_operation_upstream_requests_count"); n != 1 {
-		t.Fatalf("%s: the metrics recorded %v operations, want 1", op, n)
+		t.Fatalf("%s: the metrics recorded %v operations, want 1", label, n)
 	}
 	u := Upstream{Calls: delta("bff_operation_upstream_requests_sum"), Waves: delta("bff_operation_upstream_waves_sum"), Served: env.Counter.Requests()}
 	if u.Calls != float64(len(u.Served)) {
-		t.Errorf("%s: %v upstream calls recorded, the services saw %d: %v", op, u.Calls, len(u.Served), u.Served)
+		t.Errorf("%s: %v upstream calls recorded, the services saw %d: %v", label, u.Calls, len(u.Served), u.Served)
 	}
 	return u
 }

@@ -14,7 +14,11 @@
 //
 // It runs only when LOADBENCH_OUT is set (make bench sets it): it is not
 // part of make test. LOADBENCH_DURATION (default 2s) shortens the runs
-// to try it out. The pure parts (parsing /proc, the metrics deltas,
+// to try it out. LOADBENCH_ONLY (a regular expression on "bff/operation",
+// as in "web/AdminOverview") runs only the operations it matches and then
+// writes no results (a part of the table must not replace the whole);
+// LOADBENCH_PROFILE (a directory) saves a CPU profile of the BFF over each
+// run at the highest level, for go tool pprof. The pure parts (parsing /proc, the metrics deltas,
 // the tables, the comparison, the chart) have unit tests that always run.
 package loadbench_test
 
@@ -23,6 +27,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -82,13 +88,17 @@ func TestLoadBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sel, err := selection()
+	if err != nil {
+		t.Fatal(err)
+	}
 	started := time.Now()
 	bins := cluster.Build(t)
 	rep := newReport(runFor, runFor/warmUpShare)
 	rounds := 0
 	for _, latency := range latencies {
 		t.Run("latency="+latency, func(t *testing.T) {
-			rep.Results = append(rep.Results, benchRound(t, bins, latency, runFor)...)
+			rep.Results = append(rep.Results, benchRound(t, bins, latency, runFor, sel)...)
 			rounds++
 		})
 	}
@@ -97,6 +107,11 @@ func TestLoadBench(t *testing.T) {
 		t.Fatalf("%d of %d rounds ran to their end: results not written", rounds, len(latencies))
 	}
 	rep.sortResults()
+	if sel.only != nil {
+		t.Log("\n" + rep.markdown())
+		t.Log("LOADBENCH_ONLY is set: results not written")
+		return
+	}
 	if err := writeOutputs(out, rep, baseline); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +122,35 @@ func TestLoadBench(t *testing.T) {
 	// The rounds' processes are stopped and their clients closed: nothing
 	// of the load (vegeta's workers, RSS samplers, connections) may be left.
 	goleak.VerifyNone(t)
+}
+
+// selected is what LOADBENCH_ONLY and LOADBENCH_PROFILE ask for.
+type selected struct {
+	only       *regexp.Regexp // nil: every operation
+	profileDir string         // "": no profiles
+}
+
+func (s selected) runs(op operation) bool {
+	return s.only == nil || s.only.MatchString(op.bff+"/"+op.name)
+}
+
+// selection reads LOADBENCH_ONLY and LOADBENCH_PROFILE.
+func selection() (selected, error) {
+	var s selected
+	if raw := os.Getenv("LOADBENCH_ONLY"); raw != "" {
+		re, err := regexp.Compile(raw)
+		if err != nil {
+			return s, fmt.Errorf("LOADBENCH_ONLY=%q: %w", raw, err)
+		}
+		s.only = re
+	}
+	if dir := os.Getenv("LOADBENCH_PROFILE"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return s, fmt.Errorf("LOADBENCH_PROFILE: %w", err)
+		}
+		s.profileDir = dir
+	}
+	return s, nil
 }
 
 // runDuration is LOADBENCH_DURATION (a Go duration, at least 200ms), or
@@ -126,7 +170,7 @@ func runDuration() (time.Duration, error) {
 // benchRound starts a stack whose services answer after latency, runs
 // every operation at every level on it and returns the results; the
 // stack stops when t ends (the harness stops each process by its pid).
-func benchRound(t *testing.T, bins cluster.Binaries, latency string, runFor time.Duration) []result {
+func benchRound(t *testing.T, bins cluster.Binaries, latency string, runFor time.Duration, sel selected) []result {
 	opts := seedSizes
 	opts.Latency = latency
 	svcs := cluster.StartServices(t, bins, opts)
@@ -149,8 +193,15 @@ func benchRound(t *testing.T, bins cluster.Binaries, latency string, runFor time
 	}
 	var results []result
 	for _, op := range ops {
+		if !sel.runs(op) {
+			continue
+		}
 		for _, level := range levels {
-			r, err := measure(ctx, client, op, level, latency, runFor)
+			profile := ""
+			if sel.profileDir != "" && level == levels[len(levels)-1] {
+				profile = filepath.Join(sel.profileDir, fmt.Sprintf("%s-%s-latency%s.pprof", op.bff, op.name, latency))
+			}
+			r, err := measure(ctx, client, op, level, latency, runFor, profile)
 			if err != nil {
 				t.Fatalf("%s %s at %d workers: %v", op.bff, op.name, level, err)
 			}

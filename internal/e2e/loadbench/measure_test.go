@@ -155,8 +155,9 @@ func topUp(ctx context.Context, client *http.Client, op operation) error {
 	return nil
 }
 
-// measure runs op at level after a warm-up and returns its figures.
-func measure(ctx context.Context, client *http.Client, op operation, level int, latency string, runFor time.Duration) (result, error) {
+// measure runs op at level after a warm-up and returns its figures; with
+// a profile path, it also saves the BFF's CPU profile over the run there.
+func measure(ctx context.Context, client *http.Client, op operation, level int, latency string, runFor time.Duration, profile string) (result, error) {
 	if err := topUp(ctx, client, op); err != nil {
 		return result{}, err
 	}
@@ -175,7 +176,17 @@ func measure(ctx context.Context, client *http.Client, op operation, level int, 
 	if err != nil {
 		return result{}, err
 	}
+	var profiled chan error
+	if profile != "" {
+		profiled = make(chan error, 1)
+		go func() { profiled <- saveProfile(ctx, client, op.proc.AdminURL(), runFor, profile) }()
+	}
 	t := attack(ctx, client, withQuota(op, op.quota), level, runFor)
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			return result{}, err
+		}
+	}
 	cpuAfter, err := cluster.CPUTicks(pid)
 	if err != nil {
 		return result{}, err
@@ -205,6 +216,29 @@ func measure(ctx context.Context, client *http.Client, op operation, level int, 
 		r.Note = fmt.Sprintf("ran out of %s after %.1f s", op.pool, r.Seconds)
 	}
 	return r, nil
+}
+
+// saveProfile asks the BFF's admin listener (pprof: ENV=development) for
+// a CPU profile over d and writes it to path.
+func saveProfile(ctx context.Context, client *http.Client, adminURL string, d time.Duration, path string) error {
+	secs := max(1, int(d/time.Second))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", adminURL, secs), nil)
+	if err != nil {
+		return err
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("CPU profile: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("CPU profile: %s", res.Status)
+	}
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return fmt.Errorf("CPU profile: %w", err)
+	}
+	return os.WriteFile(path, body, 0o644)
 }
 
 // figures are the figures of a tally vegeta measured.

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"go/types"
+	"slices"
+	"testing"
+
+	"github.com/99designs/gqlgen/codegen"
+	"github.com/99designs/gqlgen/codegen/config"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// fixture builds gqlgen's data for a schema of objects by hand: each
+// object's fields name their type's kind and name, and whether gqlgen
+// resolves them concurrently.
+type fieldSpec struct {
+	name, typ  string
+	kind       ast.DefinitionKind
+	concurrent bool
+}
+
+func objects(spec map[string][]fieldSpec) codegen.Objects {
+	var out codegen.Objects
+	for _, name := range sortedKeys(spec) {
+		o := &codegen.Object{Definition: &ast.Definition{Name: name, Kind: ast.Object}}
+		for _, f := range spec[name] {
+			o.Fields = append(o.Fields, &codegen.Field{
+				FieldDefinition: &ast.FieldDefinition{Name: f.name},
+				TypeReference:   &config.TypeReference{Definition: &ast.Definition{Name: f.typ, Kind: f.kind}},
+				IsResolver:      f.concurrent,
+				Object:          o,
+			})
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// listOf is the type reference of a list of the named type of kind.
+func listOf(name string, kind ast.DefinitionKind) *config.TypeReference {
+	pkg := types.NewPackage("example.com/model", "model")
+	named := types.NewNamed(types.NewTypeName(0, pkg, name, nil), types.NewStruct(nil, nil), nil)
+	return &config.TypeReference{
+		Definition: &ast.Definition{Name: name, Kind: kind},
+		GO:         types.NewSlice(types.NewPointer(named)),
+		GQL:        ast.NonNullListType(ast.NonNullNamedType(name, nil), nil),
+	}
+}
+
+var shop = map[string][]fieldSpec{
+	"Money":   {{"cents", "Int", ast.Scalar, false}, {"currency", "String", ast.Scalar, false}},
+	"Product": {{"id", "ID", ast.Scalar, false}, {"price", "Money", ast.Object, false}},
+	"Item":    {{"quantity", "Int", ast.Scalar, false}, {"product", "Product", ast.Object, false}, {"status", "Status", ast.Enum, false}},
+	"Order":   {{"id", "ID", ast.Scalar, false}, {"items", "Item", ast.Object, false}, {"customer", "User", ast.Object, false}},
+	"User":    {{"id", "ID", ast.Scalar, false}, {"orders", "Order", ast.Object, true}},
+	// A cycle with a waiting field at its far end: A → B → A, and B waits.
+	"A": {{"b", "B", ast.Object, false}},
+	"B": {{"a", "A", ast.Object, false}, {"slow", "Int", ast.Scalar, true}},
+	// A cycle of plain objects: C ↔ D.
+	"C": {{"d", "D", ast.Object, false}},
+	"D": {{"c", "C", ast.Object, false}},
+	// An interface field, and an object this data does not hold.
+	"Holder":  {{"node", "Node", ast.Interface, false}},
+	"Dangler": {{"ghost", "Ghost", ast.Object, false}},
+}
+
+func TestNotPlain(t *testing.T) {
+	got := notPlain(objects(shop))
+	want := map[string]bool{"User": true, "Order": true, "A": true, "B": true, "Holder": true, "Dangler": true}
+	for _, name := range sortedKeys(shop) {
+		if got[name] != want[name] {
+			t.Errorf("%s: not plain %v, want %v", name, got[name], want[name])
+		}
+	}
+}
+
+func TestPlanLists(t *testing.T) {
+	lists := map[string]*config.TypeReference{
+		"Item": listOf("Item", ast.Object), "Order": listOf("Order", ast.Object), "User": listOf("User", ast.Object),
+		"Status": listOf("Status", ast.Enum), "Node": listOf("Node", ast.Interface), "String": listOf("String", ast.Scalar),
+	}
+	refs := map[string]*config.TypeReference{}
+	for _, r := range lists {
+		refs[r.UniquenessKey()] = r
+	}
+	p := planLists(objects(shop), refs)
+	// Lists of interfaces stay concurrent; lists of scalars are never
+	// concurrent in gqlgen's code and are left alone.
+	for name, want := range map[string]string{
+		"Item": "in order", "Status": "in order", "Order": "by selection", "User": "by selection",
+		"Node": "as gqlgen wrote it", "String": "as gqlgen wrote it",
+	} {
+		fn := lists[name].MarshalFunc()
+		got := "as gqlgen wrote it"
+		switch {
+		case p.inOrder[fn]:
+			got = "in order"
+		case p.bySel[fn]:
+			got = "by selection"
+		}
+		if got != want {
+			t.Errorf("list of %s: %s, want %s", name, got, want)
+		}
+	}
+	wantWaiting := map[string][]string{"B": {"slow"}, "Holder": {"node"}, "User": {"orders"}}
+	for _, name := range sortedKeys(shop) {
+		if !slices.Equal(p.waiting[name], wantWaiting[name]) {
+			t.Errorf("%s: fields that wait %v, want %v", name, p.waiting[name], wantWaiting[name])
+		}
+	}
+}
