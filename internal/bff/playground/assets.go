@@ -51,11 +51,19 @@ var contentTypes = map[string]string{
 	".wasm":  "application/wasm",
 }
 
-// asset is one file of the bundle, ready to serve.
+// asset is one file of the bundle. Its content is read, and its ETag
+// computed, when it is first served: a BFF whose playground nobody opens
+// keeps the bundle's megabytes out of its memory (reading and hashing them
+// all at start made them resident, twice: the embedded pages and a copy).
 type asset struct {
-	data        []byte
+	fsys        fs.FS
+	path        string
 	contentType string
-	etag        string
+
+	loadOnce sync.Once
+	data     []byte
+	etag     string
+	errLoad  error
 
 	gzipOnce sync.Once
 	gzipped  []byte // nil when compression does not pay
@@ -112,16 +120,7 @@ func readBundle(fsys fs.FS) (*bundle, error) {
 		if !ok {
 			return nil
 		}
-		data, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(data)
-		b.assets[strings.TrimPrefix(p, "dist/assets/")] = &asset{
-			data:        data,
-			contentType: ct,
-			etag:        `"` + hex.EncodeToString(sum[:12]) + `"`,
-		}
+		b.assets[strings.TrimPrefix(p, "dist/assets/")] = &asset{fsys: fsys, path: p, contentType: ct}
 		return nil
 	})
 	if err != nil {
@@ -177,6 +176,10 @@ func (b *bundle) serveAsset(w http.ResponseWriter, r *http.Request, name string)
 		http.NotFound(w, r)
 		return
 	}
+	if err := a.load(); err != nil {
+		http.Error(w, "playground asset unavailable", http.StatusInternalServerError)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", a.contentType)
 	h.Set("Cache-Control", assetCacheControl)
@@ -191,6 +194,20 @@ func (b *bundle) serveAsset(w http.ResponseWriter, r *http.Request, name string)
 	}
 	h.Set("ETag", etag)
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
+}
+
+// load reads the asset and computes its ETag, once.
+func (a *asset) load() error {
+	a.loadOnce.Do(func() {
+		data, err := fs.ReadFile(a.fsys, a.path)
+		if err != nil {
+			a.errLoad = fmt.Errorf("playground bundle: %w", err)
+			return
+		}
+		sum := sha256.Sum256(data)
+		a.data, a.etag = data, `"`+hex.EncodeToString(sum[:12])+`"`
+	})
+	return a.errLoad
 }
 
 // gzip returns the asset compressed, once, or nil when that saves little

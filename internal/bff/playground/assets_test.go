@@ -1,9 +1,11 @@
 package playground
 
 import (
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 )
@@ -67,5 +69,58 @@ func TestAcceptsGzip(t *testing.T) {
 		if got := acceptsGzip(r); got != want {
 			t.Errorf("Accept-Encoding %q: %v, want %v", header, got, want)
 		}
+	}
+}
+
+// countingFS counts the files opened below dist/assets/.
+type countingFS struct {
+	fs.FS
+	opened atomic.Int32
+}
+
+func (c *countingFS) Open(name string) (fs.File, error) {
+	if strings.HasPrefix(name, "dist/assets/") {
+		c.opened.Add(1)
+	}
+	return c.FS.Open(name)
+}
+
+// TestAssetsAreReadWhenFirstServed: reading the bundle at start opens no
+// asset (a BFF whose playground nobody opens does not hold the bundle in
+// memory); an asset is read once, when first served, with its ETag.
+func TestAssetsAreReadWhenFirstServed(t *testing.T) {
+	t.Parallel()
+	fsys := &countingFS{FS: fstest.MapFS{
+		"dist/manifest.json":    {Data: []byte(`{"src/main.js": {"file": "assets/main-1.js", "isEntry": true}}`)},
+		"dist/assets/main-1.js": {Data: []byte("console.log(1)")},
+	}}
+	b, err := readBundle(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := fsys.opened.Load(); n != 0 {
+		t.Fatalf("reading the bundle opened %d assets", n)
+	}
+	for range 2 {
+		rec := httptest.NewRecorder()
+		b.serveAsset(rec, httptest.NewRequest(http.MethodGet, AssetsPath+"main-1.js", nil), "main-1.js")
+		if rec.Code != http.StatusOK || rec.Body.String() != "console.log(1)" || rec.Header().Get("ETag") == "" {
+			t.Fatalf("%d %q etag %q", rec.Code, rec.Body, rec.Header().Get("ETag"))
+		}
+	}
+	if n := fsys.opened.Load(); n != 1 {
+		t.Errorf("two requests opened the asset %d times, want once", n)
+	}
+}
+
+// TestAnUnreadableAssetIsAnErrorWithoutDetails: an asset that cannot be
+// read answers 500 without naming the file or the cause.
+func TestAnUnreadableAssetIsAnErrorWithoutDetails(t *testing.T) {
+	t.Parallel()
+	b := &bundle{assets: map[string]*asset{"gone.js": {fsys: fstest.MapFS{}, path: "dist/assets/gone.js", contentType: "text/javascript"}}}
+	rec := httptest.NewRecorder()
+	b.serveAsset(rec, httptest.NewRequest(http.MethodGet, AssetsPath+"gone.js", nil), "gone.js")
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "dist/") {
+		t.Errorf("%d %q", rec.Code, rec.Body)
 	}
 }
