@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/services/order/ordersvc"
 	"github.com/acme/bff-gateway/services/product/productsvc"
 	"github.com/acme/bff-gateway/services/user/usersvc"
@@ -345,4 +346,20 @@ func TestREADMEServiceTableIsTheDefaults(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestREADMESaysHowManyVerifiedTokensAreRemembered checks the token
+// verification row against auth.VerifiedTokens.
+func TestREADMESaysHowManyVerifiedTokensAreRemembered(t *testing.T) {
+	n := auth.VerifiedTokens
+	want := fmt.Sprintf("at most %d,%03d per process", n/1000, n%1000)
+	for _, row := range tableRows(section(t, readme(t), "### Limits and protections")) {
+		if row[0] == "token verification" {
+			if !strings.Contains(row[1], want) {
+				t.Errorf("the token verification row does not say %q: %s", want, row[1])
+			}
+			return
+		}
+	}
+	t.Error("the limits table has no token verification row")
 }
