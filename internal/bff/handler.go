@@ -127,6 +127,17 @@ func NewHandler(d Deps, hc HandlerConfig) (http.Handler, error) {
 	), nil
 }
 
+// use adds ext to srv. An extension that intercepts fields is refused:
+// the leaf fields that only read their model are marshalled without
+// gqlgen's per-field middleware (internal/tools/gqlexec), so it would not
+// see them, silently. Such an extension needs that rewrite changed first.
+func use(srv *handler.Server, ext graphql.HandlerExtension) {
+	if _, ok := ext.(graphql.FieldInterceptor); ok {
+		panic(fmt.Sprintf("bff: extension %s intercepts fields, which the leaf fields of the models bypass (internal/tools/gqlexec)", ext.ExtensionName()))
+	}
+	srv.Use(ext)
+}
+
 // operationCost is what an operation spends from its principal's bucket:
 // its cost as the guard measured it.
 func operationCost(ctx context.Context) int {
@@ -151,7 +162,7 @@ func newGraphQLServer(d Deps, schema graphql.ExecutableSchema) *handler.Server {
 	if d.Config.Production() {
 		srv.SetDisableSuggestion(true)
 	} else {
-		srv.Use(extension.Introspection{})
+		use(srv, extension.Introspection{})
 	}
 	srv.AroundResponses(edge.ReportStaleData)
 	return srv

@@ -2,6 +2,7 @@ package main
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/99designs/gqlgen/codegen"
 	"github.com/99designs/gqlgen/codegen/config"
@@ -29,13 +30,17 @@ func (l *lists) GenerateCode(data *codegen.Data) error {
 type plan struct {
 	inOrder map[string]bool
 	bySel   map[string]bool
+	// leaves are the functions of the leaf fields that read the model
+	// (_Object_field): marshalled straight from the model, without
+	// gqlgen's field context and middleware.
+	leaves  map[string]bool
 	waiting map[string][]string // object → its fields that can wait, sorted
 }
 
 // planLists plans the lists among refs.
 func planLists(objects codegen.Objects, refs map[string]*config.TypeReference) plan {
 	notPlain := notPlain(objects)
-	p := plan{inOrder: map[string]bool{}, bySel: map[string]bool{}, waiting: map[string][]string{}}
+	p := plan{inOrder: map[string]bool{}, bySel: map[string]bool{}, leaves: map[string]bool{}, waiting: map[string][]string{}}
 	for _, ref := range refs {
 		if !ref.IsSlice() || ref.IsScalar() || ref.Definition == nil {
 			continue
@@ -51,6 +56,9 @@ func planLists(objects codegen.Objects, refs map[string]*config.TypeReference) p
 	}
 	for _, o := range objects {
 		for _, f := range o.Fields {
+			if readsTheModel(o, f) {
+				p.leaves["_"+o.Name+"_"+f.Name] = true
+			}
 			if waits(f) {
 				p.waiting[o.Name] = append(p.waiting[o.Name], f.Name)
 			}
@@ -58,6 +66,30 @@ func planLists(objects codegen.Objects, refs map[string]*config.TypeReference) p
 		sort.Strings(p.waiting[o.Name])
 	}
 	return p
+}
+
+// readsTheModel reports whether f is a leaf field that only reads its
+// model: a scalar or enum, of an object that is not a root nor one of
+// introspection's, bound to a struct field or to a method taking no
+// context, returning no error, with no arguments and no directives, and
+// that cannot be a null where the schema forbids one (a non-null field
+// bound to a Go pointer can). Such a field needs nothing of what gqlgen
+// does around a field: it cannot fail, panic or wait, and its value has
+// no fields under it whose errors would need its path.
+func readsTheModel(o *codegen.Object, f *codegen.Field) bool {
+	ref := f.TypeReference
+	switch {
+	case o.Root, strings.HasPrefix(o.Name, "__"), f.IsResolver, f.MethodHasContext, f.Stream, f.VOkFunc, f.Batch,
+		len(f.Args) > 0, len(f.Directives) > 0, ref == nil, ref.Definition == nil, ref.IsContext:
+		return false
+	case f.IsMethod() && !f.NoErr:
+		return false
+	case ref.Definition.Kind != ast.Scalar && ref.Definition.Kind != ast.Enum, ref.IsSlice(), ref.IsPtrToSlice():
+		return false
+	case ref.GQL.NonNull && ref.IsNilable():
+		return false
+	}
+	return true
 }
 
 // waits reports whether a field can wait: gqlgen resolves it concurrently

@@ -19,21 +19,52 @@ type fieldSpec struct {
 	concurrent bool
 }
 
+// leafSpec is a field whose binding matters to readsTheModel.
+type leafSpec struct {
+	fieldSpec
+	method, noErr, goPointer, nonNull, args, directive bool
+}
+
 func objects(spec map[string][]fieldSpec) codegen.Objects {
 	var out codegen.Objects
 	for _, name := range sortedKeys(spec) {
 		o := &codegen.Object{Definition: &ast.Definition{Name: name, Kind: ast.Object}}
 		for _, f := range spec[name] {
-			o.Fields = append(o.Fields, &codegen.Field{
-				FieldDefinition: &ast.FieldDefinition{Name: f.name},
-				TypeReference:   &config.TypeReference{Definition: &ast.Definition{Name: f.typ, Kind: f.kind}},
-				IsResolver:      f.concurrent,
-				Object:          o,
-			})
+			o.Fields = append(o.Fields, field(o, leafSpec{fieldSpec: f, nonNull: true}))
 		}
 		out = append(out, o)
 	}
 	return out
+}
+
+// field builds gqlgen's field of o for spec: bound to a struct field of
+// a Go value type unless spec says otherwise.
+func field(o *codegen.Object, spec leafSpec) *codegen.Field {
+	var goType types.Type = types.Typ[types.Int]
+	if spec.kind == ast.Object || spec.goPointer {
+		goType = types.NewPointer(goType)
+	}
+	gql := ast.NamedType(spec.typ, nil)
+	gql.NonNull = spec.nonNull
+	f := &codegen.Field{
+		FieldDefinition: &ast.FieldDefinition{Name: spec.name},
+		TypeReference:   &config.TypeReference{Definition: &ast.Definition{Name: spec.typ, Kind: spec.kind}, GO: goType, GQL: gql},
+		IsResolver:      spec.concurrent,
+		NoErr:           spec.noErr,
+		Object:          o,
+	}
+	if spec.method {
+		f.GoFieldType = codegen.GoFieldMethod
+	} else {
+		f.GoFieldType = codegen.GoFieldVariable
+	}
+	if spec.args {
+		f.Args = []*codegen.FieldArgument{{}}
+	}
+	if spec.directive {
+		f.Directives = []*codegen.Directive{{}}
+	}
+	return f
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -115,6 +146,38 @@ func TestPlanLists(t *testing.T) {
 	for _, name := range sortedKeys(shop) {
 		if !slices.Equal(p.waiting[name], wantWaiting[name]) {
 			t.Errorf("%s: fields that wait %v, want %v", name, p.waiting[name], wantWaiting[name])
+		}
+	}
+}
+
+// TestReadsTheModel: which leaf fields are marshalled straight from the
+// model.
+func TestReadsTheModel(t *testing.T) {
+	o := &codegen.Object{Definition: &ast.Definition{Name: "Order", Kind: ast.Object}}
+	scalar := fieldSpec{"total", "Int", ast.Scalar, false}
+	tests := []struct {
+		name string
+		spec leafSpec
+		root bool
+		want bool
+	}{
+		{"struct field", leafSpec{fieldSpec: scalar, nonNull: true}, false, true},
+		{"enum", leafSpec{fieldSpec: fieldSpec{"status", "Status", ast.Enum, false}, nonNull: true}, false, true},
+		{"method without error", leafSpec{fieldSpec: scalar, method: true, noErr: true, nonNull: true}, false, true},
+		{"nullable pointer", leafSpec{fieldSpec: scalar, goPointer: true}, false, true},
+		{"method with an error", leafSpec{fieldSpec: scalar, method: true, nonNull: true}, false, false},
+		{"resolver", leafSpec{fieldSpec: fieldSpec{"total", "Int", ast.Scalar, true}, nonNull: true}, false, false},
+		{"non-null pointer", leafSpec{fieldSpec: scalar, goPointer: true, nonNull: true}, false, false},
+		{"arguments", leafSpec{fieldSpec: scalar, nonNull: true, args: true}, false, false},
+		{"directive", leafSpec{fieldSpec: scalar, nonNull: true, directive: true}, false, false},
+		{"object", leafSpec{fieldSpec: fieldSpec{"customer", "User", ast.Object, false}}, false, false},
+		{"root field", leafSpec{fieldSpec: scalar, nonNull: true}, true, false},
+	}
+	for _, tt := range tests {
+		obj := *o
+		obj.Root = tt.root
+		if got := readsTheModel(&obj, field(&obj, tt.spec)); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

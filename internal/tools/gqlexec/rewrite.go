@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/format"
@@ -44,6 +45,13 @@ func rewrite(path string, p plan) error {
 	seen := map[string]int{}
 	for _, decl := range file.Decls {
 		fn, ok := decl.(*ast.FuncDecl)
+		if ok && fn.Body != nil && p.leaves[fn.Name.Name] {
+			if err := readModel(fn, graphqlName); err != nil {
+				return fmt.Errorf("%s: %s: %w: gqlgen's field code changed", path, fn.Name.Name, err)
+			}
+			seen[fn.Name.Name]++
+			continue
+		}
 		if !ok || fn.Body == nil || (!p.inOrder[fn.Name.Name] && !p.bySel[fn.Name.Name]) {
 			continue
 		}
@@ -71,7 +79,7 @@ func rewrite(path string, p plan) error {
 		})
 	}
 	var wrong []string
-	for _, set := range []map[string]bool{p.inOrder, p.bySel} {
+	for _, set := range []map[string]bool{p.inOrder, p.bySel, p.leaves} {
 		for name := range set {
 			if seen[name] != 1 {
 				wrong = append(wrong, fmt.Sprintf("%s (%d calls)", name, seen[name]))
@@ -91,6 +99,100 @@ func rewrite(path string, p plan) error {
 		return err
 	}
 	return writeWaiting(filepath.Join(filepath.Dir(path), waitingFile), file.Name.Name, p.waiting)
+}
+
+// readModel turns the function of a leaf field that reads its model,
+//
+//	return graphql.ResolveField(ctx, ec.OperationContext, field,
+//		func(ctx, field) { return ec.fieldContext_O_f(ctx, field) },
+//		func(ctx) (any, error) { return obj.F, nil },
+//		nil,
+//		func(ctx, selections, v T) graphql.Marshaler { return ec.marshalX(ctx, selections, v) },
+//		true, true)
+//
+// into
+//
+//	return ec.marshalX(ctx, field.Selections, obj.F)
+//
+// and fails on any other shape (a middleware chain, a resolver that uses
+// its context or can fail).
+func readModel(fn *ast.FuncDecl, graphqlName string) error {
+	ret, ok := onlyReturn(fn.Body)
+	if !ok || len(ret.Results) != 1 {
+		return errors.New("not a single return")
+	}
+	call, ok := ret.Results[0].(*ast.CallExpr)
+	if !ok || len(call.Args) != 9 || !isSelector(call.Fun, graphqlName, "ResolveField") {
+		return errors.New("not a call of graphql.ResolveField with 9 arguments")
+	}
+	if id, ok := call.Args[5].(*ast.Ident); !ok || id.Name != "nil" {
+		return errors.New("a middleware chain")
+	}
+	resolver, ok := call.Args[4].(*ast.FuncLit)
+	if !ok {
+		return errors.New("no resolver function")
+	}
+	value, ok := onlyReturn(resolver.Body)
+	if !ok || len(value.Results) != 2 {
+		return errors.New("the resolver is not a single return of a value and an error")
+	}
+	if id, ok := value.Results[1].(*ast.Ident); !ok || id.Name != "nil" {
+		return errors.New("the resolver can fail")
+	}
+	if uses(value.Results[0], "ctx") {
+		return errors.New("the resolver uses its context")
+	}
+	marshal, ok := call.Args[6].(*ast.FuncLit)
+	if !ok {
+		return errors.New("no marshal function")
+	}
+	m, ok := onlyReturn(marshal.Body)
+	if !ok || len(m.Results) != 1 {
+		return errors.New("the marshal function is not a single return")
+	}
+	mcall, ok := m.Results[0].(*ast.CallExpr)
+	if !ok || len(mcall.Args) != 3 {
+		return errors.New("the marshal function does not call a marshaller of three arguments")
+	}
+	direct := &ast.CallExpr{Fun: mcall.Fun, Args: []ast.Expr{
+		ast.NewIdent("ctx"),
+		&ast.SelectorExpr{X: ast.NewIdent("field"), Sel: ast.NewIdent("Selections")},
+		value.Results[0],
+	}}
+	fn.Body.List = []ast.Stmt{&ast.ReturnStmt{Return: ret.Return, Results: []ast.Expr{direct}}}
+	fn.Body.Rbrace = ret.Return + 1 // no blank line where the call was
+	return nil
+}
+
+// onlyReturn returns the return statement that is the whole of body.
+func onlyReturn(body *ast.BlockStmt) (*ast.ReturnStmt, bool) {
+	if body == nil || len(body.List) != 1 {
+		return nil, false
+	}
+	r, ok := body.List[0].(*ast.ReturnStmt)
+	return r, ok
+}
+
+// isSelector reports whether e is pkg.name.
+func isSelector(e ast.Expr, pkg, name string) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != name {
+		return false
+	}
+	x, ok := sel.X.(*ast.Ident)
+	return ok && x.Name == pkg
+}
+
+// uses reports whether the identifier name occurs in e.
+func uses(e ast.Expr, name string) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && id.Name == name {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // writeWaiting writes the schema's fields that can wait as a

@@ -32,6 +32,56 @@ func (ec *executionContext) marshalOrders(ctx context.Context, sel ast.Selection
 	})
 }
 
+type Money struct{ Cents int }
+
+func (ec *executionContext) fieldContext_Money_cents(_ context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	return graphql.NewScalarFieldContext("Money", field, false, false, "Int")
+}
+
+func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	return graphql.MarshalInt(v)
+}
+
+func (ec *executionContext) _Money_cents(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) _Money_guarded(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cents, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver { return next },
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
 func (ec *executionContext) marshalNodes(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
 	return graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		return graphql.MarshalInt(v[i])
@@ -48,6 +98,7 @@ func TestRewrite(t *testing.T) {
 	p := plan{
 		inOrder: map[string]bool{"marshalItems": true},
 		bySel:   map[string]bool{"marshalOrders": true},
+		leaves:  map[string]bool{"_Money_cents": true},
 		waiting: map[string][]string{"User": {"orders"}},
 	}
 	if err := rewrite(path, p); err != nil {
@@ -62,6 +113,7 @@ func TestRewrite(t *testing.T) {
 		`"github.com/acme/bff-gateway/internal/bff/gqllist"`,
 		"ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func",
 		"return gqllist.Marshal(ctx, sel, fieldsThatWait, len(v), 0, false, func",
+		"(ret graphql.Marshaler) {\n\treturn ec.marshalNInt2int(ctx, field.Selections, obj.Cents)\n}",
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("rewritten file lacks %q:\n%s", want, src)
@@ -80,16 +132,24 @@ func TestRewrite(t *testing.T) {
 }
 
 func TestRewriteRefusesWhenGqlgensCodeChanged(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "generated.go")
-	if err := os.WriteFile(path, []byte(generated), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	err := rewrite(path, plan{inOrder: map[string]bool{"marshalMissing": true}})
-	if err == nil || !strings.Contains(err.Error(), "marshalMissing (0 calls)") {
-		t.Fatalf("rewrite of a function without the call: %v", err)
-	}
-	out, _ := os.ReadFile(path)
-	if string(out) != generated {
-		t.Error("the file was changed although the rewrite was refused")
+	for name, tc := range map[string]struct {
+		p    plan
+		want string
+	}{
+		"a list function without the call": {plan{inOrder: map[string]bool{"marshalMissing": true}}, "marshalMissing (0 calls)"},
+		"a leaf with a middleware chain":   {plan{leaves: map[string]bool{"_Money_guarded": true}}, "a middleware chain"},
+		"a leaf that is not ResolveField":  {plan{leaves: map[string]bool{"marshalNInt2int": true}}, "not a call of graphql.ResolveField"},
+	} {
+		path := filepath.Join(t.TempDir(), "generated.go")
+		if err := os.WriteFile(path, []byte(generated), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := rewrite(path, tc.p)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, tc.want)
+		}
+		if out, _ := os.ReadFile(path); string(out) != generated {
+			t.Errorf("%s: the file was changed although the rewrite was refused", name)
+		}
 	}
 }
