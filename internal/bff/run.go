@@ -43,6 +43,8 @@ func Run(ctx context.Context, kind config.Kind, args []string, getenv func(strin
 		return err
 	}
 	logger := telemetry.NewLogger(stderr, name)
+	gcPercent, memLimit := tuneMemory(cfg.Memory, getenv)
+	logger.InfoContext(ctx, "garbage collector", slog.Int("gc_percent", gcPercent), slog.Int64("memory_limit_bytes", memLimit))
 	tel, err := telemetry.New(ctx, name, telemetry.EnvFrom(getenv))
 	if err != nil {
 		return err

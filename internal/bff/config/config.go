@@ -76,6 +76,25 @@ type Config struct {
 	Redis Redis `yaml:"redis"`
 	// Shutdown configures how a stopping BFF drains.
 	Shutdown Shutdown `yaml:"shutdown"`
+	// Memory tunes the Go garbage collector.
+	Memory Memory `yaml:"memory"`
+}
+
+// Memory tunes the Go garbage collector. The environment variables GOGC
+// and GOMEMLIMIT, when set, win over these (the Go runtime reads them).
+type Memory struct {
+	// GCPercent is how far the heap may grow over what was live after a
+	// collection before the next one starts (GOGC). Above Go's 100, a BFF
+	// (whose live heap is small: a few megabytes plus the requests in
+	// flight) collects less often and spends less CPU on it; LimitBytes
+	// keeps the memory bounded.
+	GCPercent int `yaml:"gc_percent"`
+	// LimitBytes is a soft limit on the memory the Go runtime holds
+	// (heap, stacks, its own; not the program's code): approaching it, the
+	// collector runs sooner, whatever GCPercent says (GOMEMLIMIT). 0: none.
+	// Keep it under the container's memory limit minus about 25 MiB for
+	// the program itself.
+	LimitBytes int64 `yaml:"limit_bytes"`
 }
 
 // Redis configures the shared stores. Without a URL every store is the
@@ -286,6 +305,10 @@ type Auth struct {
 	SessionKeys []string `yaml:"session_keys"`
 }
 
+// MinMemoryLimit is the least memory.limit_bytes: below it a BFF would
+// collect garbage all the time.
+const MinMemoryLimit = 16 << 20
+
 // Default returns the working defaults of a BFF.
 func Default(kind Kind) Config {
 	c := Config{
@@ -328,6 +351,7 @@ func Default(kind Kind) Config {
 	}
 	c.Redis = Redis{Timeout: 250 * time.Millisecond, RateLimitFailure: "open", APQTTL: 24 * time.Hour}
 	c.Shutdown = Shutdown{DrainDelay: 5 * time.Second, Timeout: 10 * time.Second}
+	c.Memory = Memory{GCPercent: 400, LimitBytes: 40 << 20}
 	c.PersistedQueries = PersistedQueries{APQ: true, APQMaxEntries: 1000, APQMaxBytes: 8 << 20, TrustedDocuments: "off"}
 	c.RateLimit = RateLimit{
 		Enabled: true, CostPerSecond: 500, Burst: 10000,
@@ -478,6 +502,12 @@ func (c Config) Validate(kind Kind) error {
 	}
 	l := c.Limits
 	notNegative("limits.max_in_flight", l.MaxInFlight)
+	if c.Memory.GCPercent < 1 {
+		add("memory.gc_percent must be at least 1, not %d (GOGC=off turns the collector off)", c.Memory.GCPercent)
+	}
+	if c.Memory.LimitBytes != 0 && c.Memory.LimitBytes < MinMemoryLimit {
+		add("memory.limit_bytes must be 0 (none) or at least %d (16 MiB), not %d", MinMemoryLimit, c.Memory.LimitBytes)
+	}
 	positive("limits.max_body_bytes", float64(l.MaxBodyBytes))
 	positive("limits.max_tokens", float64(l.MaxTokens))
 	positive("limits.max_depth", float64(l.MaxDepth))
