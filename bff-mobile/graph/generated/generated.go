@@ -1337,24 +1337,15 @@ func (ec *executionContext) fieldContext_LoginResult_refreshExpiresAt(_ context.
 }
 
 func (ec *executionContext) _LoginResult_user(ctx context.Context, field graphql.CollectedField, obj *mobilemodel.LoginResult) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LoginResult_user(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.User, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.User) graphql.Marshaler {
-			return ec.marshalNMobileUser2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐUser(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LoginResult_user(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalNMobileUser2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐUser(ctx, field.Selections, obj.User)
 }
+
 func (ec *executionContext) fieldContext_LoginResult_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "LoginResult",
@@ -1727,24 +1718,15 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 }
 
 func (ec *executionContext) _PlaceOrderResult_order(ctx context.Context, field graphql.CollectedField, obj *mobilemodel.PlaceOrderResult) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PlaceOrderResult_order(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Order, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Order) graphql.Marshaler {
-			return ec.marshalOOrderSummary2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_PlaceOrderResult_order(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalOOrderSummary2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, field.Selections, obj.Order)
 }
+
 func (ec *executionContext) fieldContext_PlaceOrderResult_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "PlaceOrderResult",

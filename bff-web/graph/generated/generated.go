@@ -1565,24 +1565,15 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _CancelOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *webmodel.CancelOrderPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CancelOrderPayload_order(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Order, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Order) graphql.Marshaler {
-			return ec.marshalOOrder2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_CancelOrderPayload_order(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalOOrder2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, field.Selections, obj.Order)
 }
+
 func (ec *executionContext) fieldContext_CancelOrderPayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "CancelOrderPayload",
@@ -1629,24 +1620,15 @@ func (ec *executionContext) fieldContext_CancelOrderPayload_userErrors(_ context
 }
 
 func (ec *executionContext) _LoginPayload_viewer(ctx context.Context, field graphql.CollectedField, obj *webmodel.LoginPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LoginPayload_viewer(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Viewer, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.User) graphql.Marshaler {
-			return ec.marshalNUser2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐUser(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LoginPayload_viewer(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalNUser2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐUser(ctx, field.Selections, obj.Viewer)
 }
+
 func (ec *executionContext) fieldContext_LoginPayload_viewer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "LoginPayload",
@@ -1895,24 +1877,15 @@ func (ec *executionContext) fieldContext_Order_itemCount(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Order_total(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Order_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.Money) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Order_total(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, field.Selections, obj.Total)
 }
+
 func (ec *executionContext) fieldContext_Order_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Order",
@@ -1999,24 +1972,15 @@ func (ec *executionContext) fieldContext_OrderConnection_totalCount(_ context.Co
 }
 
 func (ec *executionContext) _OrderConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *webmodel.OrderConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_OrderConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
+
 func (ec *executionContext) fieldContext_OrderConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "OrderConnection",
@@ -2071,24 +2035,15 @@ func (ec *executionContext) fieldContext_OrderEdge_cursor(_ context.Context, fie
 }
 
 func (ec *executionContext) _OrderEdge_node(ctx context.Context, field graphql.CollectedField, obj *webmodel.OrderEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Order) graphql.Marshaler {
-			return ec.marshalNOrder2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_OrderEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalNOrder2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, field.Selections, obj.Node)
 }
+
 func (ec *executionContext) fieldContext_OrderEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "OrderEdge",
@@ -2111,24 +2066,15 @@ func (ec *executionContext) fieldContext_OrderItem_quantity(_ context.Context, f
 }
 
 func (ec *executionContext) _OrderItem_unitPrice(ctx context.Context, field graphql.CollectedField, obj *model.OrderItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderItem_unitPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UnitPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.Money) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_OrderItem_unitPrice(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, field.Selections, obj.UnitPrice)
 }
+
 func (ec *executionContext) fieldContext_OrderItem_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "OrderItem",
@@ -2191,24 +2137,15 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 }
 
 func (ec *executionContext) _PlaceOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *webmodel.PlaceOrderPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PlaceOrderPayload_order(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Order, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Order) graphql.Marshaler {
-			return ec.marshalOOrder2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_PlaceOrderPayload_order(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalOOrder2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, field.Selections, obj.Order)
 }
+
 func (ec *executionContext) fieldContext_PlaceOrderPayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "PlaceOrderPayload",
@@ -2295,24 +2232,15 @@ func (ec *executionContext) fieldContext_Product_category(_ context.Context, fie
 }
 
 func (ec *executionContext) _Product_price(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Product_price(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Price, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.Money) graphql.Marshaler {
-			return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Product_price(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, field.Selections, obj.Price)
 }
+
 func (ec *executionContext) fieldContext_Product_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Product",
@@ -2351,24 +2279,15 @@ func (ec *executionContext) fieldContext_ProductConnection_totalCount(_ context.
 }
 
 func (ec *executionContext) _ProductConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *webmodel.ProductConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ProductConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
+
 func (ec *executionContext) fieldContext_ProductConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ProductConnection",
@@ -2423,24 +2342,15 @@ func (ec *executionContext) fieldContext_ProductEdge_cursor(_ context.Context, f
 }
 
 func (ec *executionContext) _ProductEdge_node(ctx context.Context, field graphql.CollectedField, obj *webmodel.ProductEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProductEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Product) graphql.Marshaler {
-			return ec.marshalNProduct2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐProduct(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ProductEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalNProduct2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐProduct(ctx, field.Selections, obj.Node)
 }
+
 func (ec *executionContext) fieldContext_ProductEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ProductEdge",

@@ -167,3 +167,23 @@ func TestMarshalIsConcurrentOnlyWhenTheSelectionCanWait(t *testing.T) {
 		t.Errorf("plain selection: got %s", s)
 	}
 }
+
+// TestRecoverFieldTurnsAPanicIntoANullAtTheFieldsPath: deferred by an
+// object field that reads its model, as graphql.ResolveField recovers.
+func TestRecoverFieldTurnsAPanicIntoANullAtTheFieldsPath(t *testing.T) {
+	ctx := listContext(nil)
+	oc := &graphql.OperationContext{RecoverFunc: graphql.DefaultRecover}
+	ctx = graphql.WithOperationContext(ctx, oc)
+	field := func(ctx context.Context) (ret graphql.Marshaler) {
+		ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Field: graphql.CollectedField{Field: &ast.Field{Alias: "price", Name: "price"}}})
+		defer RecoverField(ctx, oc, &ret)
+		panic("boom")
+	}
+	if got := field(ctx); got != graphql.Null {
+		t.Errorf("got %v, want null", got)
+	}
+	errs := graphql.GetErrors(ctx)
+	if len(errs) != 1 || errs[0].Path.String() != "orders.price" {
+		t.Errorf("errors %v, want one at orders.price", errs)
+	}
+}

@@ -62,7 +62,7 @@ func run(path string) error {
 	if err := rewrite(cfg.Exec.Filename, lists.plan); err != nil {
 		return err
 	}
-	fmt.Printf("gqlexec: %s: %d lists marshalled in order, %d by their selection; %d leaf fields read from the model\n",
-		cfg.Exec.Filename, len(lists.plan.inOrder), len(lists.plan.bySel), len(lists.plan.leaves))
+	fmt.Printf("gqlexec: %s: %d lists marshalled in order, %d by their selection; %d leaf and %d object fields read from the model\n",
+		cfg.Exec.Filename, len(lists.plan.inOrder), len(lists.plan.bySel), len(lists.plan.leaves), len(lists.plan.objects))
 	return nil
 }

@@ -33,14 +33,18 @@ type plan struct {
 	// leaves are the functions of the leaf fields that read the model
 	// (_Object_field): marshalled straight from the model, without
 	// gqlgen's field context and middleware.
-	leaves  map[string]bool
+	leaves map[string]bool
+	// objects are the functions of the object fields that read the
+	// model: their value goes to its marshaller under the field's context
+	// and recovery, without the closures and middleware chain.
+	objects map[string]bool
 	waiting map[string][]string // object → its fields that can wait, sorted
 }
 
 // planLists plans the lists among refs.
 func planLists(objects codegen.Objects, refs map[string]*config.TypeReference) plan {
 	notPlain := notPlain(objects)
-	p := plan{inOrder: map[string]bool{}, bySel: map[string]bool{}, leaves: map[string]bool{}, waiting: map[string][]string{}}
+	p := plan{inOrder: map[string]bool{}, bySel: map[string]bool{}, leaves: map[string]bool{}, objects: map[string]bool{}, waiting: map[string][]string{}}
 	for _, ref := range refs {
 		if !ref.IsSlice() || ref.IsScalar() || ref.Definition == nil {
 			continue
@@ -57,7 +61,12 @@ func planLists(objects codegen.Objects, refs map[string]*config.TypeReference) p
 	for _, o := range objects {
 		for _, f := range o.Fields {
 			if readsTheModel(o, f) {
-				p.leaves["_"+o.Name+"_"+f.Name] = true
+				switch name := "_" + o.Name + "_" + f.Name; {
+				case isLeaf(f):
+					p.leaves[name] = true
+				case isObject(f):
+					p.objects[name] = true
+				}
 			}
 			if waits(f) {
 				p.waiting[o.Name] = append(p.waiting[o.Name], f.Name)
@@ -68,14 +77,11 @@ func planLists(objects codegen.Objects, refs map[string]*config.TypeReference) p
 	return p
 }
 
-// readsTheModel reports whether f is a leaf field that only reads its
-// model: a scalar or enum, of an object that is not a root nor one of
-// introspection's, bound to a struct field or to a method taking no
-// context, returning no error, with no arguments and no directives, and
-// that cannot be a null where the schema forbids one (a non-null field
-// bound to a Go pointer can). Such a field needs nothing of what gqlgen
-// does around a field: it cannot fail, panic or wait, and its value has
-// no fields under it whose errors would need its path.
+// readsTheModel reports whether f only reads its model: a field of an
+// object that is not a root nor one of introspection's, bound to a struct
+// field or to a method taking no context and returning no error, with no
+// arguments and no directives. Such a field cannot fail, wait or be
+// intercepted; what it holds is marshalled as gqlgen would.
 func readsTheModel(o *codegen.Object, f *codegen.Field) bool {
 	ref := f.TypeReference
 	switch {
@@ -84,12 +90,28 @@ func readsTheModel(o *codegen.Object, f *codegen.Field) bool {
 		return false
 	case f.IsMethod() && !f.NoErr:
 		return false
-	case ref.Definition.Kind != ast.Scalar && ref.Definition.Kind != ast.Enum, ref.IsSlice(), ref.IsPtrToSlice():
-		return false
-	case ref.GQL.NonNull && ref.IsNilable():
-		return false
 	}
 	return true
+}
+
+// isLeaf reports whether f, which reads its model, is a scalar or enum
+// that cannot be a null where the schema forbids one (a non-null field
+// bound to a Go pointer can): it needs nothing of what gqlgen does around
+// a field, not even a field context, as nothing under it can fail.
+func isLeaf(f *codegen.Field) bool {
+	ref := f.TypeReference
+	kind := ref.Definition.Kind
+	forbiddenNull := ref.GQL.NonNull && ref.IsNilable()
+	return (kind == ast.Scalar || kind == ast.Enum) && !ref.IsSlice() && !ref.IsPtrToSlice() && !forbiddenNull
+}
+
+// isObject reports whether f, which reads its model, is one object (not
+// a list): it keeps its field context (the path of what fails under it)
+// and gqlgen's panic recovery, and loses only the closures and the
+// middleware chain around its value.
+func isObject(f *codegen.Field) bool {
+	ref := f.TypeReference
+	return ref.Definition.Kind == ast.Object && !ref.IsSlice() && !ref.IsPtrToSlice()
 }
 
 // waits reports whether a field can wait: gqlgen resolves it concurrently

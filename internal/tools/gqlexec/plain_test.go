@@ -151,7 +151,7 @@ func TestPlanLists(t *testing.T) {
 }
 
 // TestReadsTheModel: which leaf fields are marshalled straight from the
-// model.
+// model (and which object fields keep only their context and recovery).
 func TestReadsTheModel(t *testing.T) {
 	o := &codegen.Object{Definition: &ast.Definition{Name: "Order", Kind: ast.Object}}
 	scalar := fieldSpec{"total", "Int", ast.Scalar, false}
@@ -176,7 +176,29 @@ func TestReadsTheModel(t *testing.T) {
 	for _, tt := range tests {
 		obj := *o
 		obj.Root = tt.root
-		if got := readsTheModel(&obj, field(&obj, tt.spec)); got != tt.want {
+		f := field(&obj, tt.spec)
+		if got := readsTheModel(&obj, f) && isLeaf(f); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestObjectFieldsThatReadTheModel(t *testing.T) {
+	o := &codegen.Object{Definition: &ast.Definition{Name: "Order", Kind: ast.Object}}
+	customer := fieldSpec{"customer", "User", ast.Object, false}
+	for _, tt := range []struct {
+		name string
+		spec leafSpec
+		want bool
+	}{
+		{"struct field", leafSpec{fieldSpec: customer}, true},
+		{"method without error", leafSpec{fieldSpec: customer, method: true, noErr: true}, true},
+		{"method with an error", leafSpec{fieldSpec: customer, method: true}, false},
+		{"resolver", leafSpec{fieldSpec: fieldSpec{"customer", "User", ast.Object, true}}, false},
+		{"scalar", leafSpec{fieldSpec: fieldSpec{"total", "Int", ast.Scalar, false}}, false},
+	} {
+		f := field(o, tt.spec)
+		if got := readsTheModel(o, f) && isObject(f); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}

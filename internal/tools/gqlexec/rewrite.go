@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,8 +46,8 @@ func rewrite(path string, p plan) error {
 	seen := map[string]int{}
 	for _, decl := range file.Decls {
 		fn, ok := decl.(*ast.FuncDecl)
-		if ok && fn.Body != nil && p.leaves[fn.Name.Name] {
-			if err := readModel(fn, graphqlName); err != nil {
+		if ok && fn.Body != nil && (p.leaves[fn.Name.Name] || p.objects[fn.Name.Name]) {
+			if err := readModel(fn, graphqlName, p.objects[fn.Name.Name]); err != nil {
 				return fmt.Errorf("%s: %s: %w: gqlgen's field code changed", path, fn.Name.Name, err)
 			}
 			seen[fn.Name.Name]++
@@ -79,7 +80,7 @@ func rewrite(path string, p plan) error {
 		})
 	}
 	var wrong []string
-	for _, set := range []map[string]bool{p.inOrder, p.bySel, p.leaves} {
+	for _, set := range []map[string]bool{p.inOrder, p.bySel, p.leaves, p.objects} {
 		for name := range set {
 			if seen[name] != 1 {
 				wrong = append(wrong, fmt.Sprintf("%s (%d calls)", name, seen[name]))
@@ -114,9 +115,20 @@ func rewrite(path string, p plan) error {
 //
 //	return ec.marshalX(ctx, field.Selections, obj.F)
 //
-// and fails on any other shape (a middleware chain, a resolver that uses
+// and, for an object (which keeps its field context, the path of what
+// fails under it, and the recovery of a panic),
+//
+//	fc, err := ec.fieldContext_O_f(ctx, field)
+//	if err != nil {
+//		return graphql.Null
+//	}
+//	ctx = graphql.WithFieldContext(ctx, fc)
+//	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+//	return ec.marshalX(ctx, field.Selections, obj.F)
+//
+// It fails on any other shape (a middleware chain, a resolver that uses
 // its context or can fail).
-func readModel(fn *ast.FuncDecl, graphqlName string) error {
+func readModel(fn *ast.FuncDecl, graphqlName string, object bool) error {
 	ret, ok := onlyReturn(fn.Body)
 	if !ok || len(ret.Results) != 1 {
 		return errors.New("not a single return")
@@ -159,9 +171,93 @@ func readModel(fn *ast.FuncDecl, graphqlName string) error {
 		&ast.SelectorExpr{X: ast.NewIdent("field"), Sel: ast.NewIdent("Selections")},
 		value.Results[0],
 	}}
+	if object {
+		init, ok := call.Args[3].(*ast.FuncLit)
+		if !ok {
+			return errors.New("no field context function")
+		}
+		ic, ok := onlyReturn(init.Body)
+		if !ok || len(ic.Results) != 1 {
+			return errors.New("the field context function is not a single return")
+		}
+		fcCall, ok := ic.Results[0].(*ast.CallExpr)
+		if !ok || len(fcCall.Args) != 2 {
+			return errors.New("the field context function does not call one of two arguments")
+		}
+		stmts, err := objectBody(graphqlName, fcCall.Fun, direct)
+		if err != nil {
+			return err
+		}
+		fn.Body.List = stmts
+		fn.Body.Rbrace = token.NoPos
+		return nil
+	}
 	fn.Body.List = []ast.Stmt{&ast.ReturnStmt{Return: ret.Return, Results: []ast.Expr{direct}}}
 	fn.Body.Rbrace = ret.Return + 1 // no blank line where the call was
 	return nil
+}
+
+// objectTemplate is the body of an object field that reads its model;
+// FIELDCONTEXT and MARSHAL stand for the generated code's expressions.
+const objectTemplate = `package p
+
+func _() {
+	fc, err := FIELDCONTEXT(ctx, field)
+	if err != nil {
+		return GRAPHQL.Null
+	}
+	ctx = GRAPHQL.WithFieldContext(ctx, fc)
+	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	return MARSHAL
+}
+`
+
+// objectBody returns objectTemplate's statements with fieldContext,
+// marshal and graphqlName in place, without positions (so the printer
+// lays them out afresh).
+func objectBody(graphqlName string, fieldContext ast.Expr, marshal ast.Expr) ([]ast.Stmt, error) {
+	f, err := parser.ParseFile(token.NewFileSet(), "", objectTemplate, 0)
+	if err != nil {
+		return nil, err
+	}
+	body := f.Decls[0].(*ast.FuncDecl).Body
+	astutil.Apply(body, func(c *astutil.Cursor) bool {
+		id, ok := c.Node().(*ast.Ident)
+		if !ok {
+			return true
+		}
+		switch id.Name {
+		case "FIELDCONTEXT":
+			c.Replace(fieldContext)
+		case "MARSHAL":
+			c.Replace(marshal)
+		case "GRAPHQL":
+			c.Replace(ast.NewIdent(graphqlName))
+		}
+		return true
+	}, nil)
+	clearPositions(body)
+	return body.List, nil
+}
+
+// clearPositions sets every position in n to none.
+func clearPositions(n ast.Node) {
+	ast.Inspect(n, func(n ast.Node) bool {
+		if n == nil {
+			return false
+		}
+		v := reflect.ValueOf(n)
+		if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+			return true
+		}
+		v = v.Elem()
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Type() == reflect.TypeFor[token.Pos]() && f.CanSet() {
+				f.SetInt(int64(token.NoPos))
+			}
+		}
+		return true
+	})
 }
 
 // onlyReturn returns the return statement that is the whole of body.

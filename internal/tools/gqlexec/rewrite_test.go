@@ -62,6 +62,26 @@ func (ec *executionContext) _Money_cents(ctx context.Context, field graphql.Coll
 	)
 }
 
+func (ec *executionContext) _Item_price(ctx context.Context, field graphql.CollectedField, obj *Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Item_price(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Price, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v Money) graphql.Marshaler {
+			return ec.marshalNMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
 func (ec *executionContext) _Money_guarded(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -99,6 +119,7 @@ func TestRewrite(t *testing.T) {
 		inOrder: map[string]bool{"marshalItems": true},
 		bySel:   map[string]bool{"marshalOrders": true},
 		leaves:  map[string]bool{"_Money_cents": true},
+		objects: map[string]bool{"_Item_price": true},
 		waiting: map[string][]string{"User": {"orders"}},
 	}
 	if err := rewrite(path, p); err != nil {
@@ -114,6 +135,9 @@ func TestRewrite(t *testing.T) {
 		"ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func",
 		"return gqllist.Marshal(ctx, sel, fieldsThatWait, len(v), 0, false, func",
 		"(ret graphql.Marshaler) {\n\treturn ec.marshalNInt2int(ctx, field.Selections, obj.Cents)\n}",
+		"(ret graphql.Marshaler) {\n\tfc, err := ec.fieldContext_Item_price(ctx, field)\n\tif err != nil {\n\t\treturn graphql.Null\n\t}\n" +
+			"\tctx = graphql.WithFieldContext(ctx, fc)\n\tdefer gqllist.RecoverField(ctx, ec.OperationContext, &ret)\n" +
+			"\treturn ec.marshalNMoney(ctx, field.Selections, obj.Price)\n}",
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("rewritten file lacks %q:\n%s", want, src)
