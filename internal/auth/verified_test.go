@@ -40,6 +40,13 @@ func (s *swappableKeys) set(kid string, pub *rsa.PublicKey) {
 	s.keys[kid] = jose.JSONWebKey{Key: pub, KeyID: kid, Algorithm: "RS256", Use: "sig"}
 }
 
+// keysWith is a key source holding pub under kid.
+func keysWith(kid string, pub *rsa.PublicKey) *swappableKeys {
+	s := &swappableKeys{keys: map[string]jose.JSONWebKey{}}
+	s.set(kid, pub)
+	return s
+}
+
 func rsaKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -66,8 +73,7 @@ func signed(t testing.TB, key *rsa.PrivateKey, kid string, now time.Time, ttl ti
 // plus the leeway, as a first check would: then it is refused.
 func TestAVerifiedTokenIsAcceptedAgainUntilItExpires(t *testing.T) {
 	key := rsaKey(t)
-	keys := &swappableKeys{keys: map[string]jose.JSONWebKey{}}
-	keys.set("k1", &key.PublicKey)
+	keys := keysWith("k1", &key.PublicKey)
 	now := time.Now()
 	v := auth.NewVerifier(keys, iss, aud)
 	v.SetClock(func() time.Time { return now })
@@ -93,8 +99,7 @@ func TestAVerifiedTokenIsAcceptedAgainUntilItExpires(t *testing.T) {
 // RSA check of a first verification (about 70).
 func TestARememberedTokenSkipsTheSignatureCheck(t *testing.T) {
 	key := rsaKey(t)
-	keys := &swappableKeys{keys: map[string]jose.JSONWebKey{}}
-	keys.set("k1", &key.PublicKey)
+	keys := keysWith("k1", &key.PublicKey)
 	tok := signed(t, key, "k1", time.Now(), time.Minute)
 	v := auth.NewVerifier(keys, iss, aud)
 	first := testing.AllocsPerRun(1, func() {
@@ -117,8 +122,7 @@ func TestARememberedTokenSkipsTheSignatureCheck(t *testing.T) {
 // when its key id comes to name another key.
 func TestAVerifiedTokenIsCheckedAgainWhenItsKeyGoesOrChanges(t *testing.T) {
 	key, other := rsaKey(t), rsaKey(t)
-	keys := &swappableKeys{keys: map[string]jose.JSONWebKey{}}
-	keys.set("k1", &key.PublicKey)
+	keys := keysWith("k1", &key.PublicKey)
 	v := auth.NewVerifier(keys, iss, aud)
 	tok := signed(t, key, "k1", time.Now(), time.Minute)
 	if _, err := v.Verify(t.Context(), tok); err != nil {
@@ -147,8 +151,7 @@ func TestAVerifiedTokenIsCheckedAgainWhenItsKeyGoesOrChanges(t *testing.T) {
 // by a key the set does not hold yet) is checked in full every time.
 func TestARefusedTokenIsNeverRemembered(t *testing.T) {
 	key, forger := rsaKey(t), rsaKey(t)
-	keys := &swappableKeys{keys: map[string]jose.JSONWebKey{}}
-	keys.set("k1", &key.PublicKey)
+	keys := keysWith("k1", &key.PublicKey)
 	v := auth.NewVerifier(keys, iss, aud)
 	forged := signed(t, forger, "k1", time.Now(), time.Minute)
 	for range 2 {
@@ -166,8 +169,7 @@ func TestARefusedTokenIsNeverRemembered(t *testing.T) {
 // each time, as before tokens were remembered) and one remembered.
 func BenchmarkVerify(b *testing.B) {
 	key := rsaKey(b)
-	keys := &swappableKeys{keys: map[string]jose.JSONWebKey{}}
-	keys.set("k1", &key.PublicKey)
+	keys := keysWith("k1", &key.PublicKey)
 	tok := signed(b, key, "k1", time.Now(), time.Hour)
 	b.Run("first", func(b *testing.B) {
 		for b.Loop() {
