@@ -3,14 +3,16 @@ package bff
 import (
 	"math"
 	"runtime/debug"
+	"runtime/metrics"
 
 	"github.com/acme/bff-gateway/internal/bff/config"
 )
 
 // tuneMemory applies m to the Go runtime, each setting unless the
 // environment set it already (GOGC, GOMEMLIMIT: the runtime read those at
-// start and they win), and returns the settings in force: the GC percent
-// (-1 when off) and the soft memory limit (math.MaxInt64 when none).
+// start and they win), and returns the settings in force, as the runtime
+// reports them: the GC percent and the soft memory limit (math.MaxInt64
+// when none).
 func tuneMemory(m config.Memory, getenv func(string) string) (gcPercent int, limit int64) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(m.GCPercent)
@@ -22,7 +24,7 @@ func tuneMemory(m config.Memory, getenv func(string) string) (gcPercent int, lim
 		}
 		debug.SetMemoryLimit(l)
 	}
-	gcPercent = debug.SetGCPercent(-1)
-	debug.SetGCPercent(gcPercent)
-	return gcPercent, debug.SetMemoryLimit(-1)
+	in := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(in)
+	return int(in[0].Value.Uint64()), int64(in[1].Value.Uint64())
 }
