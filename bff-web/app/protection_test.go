@@ -73,6 +73,9 @@ func TestOperationLimitsRefuseBeforeAnythingRuns(t *testing.T) {
 		{"too many aliases", aliases, 400, "TOO_MANY_ALIASES"},
 		{"too complex", complexDoc, 400, "QUERY_TOO_COMPLEX"},
 		{"does not parse", "{ featuredProducts { id ", 400, "GRAPHQL_PARSE_FAILED"},
+		// One response holds the whole answer: a deferred fragment would be
+		// null in it and never sent.
+		{"@defer", "{ featuredProducts { id ... @defer { name } } }", 400, "DEFER_NOT_SUPPORTED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -113,7 +113,8 @@ type walker struct {
 // measureOperation returns op's cost, in time linear in the document's size:
 // each fragment is walked once, and its totals reused at every spread. It
 // refuses with QUERY_TOO_DEEP, TOO_MANY_ALIASES, TOO_MANY_ROOT_FIELDS,
-// TOO_MANY_DIRECTIVES, QUERY_TOO_COMPLEX or FRAGMENT_CYCLE, as soon as the
+// TOO_MANY_DIRECTIVES, QUERY_TOO_COMPLEX, FRAGMENT_CYCLE or
+// DEFER_NOT_SUPPORTED, as soon as the
 // count passes its limit; the measured value in the refusal is the count
 // at that point.
 func measureOperation(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]json.RawMessage, cfg *Config) (int, *refusal) {
@@ -171,10 +172,12 @@ func (w *walker) walk(set ast.SelectionSet, mult, depth int, intro, top bool, ac
 			}
 		case *ast.InlineFragment:
 			acc.directives = satAdd(acc.directives, len(s.Directives))
+			w.refuseDefer(s.Directives)
 			w.check(acc)
 			w.walk(s.SelectionSet, mult, depth, intro, top, acc)
 		case *ast.FragmentSpread:
 			acc.directives = satAdd(acc.directives, len(s.Directives))
+			w.refuseDefer(s.Directives)
 			f := w.fragment(s.Name)
 			if f == nil {
 				w.check(acc)
@@ -197,6 +200,19 @@ func (w *walker) walk(set ast.SelectionSet, mult, depth int, intro, top bool, ac
 			w.check(acc)
 		}
 	}
+}
+
+// refuseDefer refuses a fragment marked @defer: the BFF answers an
+// operation in one response (GraphQL over HTTP's application/json and
+// application/graphql-response+json), so what gqlgen would defer would
+// be null in it and never sent. The generated code relies on it: it
+// builds no group for deferred fields (internal/tools/gqlexec).
+func (w *walker) refuseDefer(ds ast.DirectiveList) {
+	if w.fail != nil || ds.ForName("defer") == nil {
+		return
+	}
+	w.fail = refuse(http.StatusBadRequest, CodeDeferNotSupported,
+		"@defer is not supported: every operation is answered in one response; remove the directive", nil)
 }
 
 // fragment returns the totals of the fragment named name relative to a

@@ -161,3 +161,31 @@ func TestExponentialFragments(t *testing.T) {
 		t.Fatalf("got %v, want %s", rf, CodeQueryTooComplex)
 	}
 }
+
+// TestDeferIsRefused checks that a fragment marked @defer, inline or
+// spread, in the operation or inside a fragment it spreads, is refused:
+// the BFF answers in one response, where gqlgen would leave the deferred
+// fields null and never send them.
+func TestDeferIsRefused(t *testing.T) {
+	t.Parallel()
+	for name, doc := range map[string]string{
+		"inline":                   `{ viewer { id ... @defer { name } } }`,
+		"spread":                   `{ viewer { id ...N @defer } } fragment N on User { name }`,
+		"labelled, with if":        `query($d: Boolean = true) { viewer { ... @defer(label: "n", if: $d) { name } } }`,
+		"inside a spread fragment": `{ ...V } fragment V on Query { viewer { ... @defer { name } } }`,
+	} {
+		_, rf := costOf(t, defaultConfig(), doc, "")
+		if rf == nil || rf.Code != CodeDeferNotSupported || !documentCodes[rf.Code] {
+			t.Errorf("%s: %v; want a document refusal %s", name, rf, CodeDeferNotSupported)
+		}
+	}
+	// Other directives on fragments pass.
+	for _, doc := range []string{
+		`query($s: Boolean!) { viewer { ... @include(if: $s) { name } } }`,
+		`query($s: Boolean!) { viewer { ...N @skip(if: $s) } } fragment N on User { name }`,
+	} {
+		if _, rf := costOf(t, defaultConfig(), doc, `{"s": true}`); rf != nil {
+			t.Errorf("%s refused: %s", doc, rf.Body(""))
+		}
+	}
+}

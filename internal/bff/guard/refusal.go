@@ -54,6 +54,10 @@ const (
 	// CodeFragmentCycle (400): the selected operation spreads a fragment
 	// that spreads itself.
 	CodeFragmentCycle = "FRAGMENT_CYCLE"
+	// CodeDeferNotSupported (400): the selected operation marks a
+	// fragment @defer, which needs an incremental (multipart) answer; the
+	// BFF answers every operation in one response.
+	CodeDeferNotSupported = "DEFER_NOT_SUPPORTED"
 	// CodeParseFailed (400): the document does not parse (gqlgen's own
 	// code for that).
 	CodeParseFailed = edge.CodeParseFailed
@@ -107,6 +111,7 @@ var documentCodes = map[string]bool{
 	CodeTooManyFragmentSpreads: true,
 	CodeTooManyRepeatedFields:  true,
 	CodeFragmentCycle:          true,
+	CodeDeferNotSupported:      true,
 }
 
 // write logs and counts the refusal and answers the request with it.

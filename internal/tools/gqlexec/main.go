@@ -1,7 +1,7 @@
 // Command gqlexec generates a BFF's executable schema: gqlgen generate,
 // from the gqlgen.yml of the directory it runs in (make generate runs it
-// in bff-web and bff-mobile), and then two changes to what gqlgen wrote,
-// both about cost, neither about what an answer holds:
+// in bff-web and bff-mobile), and then three changes to what gqlgen wrote,
+// all about cost, none about what an answer holds:
 //
 //   - lists whose elements cannot wait are marshalled in order, in the
 //     caller's goroutine (internal/bff/gqllist), instead of with a
@@ -15,7 +15,10 @@
 //     of a list of orders. Nothing can fail, panic or wait there, so the
 //     answer is the same; the one thing such a field no longer passes
 //     through is a field interceptor, which the BFFs refuse to install
-//     (internal/bff use).
+//     (internal/bff use);
+//   - objects build no group for @defer's fields (the object's path, a
+//     field set and a map each), which the BFFs refuse before anything
+//     runs (guard.CodeDeferNotSupported): they answer in one response.
 //
 // A field can wait when gqlgen resolves it concurrently (a resolver, a
 // method taking a context) or its type is an interface or a union. An
@@ -62,7 +65,7 @@ func run(path string) error {
 	if err := rewrite(cfg.Exec.Filename, lists.plan); err != nil {
 		return err
 	}
-	fmt.Printf("gqlexec: %s: %d lists marshalled in order, %d by their selection; %d leaf and %d object fields read from the model\n",
+	fmt.Printf("gqlexec: %s: %d lists marshalled in order, %d by their selection; %d leaf and %d object fields read from the model; no deferred groups\n",
 		cfg.Exec.Filename, len(lists.plan.inOrder), len(lists.plan.bySel), len(lists.plan.leaves), len(lists.plan.objects))
 	return nil
 }

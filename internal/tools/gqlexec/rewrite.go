@@ -79,6 +79,9 @@ func rewrite(path string, p plan) error {
 			return true
 		})
 	}
+	if err := dropDeferredGroups(file, graphqlName); err != nil {
+		return fmt.Errorf("%s: %w: gqlgen's object code changed", path, err)
+	}
 	var wrong []string
 	for _, set := range []map[string]bool{p.inOrder, p.bySel, p.leaves, p.objects} {
 		for name := range set {
@@ -100,6 +103,55 @@ func rewrite(path string, p plan) error {
 		return err
 	}
 	return writeWaiting(filepath.Join(filepath.Dir(path), waitingFile), file.Name.Name, p.waiting)
+}
+
+// dropDeferredGroups turns each
+//
+//	deferred := graphql.NewDeferredGroup(ctx)
+//
+// of an object's marshaller into
+//
+//	var deferred graphql.DeferredGroup
+//
+// The group holds what @defer puts off, and the BFFs refuse @defer
+// (guard.CodeDeferNotSupported: they answer in one response); building it
+// computed the object's path (a slice and a boxed element per level), a
+// field set and a map for every object of an answer, a fifth of a long
+// list's allocations. The zero group is what the generated code reads
+// when nothing is deferred: no deferred fields. Any other use of
+// NewDeferredGroup is refused.
+func dropDeferredGroups(file *ast.File, graphqlName string) error {
+	dropped := 0
+	astutil.Apply(file, func(c *astutil.Cursor) bool {
+		as, ok := c.Node().(*ast.AssignStmt)
+		if !ok || as.Tok != token.DEFINE || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+			return true
+		}
+		call, ok := as.Rhs[0].(*ast.CallExpr)
+		name, isIdent := as.Lhs[0].(*ast.Ident)
+		if !ok || !isIdent || len(call.Args) != 1 || !isSelector(call.Fun, graphqlName, "NewDeferredGroup") {
+			return true
+		}
+		// On the line of the statement it replaces: no blank line around it.
+		at := as.Pos()
+		c.Replace(&ast.DeclStmt{Decl: &ast.GenDecl{TokPos: at, Tok: token.VAR, Specs: []ast.Spec{&ast.ValueSpec{
+			Names: []*ast.Ident{{NamePos: at, Name: name.Name}},
+			Type:  &ast.SelectorExpr{X: &ast.Ident{NamePos: at, Name: graphqlName}, Sel: &ast.Ident{NamePos: at, Name: "DeferredGroup"}},
+		}}}})
+		dropped++
+		return false
+	}, nil)
+	left := 0
+	ast.Inspect(file, func(n ast.Node) bool {
+		if e, ok := n.(ast.Expr); ok && isSelector(e, graphqlName, "NewDeferredGroup") {
+			left++
+		}
+		return true
+	})
+	if left > 0 {
+		return fmt.Errorf("%d uses of graphql.NewDeferredGroup other than `deferred := graphql.NewDeferredGroup(ctx)` (%d of those)", left, dropped)
+	}
+	return nil
 }
 
 // readModel turns the function of a leaf field that reads its model,

@@ -102,6 +102,15 @@ func (ec *executionContext) _Money_guarded(ctx context.Context, field graphql.Co
 	)
 }
 
+func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *Money) graphql.Marshaler {
+	out := graphql.NewFieldSet(nil)
+	deferred := graphql.NewDeferredGroup(ctx)
+	if n := len(deferred.Defers); n > 0 {
+		ec.ProcessDeferredGroup(deferred)
+	}
+	return out
+}
+
 func (ec *executionContext) marshalNodes(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
 	return graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		return graphql.MarshalInt(v[i])
@@ -143,6 +152,9 @@ func TestRewrite(t *testing.T) {
 			t.Errorf("rewritten file lacks %q:\n%s", want, src)
 		}
 	}
+	if strings.Contains(src, "NewDeferredGroup") || !strings.Contains(src, "\tvar deferred graphql.DeferredGroup\n\tif n := len(deferred.Defers)") {
+		t.Errorf("the object's deferred group is still built:\n%s", src)
+	}
 	if n := strings.Count(src, "graphql.MarshalSliceConcurrently"); n != 1 {
 		t.Errorf("%d calls of MarshalSliceConcurrently left, want 1 (marshalNodes)", n)
 	}
@@ -163,16 +175,21 @@ func TestRewriteRefusesWhenGqlgensCodeChanged(t *testing.T) {
 		"a list function without the call": {plan{inOrder: map[string]bool{"marshalMissing": true}}, "marshalMissing (0 calls)"},
 		"a leaf with a middleware chain":   {plan{leaves: map[string]bool{"_Money_guarded": true}}, "a middleware chain"},
 		"a leaf that is not ResolveField":  {plan{leaves: map[string]bool{"marshalNInt2int": true}}, "not a call of graphql.ResolveField"},
+		"a deferred group used otherwise":  {plan{}, "1 uses of graphql.NewDeferredGroup other than"},
 	} {
 		path := filepath.Join(t.TempDir(), "generated.go")
-		if err := os.WriteFile(path, []byte(generated), 0o644); err != nil {
+		src := generated
+		if name == "a deferred group used otherwise" {
+			src += "\nfunc (ec *executionContext) other(ctx context.Context) any { return graphql.NewDeferredGroup(ctx).Path }\n"
+		}
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		err := rewrite(path, tc.p)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error saying %q", name, err, tc.want)
 		}
-		if out, _ := os.ReadFile(path); string(out) != generated {
+		if out, _ := os.ReadFile(path); string(out) != src {
 			t.Errorf("%s: the file was changed although the rewrite was refused", name)
 		}
 	}
