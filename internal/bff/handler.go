@@ -149,13 +149,15 @@ func operationCost(ctx context.Context) int {
 // and hooks chosen on purpose: GET and POST (answered through the edge's
 // writer), a parsed-document cache, the edge's error presenter and panic
 // recovery, introspection in development only, and the stale-data report.
+// POST is the edge's (gqlgen's, writing the executor's data without
+// re-encoding it).
 // Persisted queries are resolved by the guard (internal/bff/guard), before
 // anything is parsed, so gqlgen's own APQ extension is not used.
 func newGraphQLServer(d Deps, schema graphql.ExecutableSchema) *handler.Server {
 	srv := handler.New(schema)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(edge.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(edge.Presenter)
 	srv.SetRecoverFunc(edge.Recover)

@@ -3,9 +3,11 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,14 +22,15 @@ import (
 
 // gqlgenEdge is a gqlgen server (gqlgen's own test schema: Query.name,
 // Mutation.name) behind Begin, RequestsOnly and Answer, as the BFFs
-// assemble them. An operation named Stale marks products stale while it
-// runs; one named Throttled records a throttle.
-func gqlgenEdge(t *testing.T) http.Handler {
+// assemble them, with post as its POST transport (the BFFs' is POST). An
+// operation named Stale marks products stale while it runs; one named
+// Throttled records a throttle.
+func gqlgenEdge(t *testing.T, post graphql.Transport) http.Handler {
 	t.Helper()
 	srv := testserver.New()
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(post)
 	srv.SetErrorPresenter(Presenter)
 	// Response interceptors added later wrap those added earlier, so this
 	// one runs inside ReportStaleData, as resolvers do.
@@ -53,9 +56,12 @@ type gqlgenResponse struct {
 	Extensions map[string]any
 }
 
+// TestGqlgenBehindTheEdge checks the statuses, media types and headers
+// of answers through the edge, and that POST answers each request as
+// gqlgen's own POST transport does, byte for byte.
 func TestGqlgenBehindTheEdge(t *testing.T) {
 	t.Parallel()
-	h := gqlgenEdge(t)
+	h, gqlgens := gqlgenEdge(t, POST{}), gqlgenEdge(t, transport.POST{})
 	const grjAccept = "application/graphql-response+json"
 	tests := []struct {
 		name        string
@@ -87,22 +93,35 @@ func TestGqlgenBehindTheEdge(t *testing.T) {
 		{name: "throttled while it ran: 429 with its data", method: http.MethodPost, body: `{"query":"query Throttled { name }","operationName":"Throttled"}`, accept: "application/json",
 			wantStatus: 429, wantCT: ctJSON, wantData: true,
 			wantHeaders: map[string]string{"Retry-After": "90", "RateLimit-Limit": "5", "RateLimit-Reset": "120"}},
+		{name: "stale data: extensions", method: http.MethodPost, body: `{"query":"query Stale { name }","operationName":"Stale"}`, accept: grjAccept,
+			wantStatus: 200, wantCT: ctGRJ, wantData: true},
+		{name: "a field error and no data", method: http.MethodPost, body: `{"query":"mutation { name }"}`, accept: "application/json",
+			wantStatus: 200, wantCT: ctJSON},
+		{name: "variables that do not coerce", method: http.MethodPost, body: `{"query":"query($n: Boolean!) { name @include(if: $n) }","variables":{"n":"x"}}`, accept: grjAccept,
+			wantStatus: 400, wantCT: ctGRJ, wantCode: CodeValidationFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var r *http.Request
-			if tt.method == http.MethodGet {
-				r = httptest.NewRequest(http.MethodGet, "/graphql?"+tt.body, nil)
-			} else {
-				r = httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(tt.body))
-				r.Header.Set("Content-Type", "application/json")
+			serve := func(h http.Handler) *httptest.ResponseRecorder {
+				var r *http.Request
+				if tt.method == http.MethodGet {
+					r = httptest.NewRequest(http.MethodGet, "/graphql?"+tt.body, nil)
+				} else {
+					r = httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(tt.body))
+					r.Header.Set("Content-Type", "application/json")
+				}
+				if tt.accept != "" {
+					r.Header.Set("Accept", tt.accept)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				return rec
 			}
-			if tt.accept != "" {
-				r.Header.Set("Accept", tt.accept)
+			rec, theirs := serve(h), serve(gqlgens)
+			if rec.Code != theirs.Code || rec.Body.String() != theirs.Body.String() || !maps.EqualFunc(rec.Header(), theirs.Header(), slices.Equal) {
+				t.Errorf("answered %d %v %s; gqlgen's POST answers %d %v %s", rec.Code, rec.Header(), rec.Body, theirs.Code, theirs.Header(), theirs.Body)
 			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
 			if rec.Code != tt.wantStatus {
 				t.Errorf("status %d, want %d (body %s)", rec.Code, tt.wantStatus, rec.Body)
 			}
@@ -126,7 +145,7 @@ func TestGqlgenBehindTheEdge(t *testing.T) {
 
 func TestGqlgenReportsStaleData(t *testing.T) {
 	t.Parallel()
-	h := gqlgenEdge(t)
+	h := gqlgenEdge(t, POST{})
 	for op, wantStale := range map[string]bool{"Stale": true, "Fresh": false} {
 		r := httptest.NewRequest(http.MethodPost, "/graphql",
 			strings.NewReader(`{"query":"query `+op+` { name }","operationName":"`+op+`"}`))
@@ -155,7 +174,7 @@ func TestGqlgenOptionsThroughTheEdge(t *testing.T) {
 	r := httptest.NewRequest(http.MethodOptions, "/graphql", nil)
 	r.Header.Set("Accept", "application/graphql-response+json")
 	rec := httptest.NewRecorder()
-	gqlgenEdge(t).ServeHTTP(rec, r)
+	gqlgenEdge(t, POST{}).ServeHTTP(rec, r)
 	if rec.Code != http.StatusOK || rec.Header().Get("Allow") != "OPTIONS, GET, POST" {
 		t.Errorf("status %d, Allow %q; want 200, OPTIONS, GET, POST", rec.Code, rec.Header().Get("Allow"))
 	}
