@@ -451,20 +451,25 @@ func TestClientCloseIdleConnectionsReachesTheBaseTransport(t *testing.T) {
 }
 
 // TestTraceContextPassesThroughWithoutExporting: a process that exports
-// nothing (the no-op tracer) still passes the caller's trace on to the
-// services it calls, so that a trace is whole across a process that does
-// not trace.
+// nothing (the no-op tracer) still passes the caller's trace and baggage
+// on to the services it calls, so that a trace is whole across a process
+// that does not trace; its handlers see the trace (the log lines carry
+// it); a call made without one sends none; and the caller's request is
+// never changed.
 func TestTraceContextPassesThroughWithoutExporting(t *testing.T) {
 	t.Parallel()
 	tel := NewNoop("bff-web")
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	var sent string
+	var sent, sentBaggage []string
 	base := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
-		sent = r.Header.Get("traceparent")
+		sent = append(sent, r.Header.Get("traceparent"))
+		sentBaggage = append(sentBaggage, r.Header.Get("baggage"))
 		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r, Header: http.Header{}}, nil
 	})
 	client := &http.Client{Transport: tel.Client("order", base, nil)}
+	var seen trace.SpanContext
 	h := tel.Server(func(*http.Request) string { return "POST /graphql" })(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = trace.SpanContextFromContext(r.Context())
 		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "http://order.invalid/v1/orders", nil)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -472,12 +477,25 @@ func TestTraceContextPassesThroughWithoutExporting(t *testing.T) {
 			return
 		}
 		_ = resp.Body.Close()
+		if len(req.Header) != 0 {
+			t.Errorf("the caller's request was changed: %v", req.Header)
+		}
 	}))
 	r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/graphql", nil)
 	r.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	r.Header.Set("baggage", "tenant=acme")
 	h.ServeHTTP(httptest.NewRecorder(), r)
-	if !strings.HasPrefix(sent, "00-"+traceID+"-") {
-		t.Errorf("the call to the order service carried traceparent %q, want the caller's trace %s", sent, traceID)
+	if len(sent) != 1 || !strings.HasPrefix(sent[0], "00-"+traceID+"-") || sentBaggage[0] != "tenant=acme" {
+		t.Errorf("the call to the order service carried traceparent %q, baggage %q; want the caller's trace %s and tenant=acme", sent, sentBaggage, traceID)
+	}
+	if seen.TraceID().String() != traceID {
+		t.Errorf("the handler saw trace %s, want the caller's %s", seen.TraceID(), traceID)
+	}
+
+	// No trace context in, none out.
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/graphql", nil))
+	if len(sent) != 2 || sent[1] != "" || sentBaggage[1] != "" || seen.IsValid() {
+		t.Errorf("without a caller's trace: sent traceparent %q, baggage %q, handler saw %v", sent, sentBaggage, seen)
 	}
 }
 
