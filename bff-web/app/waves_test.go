@@ -84,7 +84,7 @@ func TestOrdersLoadOnlyWhatIsSelected(t *testing.T) {
 // marshalled with a goroutine per order, so the customers' order pages
 // are asked for together, in one wave after the orders and their
 // customers; marshalled in order, as lists whose selection cannot wait
-// are (internal/bff/gqllist), each page would wait for the one before.
+// are (internal/bff/gqlmarshal), each page would wait for the one before.
 func TestListsWaitTogetherWhenTheirSelectionCan(t *testing.T) {
 	t.Parallel()
 	env := startWeb(t)

@@ -2,12 +2,12 @@
 
 package generated
 
-import "github.com/acme/bff-gateway/internal/bff/gqllist"
+import "github.com/acme/bff-gateway/internal/bff/gqlmarshal"
 
 // fieldsThatWait are the fields of this schema that can wait (resolvers, methods
 // taking a context, interfaces and unions): a list whose selection
-// reaches none of them is marshalled in order (gqllist.Marshal).
-var fieldsThatWait = gqllist.Waiting{
+// reaches none of them is marshalled in order (gqlmarshal.Marshal).
+var fieldsThatWait = gqlmarshal.Waiting{
 	"Home":  {"featured": true, "greeting": true, "recentOrders": true},
 	"Query": {"home": true, "myOrders": true, "product": true},
 }

@@ -3,7 +3,6 @@
 package generated
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +16,7 @@ import (
 	"github.com/acme/bff-gateway/bff-web/graph/webmodel"
 	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/auth"
-	"github.com/acme/bff-gateway/internal/bff/gqllist"
+	"github.com/acme/bff-gateway/internal/bff/gqlmarshal"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -709,8 +708,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 					return nil
 				}
 			}
-			var buf bytes.Buffer
-			data.MarshalGQL(&buf)
+			buf := gqlmarshal.Buffer()
+			data.MarshalGQL(buf)
 			response.Data = buf.Bytes()
 			if atomic.LoadInt32(&ec.Deferred) > 0 {
 				hasNext := atomic.LoadInt32(&ec.PendingDeferred) > 0
@@ -727,8 +726,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			first = false
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
-			var buf bytes.Buffer
-			data.MarshalGQL(&buf)
+			buf := gqlmarshal.Buffer()
+			data.MarshalGQL(buf)
 
 			return &graphql.Response{
 				Data: buf.Bytes(),
@@ -1570,7 +1569,7 @@ func (ec *executionContext) _CancelOrderPayload_order(ctx context.Context, field
 		return graphql.Null
 	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalOOrder2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, field.Selections, obj.Order)
 }
 
@@ -1625,7 +1624,7 @@ func (ec *executionContext) _LoginPayload_viewer(ctx context.Context, field grap
 		return graphql.Null
 	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalNUser2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐUser(ctx, field.Selections, obj.Viewer)
 }
 
@@ -1882,7 +1881,7 @@ func (ec *executionContext) _Order_total(ctx context.Context, field graphql.Coll
 		return graphql.Null
 	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, field.Selections, obj.Total)
 }
 
@@ -1977,7 +1976,7 @@ func (ec *executionContext) _OrderConnection_pageInfo(ctx context.Context, field
 		return graphql.Null
 	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 
@@ -2040,7 +2039,7 @@ func (ec *executionContext) _OrderEdge_node(ctx context.Context, field graphql.C
 		return graphql.Null
 	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalNOrder2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, field.Selections, obj.Node)
 }
 
@@ -2071,7 +2070,7 @@ func (ec *executionContext) _OrderItem_unitPrice(ctx context.Context, field grap
 		return graphql.Null
 	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, field.Selections, obj.UnitPrice)
 }
 
@@ -2142,7 +2141,7 @@ func (ec *executionContext) _PlaceOrderPayload_order(ctx context.Context, field 
 		return graphql.Null
 	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalOOrder2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, field.Selections, obj.Order)
 }
 
@@ -2237,7 +2236,7 @@ func (ec *executionContext) _Product_price(ctx context.Context, field graphql.Co
 		return graphql.Null
 	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, field.Selections, obj.Price)
 }
 
@@ -2284,7 +2283,7 @@ func (ec *executionContext) _ProductConnection_pageInfo(ctx context.Context, fie
 		return graphql.Null
 	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 
@@ -2347,7 +2346,7 @@ func (ec *executionContext) _ProductEdge_node(ctx context.Context, field graphql
 		return graphql.Null
 	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalNProduct2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐProduct(ctx, field.Selections, obj.Node)
 }
 
@@ -4246,7 +4245,7 @@ func (ec *executionContext) _CancelOrderPayload(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var loginPayloadImplementors = []string{"LoginPayload"}
@@ -4279,7 +4278,7 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var moneyImplementors = []string{"Money"}
@@ -4322,7 +4321,7 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var mutationImplementors = []string{"Mutation"}
@@ -4393,7 +4392,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var orderImplementors = []string{"Order"}
@@ -4456,7 +4455,7 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var orderConnectionImplementors = []string{"OrderConnection"}
@@ -4499,7 +4498,7 @@ func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var orderEdgeImplementors = []string{"OrderEdge"}
@@ -4537,7 +4536,7 @@ func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var orderItemImplementors = []string{"OrderItem"}
@@ -4580,7 +4579,7 @@ func (ec *executionContext) _OrderItem(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var pageInfoImplementors = []string{"PageInfo"}
@@ -4618,7 +4617,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var placeOrderPayloadImplementors = []string{"PlaceOrderPayload"}
@@ -4656,7 +4655,7 @@ func (ec *executionContext) _PlaceOrderPayload(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var productImplementors = []string{"Product"}
@@ -4724,7 +4723,7 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var productConnectionImplementors = []string{"ProductConnection"}
@@ -4767,7 +4766,7 @@ func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var productEdgeImplementors = []string{"ProductEdge"}
@@ -4805,7 +4804,7 @@ func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var queryImplementors = []string{"Query"}
@@ -4897,7 +4896,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var statsImplementors = []string{"Stats"}
@@ -4955,7 +4954,7 @@ func (ec *executionContext) _Stats(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var statusCountImplementors = []string{"StatusCount"}
@@ -4993,7 +4992,7 @@ func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var userImplementors = []string{"User"}
@@ -5052,7 +5051,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var userErrorImplementors = []string{"UserError"}
@@ -5095,7 +5094,7 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -5148,7 +5147,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var __EnumValueImplementors = []string{"__EnumValue"}
@@ -5196,7 +5195,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var __FieldImplementors = []string{"__Field"}
@@ -5254,7 +5253,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var __InputValueImplementors = []string{"__InputValue"}
@@ -5312,7 +5311,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var __SchemaImplementors = []string{"__Schema"}
@@ -5370,7 +5369,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return gqlmarshal.Object(fields, out)
 }
 
 var __TypeImplementors = []string{"__Type"}
@@ -5453,10 +5452,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
-}
+	return gqlmarshal.Object(
 
-// endregion **************************** object.gotpl ****************************
+		// endregion **************************** object.gotpl ****************************
+		fields, out)
+}
 
 // region    ***************************** type.gotpl *****************************
 
@@ -5529,7 +5529,7 @@ func (ec *executionContext) marshalNOrder2ᚖgithubᚗcomᚋacmeᚋbffᚑgateway
 }
 
 func (ec *executionContext) marshalNOrderEdge2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋbffᚑwebᚋgraphᚋwebmodelᚐOrderEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*webmodel.OrderEdge) graphql.Marshaler {
-	ret := gqllist.Marshal(ctx, sel, fieldsThatWait, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.Marshal(ctx, sel, fieldsThatWait, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderEdge2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋbffᚑwebᚋgraphᚋwebmodelᚐOrderEdge(ctx, sel, v[i])
@@ -5553,7 +5553,7 @@ func (ec *executionContext) marshalNOrderEdge2ᚖgithubᚗcomᚋacmeᚋbffᚑgat
 }
 
 func (ec *executionContext) marshalNOrderItem2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrderItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OrderItem) graphql.Marshaler {
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderItem2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrderItem(ctx, sel, v[i])
@@ -5627,7 +5627,7 @@ func (ec *executionContext) marshalNProduct2ᚖgithubᚗcomᚋacmeᚋbffᚑgatew
 }
 
 func (ec *executionContext) marshalNProductEdge2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋbffᚑwebᚋgraphᚋwebmodelᚐProductEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*webmodel.ProductEdge) graphql.Marshaler {
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProductEdge2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋbffᚑwebᚋgraphᚋwebmodelᚐProductEdge(ctx, sel, v[i])
@@ -5707,7 +5707,7 @@ func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋacmeᚋbffᚑgateway�
 }
 
 func (ec *executionContext) marshalNUserError2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUserError2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐUserError(ctx, sel, v[i])
@@ -5745,7 +5745,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -5789,7 +5789,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -5817,7 +5817,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -5845,7 +5845,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -5955,7 +5955,7 @@ func (ec *executionContext) marshalOOrder2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑgate
 	if v == nil {
 		return graphql.Null
 	}
-	ret := gqllist.Marshal(ctx, sel, fieldsThatWait, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.Marshal(ctx, sel, fieldsThatWait, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrder2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrder(ctx, sel, v[i])
@@ -5995,7 +5995,7 @@ func (ec *executionContext) marshalOProduct2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑga
 	if v == nil {
 		return graphql.Null
 	}
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProduct2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐProduct(ctx, sel, v[i])
@@ -6035,7 +6035,7 @@ func (ec *executionContext) marshalOStatusCount2ᚕᚖgithubᚗcomᚋacmeᚋbff�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStatusCount2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋbffᚑwebᚋgraphᚋwebmodelᚐStatusCount(ctx, sel, v[i])
@@ -6114,7 +6114,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -6133,7 +6133,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -6152,7 +6152,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -6171,7 +6171,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

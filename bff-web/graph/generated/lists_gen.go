@@ -2,12 +2,12 @@
 
 package generated
 
-import "github.com/acme/bff-gateway/internal/bff/gqllist"
+import "github.com/acme/bff-gateway/internal/bff/gqlmarshal"
 
 // fieldsThatWait are the fields of this schema that can wait (resolvers, methods
 // taking a context, interfaces and unions): a list whose selection
-// reaches none of them is marshalled in order (gqllist.Marshal).
-var fieldsThatWait = gqllist.Waiting{
+// reaches none of them is marshalled in order (gqlmarshal.Marshal).
+var fieldsThatWait = gqlmarshal.Waiting{
 	"Query": {"featuredProducts": true, "order": true, "product": true, "products": true, "recentOrders": true, "stats": true, "viewer": true},
 	"Stats": {"orderCount": true, "ordersByStatus": true, "productCount": true, "revenue": true, "userCount": true},
 	"User":  {"orders": true},

@@ -4,7 +4,7 @@
 // all about cost, none about what an answer holds:
 //
 //   - lists whose elements cannot wait are marshalled in order, in the
-//     caller's goroutine (internal/bff/gqllist), instead of with a
+//     caller's goroutine (internal/bff/gqlmarshal), instead of with a
 //     goroutine per element;
 //   - leaf fields that only read their model (a struct field or a method
 //     without context nor error, a scalar or enum, no arguments, no
@@ -24,8 +24,8 @@
 // method taking a context) or its type is an interface or a union. An
 // object is plain when none of its fields can wait and every object under
 // it is plain: a list of plain objects (or of enums) always goes in order
-// (gqllist.MarshalInOrder). A list of other objects goes in order when
-// the operation selects no field under it that can wait (gqllist.Marshal,
+// (gqlmarshal.MarshalInOrder). A list of other objects goes in order when
+// the operation selects no field under it that can wait (gqlmarshal.Marshal,
 // with the schema's fields that can wait, written to lists_gen.go), and
 // concurrently otherwise, so that the resolvers of sibling elements still
 // wait together on one dataloader batch.

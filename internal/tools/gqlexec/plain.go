@@ -25,7 +25,7 @@ func (l *lists) GenerateCode(data *codegen.Data) error {
 
 // plan is what the rewrite does: the marshal functions whose lists go in
 // order whatever is selected (their elements are plain, or enums), those
-// that decide from the selection (gqllist.Marshal), and the schema's
+// that decide from the selection (gqlmarshal.Marshal), and the schema's
 // fields that can wait, for the latter.
 type plan struct {
 	inOrder map[string]bool

@@ -19,9 +19,9 @@ import (
 )
 
 const (
-	gqllistPath = "github.com/acme/bff-gateway/internal/bff/gqllist"
-	gqlgenFunc  = "MarshalSliceConcurrently"
-	// waitingVar is the schema's gqllist.Waiting, written beside the
+	gqlmarshalPath = "github.com/acme/bff-gateway/internal/bff/gqlmarshal"
+	gqlgenFunc     = "MarshalSliceConcurrently"
+	// waitingVar is the schema's gqlmarshal.Waiting, written beside the
 	// executable schema in waitingFile.
 	waitingVar  = "fieldsThatWait"
 	waitingFile = "lists_gen.go"
@@ -29,7 +29,7 @@ const (
 
 // rewrite changes, in the Go file at path, the call of
 // graphql.MarshalSliceConcurrently of each list function the plan names:
-// to gqllist.MarshalInOrder (same arguments) or to gqllist.Marshal (the
+// to gqlmarshal.MarshalInOrder (same arguments) or to gqlmarshal.Marshal (the
 // selection and the schema's fields that can wait first). Each function
 // named must hold exactly one such call: anything else means gqlgen's
 // templates changed, and the file is left as gqlgen wrote it.
@@ -68,7 +68,7 @@ func rewrite(path string, p plan) error {
 			if x, ok := sel.X.(*ast.Ident); !ok || x.Name != graphqlName {
 				return true
 			}
-			sel.X = ast.NewIdent("gqllist")
+			sel.X = ast.NewIdent("gqlmarshal")
 			if p.inOrder[fn.Name.Name] {
 				sel.Sel = ast.NewIdent("MarshalInOrder")
 			} else {
@@ -82,6 +82,12 @@ func rewrite(path string, p plan) error {
 	if err := dropDeferredGroups(file, graphqlName); err != nil {
 		return fmt.Errorf("%s: %w: gqlgen's object code changed", path, err)
 	}
+	if err := writeObjects(file, graphqlName); err != nil {
+		return fmt.Errorf("%s: %w: gqlgen's object code changed", path, err)
+	}
+	if err := pooledAnswers(fset, file); err != nil {
+		return fmt.Errorf("%s: %w: gqlgen's Exec changed", path, err)
+	}
 	var wrong []string
 	for _, set := range []map[string]bool{p.inOrder, p.bySel, p.leaves, p.objects} {
 		for name := range set {
@@ -94,7 +100,7 @@ func rewrite(path string, p plan) error {
 		sort.Strings(wrong)
 		return fmt.Errorf("%s: want one graphql.%s call in each of %v: gqlgen's list marshalling changed", path, gqlgenFunc, wrong)
 	}
-	astutil.AddImport(fset, file, gqllistPath)
+	astutil.AddImport(fset, file, gqlmarshalPath)
 	var buf bytes.Buffer
 	if err := format.Node(&buf, fset, file); err != nil {
 		return fmt.Errorf("format %s: %w", path, err)
@@ -154,6 +160,153 @@ func dropDeferredGroups(file *ast.File, graphqlName string) error {
 	return nil
 }
 
+// writeObjects turns the last statement of each object's marshaller,
+//
+//	out := graphql.NewFieldSet(fields)
+//	…
+//	return out
+//
+// into return gqlmarshal.Object(fields, out), which writes the object
+// without gqlgen's allocations per field. It fails when a function
+// making a field set of its fields does not end so, or when there is none.
+func writeObjects(file *ast.File, graphqlName string) error {
+	changed := 0
+	for _, decl := range file.Decls {
+		fn, ok := decl.(*ast.FuncDecl)
+		if !ok || fn.Body == nil || !makesFieldSet(fn.Body, graphqlName) {
+			continue
+		}
+		last, ok := fn.Body.List[len(fn.Body.List)-1].(*ast.ReturnStmt)
+		if !ok || len(last.Results) != 1 {
+			return fmt.Errorf("%s: does not end with a return of its field set", fn.Name.Name)
+		}
+		if id, ok := last.Results[0].(*ast.Ident); !ok || id.Name != "out" {
+			return fmt.Errorf("%s: does not end with return out", fn.Name.Name)
+		}
+		last.Results[0] = &ast.CallExpr{
+			Fun:  &ast.SelectorExpr{X: &ast.Ident{NamePos: last.Return, Name: "gqlmarshal"}, Sel: ast.NewIdent("Object")},
+			Args: []ast.Expr{ast.NewIdent("fields"), ast.NewIdent("out")},
+		}
+		changed++
+	}
+	if changed == 0 {
+		return errors.New("no object marshaller (out := graphql.NewFieldSet(fields))")
+	}
+	return nil
+}
+
+// makesFieldSet reports whether body has the statement
+// out := graphql.NewFieldSet(fields) at its top level.
+func makesFieldSet(body *ast.BlockStmt, graphqlName string) bool {
+	for _, st := range body.List {
+		as, ok := st.(*ast.AssignStmt)
+		if !ok || as.Tok != token.DEFINE || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+			continue
+		}
+		call, ok := as.Rhs[0].(*ast.CallExpr)
+		if id, isIdent := as.Lhs[0].(*ast.Ident); !ok || !isIdent || id.Name != "out" || len(call.Args) != 1 ||
+			!isSelector(call.Fun, graphqlName, "NewFieldSet") {
+			continue
+		}
+		if arg, ok := call.Args[0].(*ast.Ident); ok && arg.Name == "fields" {
+			return true
+		}
+	}
+	return false
+}
+
+// pooledAnswers turns, in Exec, each
+//
+//	var buf bytes.Buffer
+//	data.MarshalGQL(&buf)
+//
+// into
+//
+//	buf := gqlmarshal.Buffer()
+//	data.MarshalGQL(buf)
+//
+// so that an answer is written into a reused buffer (the transport,
+// edge.POST, releases it once written), and drops the bytes import when
+// nothing else uses it. It fails unless Exec writes its answers so.
+func pooledAnswers(fset *token.FileSet, file *ast.File) error {
+	var exec *ast.FuncDecl
+	for _, decl := range file.Decls {
+		if fn, ok := decl.(*ast.FuncDecl); ok && fn.Name.Name == "Exec" && fn.Recv != nil && fn.Body != nil {
+			exec = fn
+		}
+	}
+	if exec == nil {
+		return errors.New("no Exec method")
+	}
+	declared, passed := 0, 0
+	ast.Inspect(exec.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.DeclStmt:
+			gd, ok := n.Decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.VAR || len(gd.Specs) != 1 {
+				return true
+			}
+			vs, ok := gd.Specs[0].(*ast.ValueSpec)
+			if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "buf" || len(vs.Values) != 0 || !isSelector(vs.Type, "bytes", "Buffer") {
+				return true
+			}
+			// var buf bytes.Buffer → var buf = gqlmarshal.Buffer(), which
+			// the printer writes as such; a := reads better:
+			vs.Type = nil
+			vs.Values = []ast.Expr{&ast.CallExpr{Fun: &ast.SelectorExpr{
+				X: &ast.Ident{NamePos: gd.TokPos, Name: "gqlmarshal"}, Sel: ast.NewIdent("Buffer")}}}
+			declared++
+		case *ast.CallExpr:
+			sel, ok := n.Fun.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "MarshalGQL" || len(n.Args) != 1 {
+				return true
+			}
+			if u, ok := n.Args[0].(*ast.UnaryExpr); ok && u.Op == token.AND {
+				if id, ok := u.X.(*ast.Ident); ok && id.Name == "buf" {
+					n.Args[0] = id
+					passed++
+				}
+			}
+		}
+		return true
+	})
+	if declared == 0 || declared != passed {
+		return fmt.Errorf("the Exec method declares %d answer buffers (var buf bytes.Buffer) and marshals into %d (X.MarshalGQL(&buf))", declared, passed)
+	}
+	// var buf = … → buf := …
+	astutil.Apply(exec.Body, func(c *astutil.Cursor) bool {
+		ds, ok := c.Node().(*ast.DeclStmt)
+		if !ok {
+			return true
+		}
+		gd := ds.Decl.(*ast.GenDecl)
+		vs, ok := gd.Specs[0].(*ast.ValueSpec)
+		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "buf" || len(vs.Values) != 1 {
+			return true
+		}
+		c.Replace(&ast.AssignStmt{Lhs: []ast.Expr{&ast.Ident{NamePos: gd.TokPos, Name: "buf"}}, TokPos: gd.TokPos, Tok: token.DEFINE, Rhs: vs.Values})
+		return true
+	}, nil)
+	if !usesPackage(file, "bytes") {
+		astutil.DeleteImport(fset, file, "bytes")
+	}
+	return nil
+}
+
+// usesPackage reports whether file refers to the package it imports as name.
+func usesPackage(file *ast.File, name string) bool {
+	used := false
+	ast.Inspect(file, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := sel.X.(*ast.Ident); ok && id.Name == name {
+				used = true
+			}
+		}
+		return !used
+	})
+	return used
+}
+
 // readModel turns the function of a leaf field that reads its model,
 //
 //	return graphql.ResolveField(ctx, ec.OperationContext, field,
@@ -175,7 +328,7 @@ func dropDeferredGroups(file *ast.File, graphqlName string) error {
 //		return graphql.Null
 //	}
 //	ctx = graphql.WithFieldContext(ctx, fc)
-//	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+//	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 //	return ec.marshalX(ctx, field.Selections, obj.F)
 //
 // It fails on any other shape (a middleware chain, a resolver that uses
@@ -259,7 +412,7 @@ func _() {
 		return GRAPHQL.Null
 	}
 	ctx = GRAPHQL.WithFieldContext(ctx, fc)
-	defer gqllist.RecoverField(ctx, ec.OperationContext, &ret)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return MARSHAL
 }
 `
@@ -344,7 +497,7 @@ func uses(e ast.Expr, name string) bool {
 }
 
 // writeWaiting writes the schema's fields that can wait as a
-// gqllist.Waiting named waitingVar in package pkg.
+// gqlmarshal.Waiting named waitingVar in package pkg.
 func writeWaiting(path, pkg string, waiting map[string][]string) error {
 	objects := make([]string, 0, len(waiting))
 	for o := range waiting {
@@ -353,11 +506,11 @@ func writeWaiting(path, pkg string, waiting map[string][]string) error {
 	sort.Strings(objects)
 	var b strings.Builder
 	b.WriteString("// Code generated by internal/tools/gqlexec. DO NOT EDIT.\n\n")
-	fmt.Fprintf(&b, "package %s\n\nimport %q\n\n", pkg, gqllistPath)
+	fmt.Fprintf(&b, "package %s\n\nimport %q\n\n", pkg, gqlmarshalPath)
 	fmt.Fprintf(&b, "// %s are the fields of this schema that can wait (resolvers, methods\n", waitingVar)
 	b.WriteString("// taking a context, interfaces and unions): a list whose selection\n")
-	b.WriteString("// reaches none of them is marshalled in order (gqllist.Marshal).\n")
-	fmt.Fprintf(&b, "var %s = gqllist.Waiting{\n", waitingVar)
+	b.WriteString("// reaches none of them is marshalled in order (gqlmarshal.Marshal).\n")
+	fmt.Fprintf(&b, "var %s = gqlmarshal.Waiting{\n", waitingVar)
 	for _, o := range objects {
 		fmt.Fprintf(&b, "\t%q: {", o)
 		for i, f := range waiting[o] {

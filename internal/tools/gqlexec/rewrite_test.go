@@ -11,6 +11,7 @@ import (
 const generated = `package generated
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -103,12 +104,26 @@ func (ec *executionContext) _Money_guarded(ctx context.Context, field graphql.Co
 }
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *Money) graphql.Marshaler {
-	out := graphql.NewFieldSet(nil)
+	fields := graphql.CollectFields(ec.OperationContext, sel, nil)
+	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
 	if n := len(deferred.Defers); n > 0 {
 		ec.ProcessDeferredGroup(deferred)
 	}
 	return out
+}
+
+type executableSchema struct{}
+
+func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
+	return func(ctx context.Context) *graphql.Response {
+		var response graphql.Response
+		var data graphql.Marshaler
+		var buf bytes.Buffer
+		data.MarshalGQL(&buf)
+		response.Data = buf.Bytes()
+		return &response
+	}
 }
 
 func (ec *executionContext) marshalNodes(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
@@ -140,12 +155,12 @@ func TestRewrite(t *testing.T) {
 	}
 	src := string(out)
 	for _, want := range []string{
-		`"github.com/acme/bff-gateway/internal/bff/gqllist"`,
-		"ret := gqllist.MarshalInOrder(ctx, len(v), 0, false, func",
-		"return gqllist.Marshal(ctx, sel, fieldsThatWait, len(v), 0, false, func",
+		`"github.com/acme/bff-gateway/internal/bff/gqlmarshal"`,
+		"ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func",
+		"return gqlmarshal.Marshal(ctx, sel, fieldsThatWait, len(v), 0, false, func",
 		"(ret graphql.Marshaler) {\n\treturn ec.marshalNInt2int(ctx, field.Selections, obj.Cents)\n}",
 		"(ret graphql.Marshaler) {\n\tfc, err := ec.fieldContext_Item_price(ctx, field)\n\tif err != nil {\n\t\treturn graphql.Null\n\t}\n" +
-			"\tctx = graphql.WithFieldContext(ctx, fc)\n\tdefer gqllist.RecoverField(ctx, ec.OperationContext, &ret)\n" +
+			"\tctx = graphql.WithFieldContext(ctx, fc)\n\tdefer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)\n" +
 			"\treturn ec.marshalNMoney(ctx, field.Selections, obj.Price)\n}",
 	} {
 		if !strings.Contains(src, want) {
@@ -154,6 +169,17 @@ func TestRewrite(t *testing.T) {
 	}
 	if strings.Contains(src, "NewDeferredGroup") || !strings.Contains(src, "\tvar deferred graphql.DeferredGroup\n\tif n := len(deferred.Defers)") {
 		t.Errorf("the object's deferred group is still built:\n%s", src)
+	}
+	for _, want := range []string{
+		"\treturn gqlmarshal.Object(fields, out)\n}",
+		"\t\tbuf := gqlmarshal.Buffer()\n\t\tdata.MarshalGQL(buf)\n\t\tresponse.Data = buf.Bytes()\n",
+	} {
+		if !strings.Contains(src, want) {
+			t.Errorf("rewritten file lacks %q:\n%s", want, src)
+		}
+	}
+	if strings.Contains(src, `"bytes"`) {
+		t.Errorf("the bytes import is left although nothing uses it:\n%s", src)
 	}
 	if n := strings.Count(src, "graphql.MarshalSliceConcurrently"); n != 1 {
 		t.Errorf("%d calls of MarshalSliceConcurrently left, want 1 (marshalNodes)", n)

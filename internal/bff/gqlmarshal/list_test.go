@@ -1,4 +1,4 @@
-package gqllist
+package gqlmarshal
 
 import (
 	"bytes"
