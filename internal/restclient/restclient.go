@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/acme/bff-gateway/internal/apperr"
@@ -172,19 +173,26 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 }
 
 // decode reads one JSON value, and nothing but white space after it, from
-// body into out, never more than the client's bound.
+// body into out, never more than the client's bound. The answer is read
+// whole into a buffer reused from call to call (json.Decoder grew a new
+// one each time: a list of 100 orders cost 200 KB), which nothing decoded
+// refers to afterwards (strings and json.RawMessage are copies).
 func (c *Client) decode(ctx context.Context, body io.ReadCloser, out any) error {
-	dec := json.NewDecoder(bounded(body, c.maxAnswer))
-	err := dec.Decode(out)
-	if err == nil {
-		// The rest must be white space: a second value, or garbage, means
-		// the answer is not what it claims. Reading to the end also lets
-		// the connection be reused.
-		if _, err = dec.Token(); errors.Is(err, io.EOF) {
-			return nil
-		} else if err == nil {
-			err = errors.New("more than one JSON value")
+	buf := answers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledAnswer {
+			buf.Reset()
+			answers.Put(buf)
 		}
+	}()
+	_, err := buf.ReadFrom(bounded(body, c.maxAnswer))
+	if err == nil {
+		// A second value, or garbage, after the first is an error: the
+		// answer is not what it claims.
+		err = json.Unmarshal(buf.Bytes(), out)
+	}
+	if err == nil {
+		return nil
 	}
 	switch {
 	case tooLarge(err):
@@ -194,6 +202,12 @@ func (c *Client) decode(ctx context.Context, body io.ReadCloser, out any) error 
 	}
 	return apperr.Wrap(apperr.Unavailable, c.service+" service sent an unreadable answer", err)
 }
+
+// answers are the buffers decode reads answers into; one grown past
+// maxPooledAnswer is left to the collector.
+var answers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledAnswer = 1 << 20
 
 // bounded reads up to n bytes of body and fails with *http.MaxBytesError
 // if it has even one byte more: an answer is refused, never cut short.
