@@ -138,6 +138,27 @@ func use(srv *handler.Server, ext graphql.HandlerExtension) {
 	srv.Use(ext)
 }
 
+// queryCache is gqlgen's cache of validated documents, by their text,
+// within the guard's bounds for its own cache of parsed documents:
+// guard.CachedDocuments of them, none longer than
+// guard.MaxCachedDocumentBytes (a longer one is parsed and validated
+// every time). gqlgen's default, 1000 documents of any size, let
+// documents sent to fill it hold a gigabyte.
+type queryCache struct {
+	*lru.LRU[*ast.QueryDocument]
+}
+
+func newQueryCache() queryCache {
+	return queryCache{lru.New[*ast.QueryDocument](guard.CachedDocuments)}
+}
+
+// Add remembers doc unless its text, key, is over the bound.
+func (c queryCache) Add(ctx context.Context, key string, doc *ast.QueryDocument) {
+	if len(key) <= guard.MaxCachedDocumentBytes {
+		c.LRU.Add(ctx, key, doc)
+	}
+}
+
 // operationCost is what an operation spends from its principal's bucket:
 // its cost as the guard measured it.
 func operationCost(ctx context.Context) int {
@@ -158,7 +179,7 @@ func newGraphQLServer(d Deps, schema graphql.ExecutableSchema) *handler.Server {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(edge.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetQueryCache(newQueryCache())
 	srv.SetErrorPresenter(edge.Presenter)
 	srv.SetRecoverFunc(edge.Recover)
 	if d.Config.Production() {

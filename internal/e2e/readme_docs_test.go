@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/bff/guard"
 	"github.com/acme/bff-gateway/services/order/ordersvc"
 	"github.com/acme/bff-gateway/services/product/productsvc"
 	"github.com/acme/bff-gateway/services/user/usersvc"
@@ -350,6 +351,19 @@ func TestREADMEServiceTableIsTheDefaults(t *testing.T) {
 
 // TestREADMESaysHowManyVerifiedTokensAreRemembered checks the token
 // verification row against auth.VerifiedTokens.
+func TestREADMESaysHowManyDocumentsAreRemembered(t *testing.T) {
+	want := fmt.Sprintf("%d per process, none longer than %d KiB", guard.CachedDocuments, guard.MaxCachedDocumentBytes>>10)
+	for _, row := range tableRows(section(t, readme(t), "### Limits and protections")) {
+		if strings.HasPrefix(row[0], "parsed documents remembered") {
+			if !strings.Contains(row[1], want) {
+				t.Errorf("the parsed documents row does not say %q: %s", want, row[1])
+			}
+			return
+		}
+	}
+	t.Error("the limits table has no parsed documents row")
+}
+
 func TestREADMESaysHowManyVerifiedTokensAreRemembered(t *testing.T) {
 	n := auth.VerifiedTokens
 	want := fmt.Sprintf("at most %d,%03d per process", n/1000, n%1000)

@@ -212,15 +212,16 @@ func Middleware(cfg Config) (func(http.Handler) http.Handler, error) {
 
 // guard is the configured middleware's state.
 type guard struct {
-	cfg Config
-	apq *apqStore // nil when APQ is off or in trusted-documents mode
+	cfg  Config
+	apq  *apqStore // nil when APQ is off or in trusted-documents mode
+	docs *documents
 }
 
 func newGuard(cfg Config) (*guard, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	g := &guard{cfg: cfg}
+	g := &guard{cfg: cfg, docs: newDocuments()}
 	var err error
 	if cfg.APQ.Enabled && cfg.Trusted == nil {
 		if g.apq, err = newAPQStore(cfg.APQ.MaxEntries, cfg.APQ.MaxBytes); err != nil {

@@ -36,14 +36,20 @@ type measurement struct {
 	measured  bool // whether an operation was selected and measured
 }
 
-// analyse parses query under the token limit, measures the operation
-// req.operationName selects, and checks the whole document. It refuses with
-// QUERY_TOO_LARGE, GRAPHQL_PARSE_FAILED, the codes of measureOperation and
-// those of checkDocument.
-func analyse(query string, req *gqlRequest, cfg *Config) (measurement, *refusal) {
-	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Name: "request", Input: query}, cfg.MaxTokens)
-	if err != nil {
-		return measurement{}, parseRefusal(err, cfg.MaxTokens)
+// analyse parses query under the token limit (or finds it in docs, when
+// not nil), measures the operation req.operationName selects, and checks
+// the whole document. It refuses with QUERY_TOO_LARGE,
+// GRAPHQL_PARSE_FAILED, the codes of measureOperation and those of
+// checkDocument. A document parsed here that passes checkDocument is
+// added to docs.
+func analyse(query string, req *gqlRequest, cfg *Config, docs *documents) (measurement, *refusal) {
+	doc, known := docs.get(query)
+	if !known {
+		var err error
+		doc, err = parser.ParseQueryWithTokenLimit(&ast.Source{Name: "request", Input: query}, cfg.MaxTokens)
+		if err != nil {
+			return measurement{}, parseRefusal(err, cfg.MaxTokens)
+		}
 	}
 	var m measurement
 	// gqlgen selects the operation the same way; when it finds none it
@@ -55,9 +61,13 @@ func analyse(query string, req *gqlRequest, cfg *Config) (measurement, *refusal)
 		}
 		m = measurement{cost: cost, measured: true, operation: op.Operation, name: op.Name}
 	}
+	if known {
+		return m, nil // it passed checkDocument when it was added
+	}
 	if rf := checkDocument(doc, cfg); rf != nil {
 		return m, rf
 	}
+	docs.add(query, doc)
 	return m, nil
 }
 

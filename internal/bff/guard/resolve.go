@@ -34,7 +34,7 @@ func (g *guard) check(ctx context.Context, req *gqlRequest) (*checked, *refusal)
 	if strings.TrimSpace(query) == "" {
 		return nil, badRequest("the request has no query")
 	}
-	m, rf := analyse(query, req, &g.cfg)
+	m, rf := analyse(query, req, &g.cfg, g.docs)
 	if rf != nil {
 		return nil, rf
 	}
