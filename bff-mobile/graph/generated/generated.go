@@ -1598,24 +1598,15 @@ func (ec *executionContext) fieldContext_Mutation_placeOrder(ctx context.Context
 }
 
 func (ec *executionContext) _OrderPage_items(ctx context.Context, field graphql.CollectedField, obj *mobilemodel.OrderPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderPage_items(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Items, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.Order) graphql.Marshaler {
-			return ec.marshalNOrderSummary2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrderᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_OrderPage_items(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalNOrderSummary2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrderᚄ(ctx, field.Selections, obj.Items)
 }
+
 func (ec *executionContext) fieldContext_OrderPage_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "OrderPage",
@@ -1678,24 +1669,19 @@ func (ec *executionContext) fieldContext_OrderSummary_placedAt(_ context.Context
 }
 
 func (ec *executionContext) _OrderSummary_thumbnailUrl(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrderSummary_thumbnailUrl(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ThumbnailURL()
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_OrderSummary_thumbnailUrl(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
+	v, err := obj.ThumbnailURL()
+	if err != nil {
+		return gqlmarshal.FieldError(ctx, ec.OperationContext, fc, err, false)
+	}
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
 }
+
 func (ec *executionContext) fieldContext_OrderSummary_thumbnailUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderSummary", field, true, false, "String")
 }
@@ -1740,24 +1726,15 @@ func (ec *executionContext) fieldContext_PlaceOrderResult_order(_ context.Contex
 }
 
 func (ec *executionContext) _PlaceOrderResult_userErrors(ctx context.Context, field graphql.CollectedField, obj *mobilemodel.PlaceOrderResult) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PlaceOrderResult_userErrors(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UserErrors, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
-			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_PlaceOrderResult_userErrors(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
+	return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, field.Selections, obj.UserErrors)
 }
+
 func (ec *executionContext) fieldContext_PlaceOrderResult_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "PlaceOrderResult",

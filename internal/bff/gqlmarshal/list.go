@@ -124,14 +124,3 @@ func (w Waiting) reached(doc *ast.QueryDocument, sel ast.SelectionSet) bool {
 	}
 	return false
 }
-
-// RecoverField is deferred by the object fields that read their model
-// (internal/tools/gqlexec), as graphql.ResolveField recovers: a panic
-// while the field's value is marshalled becomes an error at the field's
-// path (ctx carries its field context) and the field a null.
-func RecoverField(ctx context.Context, oc *graphql.OperationContext, ret *graphql.Marshaler) {
-	if r := recover(); r != nil {
-		oc.Error(ctx, oc.Recover(ctx, r))
-		*ret = graphql.Null
-	}
-}

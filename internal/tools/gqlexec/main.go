@@ -1,11 +1,11 @@
 // Command gqlexec generates a BFF's executable schema: gqlgen generate,
 // from the gqlgen.yml of the directory it runs in (make generate runs it
-// in bff-web and bff-mobile), and then three changes to what gqlgen wrote,
-// all about cost, none about what an answer holds:
+// in bff-web and bff-mobile), and then changes to what gqlgen wrote, all
+// about cost, none about what an answer holds (internal/bff/gqlmarshal
+// has the code the changed parts call):
 //
 //   - lists whose elements cannot wait are marshalled in order, in the
-//     caller's goroutine (internal/bff/gqlmarshal), instead of with a
-//     goroutine per element;
+//     caller's goroutine, instead of with a goroutine per element;
 //   - leaf fields that only read their model (a struct field or a method
 //     without context nor error, a scalar or enum, no arguments, no
 //     directives, never a forbidden null) are marshalled straight from
@@ -13,12 +13,19 @@
 //     field context, a context, closures and the middleware chain for
 //     each: about ten allocations per field, three quarters of the fields
 //     of a list of orders. Nothing can fail, panic or wait there, so the
-//     answer is the same; the one thing such a field no longer passes
-//     through is a field interceptor, which the BFFs refuse to install
-//     (internal/bff use);
+//     answer is the same. Other fields that read their model (objects,
+//     lists of objects, and anything read through a method that can fail
+//     but takes no context) keep their field context and panic recovery,
+//     and a method's error is answered as ResolveField answers it; they
+//     lose the closures and the middleware chain. The one thing these
+//     fields no longer pass through is a field interceptor, which the
+//     BFFs refuse to install (internal/bff use);
 //   - objects build no group for @defer's fields (the object's path, a
 //     field set and a map each), which the BFFs refuse before anything
-//     runs (guard.CodeDeferNotSupported): they answer in one response.
+//     runs (guard.CodeDeferNotSupported): they answer in one response;
+//   - objects are written by gqlmarshal.Object, not FieldSet.MarshalGQL
+//     (a copy of every field and a map per object), and answers into
+//     pooled buffers (gqlmarshal.Buffer), which edge.POST releases.
 //
 // A field can wait when gqlgen resolves it concurrently (a resolver, a
 // method taking a context) or its type is an interface or a union. An
@@ -65,7 +72,7 @@ func run(path string) error {
 	if err := rewrite(cfg.Exec.Filename, lists.plan); err != nil {
 		return err
 	}
-	fmt.Printf("gqlexec: %s: %d lists marshalled in order, %d by their selection; %d leaf and %d object fields read from the model; no deferred groups\n",
-		cfg.Exec.Filename, len(lists.plan.inOrder), len(lists.plan.bySel), len(lists.plan.leaves), len(lists.plan.objects))
+	fmt.Printf("gqlexec: %s: %d lists marshalled in order, %d by their selection; %d leaf, %d object and %d failing fields read from the model\n",
+		cfg.Exec.Filename, len(lists.plan.inOrder), len(lists.plan.bySel), len(lists.plan.leaves), len(lists.plan.objects), len(lists.plan.failing))
 	return nil
 }

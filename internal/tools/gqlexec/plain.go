@@ -34,17 +34,23 @@ type plan struct {
 	// (_Object_field): marshalled straight from the model, without
 	// gqlgen's field context and middleware.
 	leaves map[string]bool
-	// objects are the functions of the object fields that read the
-	// model: their value goes to its marshaller under the field's context
-	// and recovery, without the closures and middleware chain.
+	// objects are the functions of the object fields (one object or a
+	// list of them) that read the model: their value goes to its
+	// marshaller under the field's context and recovery, without the
+	// closures and middleware chain.
 	objects map[string]bool
+	// failing are the functions of the fields that read the model through
+	// a method that can fail: the same as objects, and the method's error
+	// answered as graphql.ResolveField does (gqlmarshal.FieldError).
+	failing map[string]bool
 	waiting map[string][]string // object → its fields that can wait, sorted
 }
 
 // planLists plans the lists among refs.
 func planLists(objects codegen.Objects, refs map[string]*config.TypeReference) plan {
 	notPlain := notPlain(objects)
-	p := plan{inOrder: map[string]bool{}, bySel: map[string]bool{}, leaves: map[string]bool{}, objects: map[string]bool{}, waiting: map[string][]string{}}
+	p := plan{inOrder: map[string]bool{}, bySel: map[string]bool{}, leaves: map[string]bool{}, objects: map[string]bool{},
+		failing: map[string]bool{}, waiting: map[string][]string{}}
 	for _, ref := range refs {
 		if !ref.IsSlice() || ref.IsScalar() || ref.Definition == nil {
 			continue
@@ -60,13 +66,13 @@ func planLists(objects codegen.Objects, refs map[string]*config.TypeReference) p
 	}
 	for _, o := range objects {
 		for _, f := range o.Fields {
-			if readsTheModel(o, f) {
-				switch name := "_" + o.Name + "_" + f.Name; {
-				case isLeaf(f):
-					p.leaves[name] = true
-				case isObject(f):
-					p.objects[name] = true
-				}
+			switch name := "_" + o.Name + "_" + f.Name; {
+			case readsTheModel(o, f) && isLeaf(f):
+				p.leaves[name] = true
+			case readsTheModel(o, f) && isObject(f):
+				p.objects[name] = true
+			case failsReadingTheModel(o, f):
+				p.failing[name] = true
 			}
 			if waits(f) {
 				p.waiting[o.Name] = append(p.waiting[o.Name], f.Name)
@@ -83,12 +89,24 @@ func planLists(objects codegen.Objects, refs map[string]*config.TypeReference) p
 // arguments and no directives. Such a field cannot fail, wait or be
 // intercepted; what it holds is marshalled as gqlgen would.
 func readsTheModel(o *codegen.Object, f *codegen.Field) bool {
+	return onlyTheModel(o, f) && (!f.IsMethod() || f.NoErr)
+}
+
+// failsReadingTheModel reports whether f reads its model through a method
+// that can fail (and takes no context: it cannot wait), with what
+// readsTheModel asks of the rest.
+func failsReadingTheModel(o *codegen.Object, f *codegen.Field) bool {
+	return onlyTheModel(o, f) && f.IsMethod() && !f.NoErr
+}
+
+// onlyTheModel reports whether f is bound to its model and nothing else
+// can run in it: not a root's, nor introspection's, nor a resolver, no
+// context, arguments nor directives.
+func onlyTheModel(o *codegen.Object, f *codegen.Field) bool {
 	ref := f.TypeReference
 	switch {
 	case o.Root, strings.HasPrefix(o.Name, "__"), f.IsResolver, f.MethodHasContext, f.Stream, f.VOkFunc, f.Batch,
 		len(f.Args) > 0, len(f.Directives) > 0, ref == nil, ref.Definition == nil, ref.IsContext:
-		return false
-	case f.IsMethod() && !f.NoErr:
 		return false
 	}
 	return true
@@ -105,13 +123,14 @@ func isLeaf(f *codegen.Field) bool {
 	return (kind == ast.Scalar || kind == ast.Enum) && !ref.IsSlice() && !ref.IsPtrToSlice() && !forbiddenNull
 }
 
-// isObject reports whether f, which reads its model, is one object (not
-// a list): it keeps its field context (the path of what fails under it)
-// and gqlgen's panic recovery, and loses only the closures and the
-// middleware chain around its value.
+// isObject reports whether f, which reads its model, is an object or a
+// list of objects: it keeps its field context (the path of what fails
+// under it) and gqlgen's panic recovery, and loses only the closures and
+// the middleware chain around its value. (A nil slice or pointer is
+// handed to the marshaller as graphql.ResolveField hands it: typed, not
+// a nil interface.)
 func isObject(f *codegen.Field) bool {
-	ref := f.TypeReference
-	return ref.Definition.Kind == ast.Object && !ref.IsSlice() && !ref.IsPtrToSlice()
+	return f.TypeReference.Definition.Kind == ast.Object
 }
 
 // waits reports whether a field can wait: gqlgen resolves it concurrently

@@ -203,3 +203,28 @@ func TestObjectFieldsThatReadTheModel(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldsThatFailReadingTheModel: a method that can fail and takes no
+// context keeps its field context and answers its error; a resolver, a
+// method taking arguments or one that cannot fail does not go that way.
+func TestFieldsThatFailReadingTheModel(t *testing.T) {
+	o := &codegen.Object{Definition: &ast.Definition{Name: "OrderItem", Kind: ast.Object}}
+	product := fieldSpec{"product", "Product", ast.Object, false}
+	for _, tt := range []struct {
+		name string
+		spec leafSpec
+		want bool
+	}{
+		{"object method with an error", leafSpec{fieldSpec: product, method: true}, true},
+		{"scalar method with an error", leafSpec{fieldSpec: fieldSpec{"thumbnailUrl", "String", ast.Scalar, false}, method: true}, true},
+		{"method without error", leafSpec{fieldSpec: product, method: true, noErr: true}, false},
+		{"struct field", leafSpec{fieldSpec: product}, false},
+		{"method with arguments", leafSpec{fieldSpec: product, method: true, args: true}, false},
+		{"resolver", leafSpec{fieldSpec: fieldSpec{"product", "Product", ast.Object, true}}, false},
+	} {
+		f := field(o, tt.spec)
+		if got := failsReadingTheModel(o, f); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -46,8 +46,15 @@ func rewrite(path string, p plan) error {
 	seen := map[string]int{}
 	for _, decl := range file.Decls {
 		fn, ok := decl.(*ast.FuncDecl)
-		if ok && fn.Body != nil && (p.leaves[fn.Name.Name] || p.objects[fn.Name.Name]) {
-			if err := readModel(fn, graphqlName, p.objects[fn.Name.Name]); err != nil {
+		if ok && fn.Body != nil && (p.leaves[fn.Name.Name] || p.objects[fn.Name.Name] || p.failing[fn.Name.Name]) {
+			kind := leafField
+			switch {
+			case p.objects[fn.Name.Name]:
+				kind = objectField
+			case p.failing[fn.Name.Name]:
+				kind = failingField
+			}
+			if err := readModel(fn, graphqlName, kind); err != nil {
 				return fmt.Errorf("%s: %s: %w: gqlgen's field code changed", path, fn.Name.Name, err)
 			}
 			seen[fn.Name.Name]++
@@ -89,7 +96,7 @@ func rewrite(path string, p plan) error {
 		return fmt.Errorf("%s: %w: gqlgen's Exec changed", path, err)
 	}
 	var wrong []string
-	for _, set := range []map[string]bool{p.inOrder, p.bySel, p.leaves, p.objects} {
+	for _, set := range []map[string]bool{p.inOrder, p.bySel, p.leaves, p.objects, p.failing} {
 		for name := range set {
 			if seen[name] != 1 {
 				wrong = append(wrong, fmt.Sprintf("%s (%d calls)", name, seen[name]))
@@ -307,6 +314,15 @@ func usesPackage(file *ast.File, name string) bool {
 	return used
 }
 
+// The kinds of fields that read their model.
+type fieldKind int
+
+const (
+	leafField    fieldKind = iota // a scalar or enum that cannot fail
+	objectField                   // an object or a list of objects that cannot fail
+	failingField                  // anything read through a method that can fail
+)
+
 // readModel turns the function of a leaf field that reads its model,
 //
 //	return graphql.ResolveField(ctx, ec.OperationContext, field,
@@ -320,8 +336,8 @@ func usesPackage(file *ast.File, name string) bool {
 //
 //	return ec.marshalX(ctx, field.Selections, obj.F)
 //
-// and, for an object (which keeps its field context, the path of what
-// fails under it, and the recovery of a panic),
+// for an object (which keeps its field context, the path of what fails
+// under it, and the recovery of a panic) into
 //
 //	fc, err := ec.fieldContext_O_f(ctx, field)
 //	if err != nil {
@@ -331,9 +347,18 @@ func usesPackage(file *ast.File, name string) bool {
 //	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 //	return ec.marshalX(ctx, field.Selections, obj.F)
 //
-// It fails on any other shape (a middleware chain, a resolver that uses
-// its context or can fail).
-func readModel(fn *ast.FuncDecl, graphqlName string, object bool) error {
+// and, for a field read by a method that can fail (whose resolver is
+// return obj.F()), into the same with
+//
+//	v, err := obj.F()
+//	if err != nil {
+//		return gqlmarshal.FieldError(ctx, ec.OperationContext, fc, err, NONNULL)
+//	}
+//	return ec.marshalX(ctx, field.Selections, v)
+//
+// at the end. It fails on any other shape (a middleware chain, a resolver
+// that uses its context, no panic recovery where the field keeps it).
+func readModel(fn *ast.FuncDecl, graphqlName string, kind fieldKind) error {
 	ret, ok := onlyReturn(fn.Body)
 	if !ok || len(ret.Results) != 1 {
 		return errors.New("not a single return")
@@ -345,16 +370,31 @@ func readModel(fn *ast.FuncDecl, graphqlName string, object bool) error {
 	if id, ok := call.Args[5].(*ast.Ident); !ok || id.Name != "nil" {
 		return errors.New("a middleware chain")
 	}
+	if id, ok := call.Args[7].(*ast.Ident); kind != leafField && (!ok || id.Name != "true") {
+		return errors.New("no panic recovery")
+	}
 	resolver, ok := call.Args[4].(*ast.FuncLit)
 	if !ok {
 		return errors.New("no resolver function")
 	}
 	value, ok := onlyReturn(resolver.Body)
-	if !ok || len(value.Results) != 2 {
-		return errors.New("the resolver is not a single return of a value and an error")
+	if !ok {
+		return errors.New("the resolver is not a single return")
 	}
-	if id, ok := value.Results[1].(*ast.Ident); !ok || id.Name != "nil" {
-		return errors.New("the resolver can fail")
+	if kind == failingField {
+		if len(value.Results) != 1 {
+			return errors.New("the resolver does not return one call's value and error")
+		}
+		if _, ok := value.Results[0].(*ast.CallExpr); !ok {
+			return errors.New("the resolver does not return one call's value and error")
+		}
+	} else {
+		if len(value.Results) != 2 {
+			return errors.New("the resolver is not a single return of a value and an error")
+		}
+		if id, ok := value.Results[1].(*ast.Ident); !ok || id.Name != "nil" {
+			return errors.New("the resolver can fail")
+		}
 	}
 	if uses(value.Results[0], "ctx") {
 		return errors.New("the resolver uses its context")
@@ -371,34 +411,42 @@ func readModel(fn *ast.FuncDecl, graphqlName string, object bool) error {
 	if !ok || len(mcall.Args) != 3 {
 		return errors.New("the marshal function does not call a marshaller of three arguments")
 	}
-	direct := &ast.CallExpr{Fun: mcall.Fun, Args: []ast.Expr{
-		ast.NewIdent("ctx"),
-		&ast.SelectorExpr{X: ast.NewIdent("field"), Sel: ast.NewIdent("Selections")},
-		value.Results[0],
-	}}
-	if object {
-		init, ok := call.Args[3].(*ast.FuncLit)
-		if !ok {
-			return errors.New("no field context function")
-		}
-		ic, ok := onlyReturn(init.Body)
-		if !ok || len(ic.Results) != 1 {
-			return errors.New("the field context function is not a single return")
-		}
-		fcCall, ok := ic.Results[0].(*ast.CallExpr)
-		if !ok || len(fcCall.Args) != 2 {
-			return errors.New("the field context function does not call one of two arguments")
-		}
-		stmts, err := objectBody(graphqlName, fcCall.Fun, direct)
-		if err != nil {
-			return err
-		}
-		fn.Body.List = stmts
-		fn.Body.Rbrace = token.NoPos
+	marshalOf := func(v ast.Expr) ast.Expr {
+		return &ast.CallExpr{Fun: mcall.Fun, Args: []ast.Expr{
+			ast.NewIdent("ctx"),
+			&ast.SelectorExpr{X: ast.NewIdent("field"), Sel: ast.NewIdent("Selections")},
+			v,
+		}}
+	}
+	if kind == leafField {
+		fn.Body.List = []ast.Stmt{&ast.ReturnStmt{Return: ret.Return, Results: []ast.Expr{marshalOf(value.Results[0])}}}
+		fn.Body.Rbrace = ret.Return + 1 // no blank line where the call was
 		return nil
 	}
-	fn.Body.List = []ast.Stmt{&ast.ReturnStmt{Return: ret.Return, Results: []ast.Expr{direct}}}
-	fn.Body.Rbrace = ret.Return + 1 // no blank line where the call was
+	init, ok := call.Args[3].(*ast.FuncLit)
+	if !ok {
+		return errors.New("no field context function")
+	}
+	ic, ok := onlyReturn(init.Body)
+	if !ok || len(ic.Results) != 1 {
+		return errors.New("the field context function is not a single return")
+	}
+	fcCall, ok := ic.Results[0].(*ast.CallExpr)
+	if !ok || len(fcCall.Args) != 2 {
+		return errors.New("the field context function does not call one of two arguments")
+	}
+	template, exprs := objectTemplate, map[string]ast.Expr{"FIELDCONTEXT": fcCall.Fun, "MARSHAL": marshalOf(value.Results[0])}
+	if kind == failingField {
+		template, exprs = failingTemplate, map[string]ast.Expr{
+			"FIELDCONTEXT": fcCall.Fun, "VALUE": value.Results[0], "NONNULL": call.Args[8], "MARSHAL": marshalOf(ast.NewIdent("v")),
+		}
+	}
+	stmts, err := fieldBody(graphqlName, template, exprs)
+	if err != nil {
+		return err
+	}
+	fn.Body.List = stmts
+	fn.Body.Rbrace = token.NoPos
 	return nil
 }
 
@@ -417,11 +465,31 @@ func _() {
 }
 `
 
-// objectBody returns objectTemplate's statements with fieldContext,
-// marshal and graphqlName in place, without positions (so the printer
-// lays them out afresh).
-func objectBody(graphqlName string, fieldContext ast.Expr, marshal ast.Expr) ([]ast.Stmt, error) {
-	f, err := parser.ParseFile(token.NewFileSet(), "", objectTemplate, 0)
+// failingTemplate is the body of a field that reads its model through a
+// method that can fail: VALUE is the method's call, NONNULL
+// graphql.ResolveField's nonNull argument.
+const failingTemplate = `package p
+
+func _() {
+	fc, err := FIELDCONTEXT(ctx, field)
+	if err != nil {
+		return GRAPHQL.Null
+	}
+	ctx = GRAPHQL.WithFieldContext(ctx, fc)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
+	v, err := VALUE
+	if err != nil {
+		return gqlmarshal.FieldError(ctx, ec.OperationContext, fc, err, NONNULL)
+	}
+	return MARSHAL
+}
+`
+
+// fieldBody returns template's statements with the expressions of exprs
+// in place of their names, graphqlName for GRAPHQL, without positions (so
+// the printer lays them out afresh).
+func fieldBody(graphqlName, template string, exprs map[string]ast.Expr) ([]ast.Stmt, error) {
+	f, err := parser.ParseFile(token.NewFileSet(), "", template, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -431,12 +499,9 @@ func objectBody(graphqlName string, fieldContext ast.Expr, marshal ast.Expr) ([]
 		if !ok {
 			return true
 		}
-		switch id.Name {
-		case "FIELDCONTEXT":
-			c.Replace(fieldContext)
-		case "MARSHAL":
-			c.Replace(marshal)
-		case "GRAPHQL":
+		if e, ok := exprs[id.Name]; ok {
+			c.Replace(e)
+		} else if id.Name == "GRAPHQL" {
 			c.Replace(ast.NewIdent(graphqlName))
 		}
 		return true

@@ -83,6 +83,46 @@ func (ec *executionContext) _Item_price(ctx context.Context, field graphql.Colle
 	)
 }
 
+func (ec *executionContext) _Item_product(ctx context.Context, field graphql.CollectedField, obj *Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Item_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product()
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Product) graphql.Marshaler {
+			return ec.marshalOProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) _Item_unrecovered(ctx context.Context, field graphql.CollectedField, obj *Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Item_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product()
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Product) graphql.Marshaler {
+			return ec.marshalOProduct(ctx, selections, v)
+		},
+		false,
+		false,
+	)
+}
+
 func (ec *executionContext) _Money_guarded(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -144,6 +184,7 @@ func TestRewrite(t *testing.T) {
 		bySel:   map[string]bool{"marshalOrders": true},
 		leaves:  map[string]bool{"_Money_cents": true},
 		objects: map[string]bool{"_Item_price": true},
+		failing: map[string]bool{"_Item_product": true},
 		waiting: map[string][]string{"User": {"orders"}},
 	}
 	if err := rewrite(path, p); err != nil {
@@ -162,6 +203,10 @@ func TestRewrite(t *testing.T) {
 		"(ret graphql.Marshaler) {\n\tfc, err := ec.fieldContext_Item_price(ctx, field)\n\tif err != nil {\n\t\treturn graphql.Null\n\t}\n" +
 			"\tctx = graphql.WithFieldContext(ctx, fc)\n\tdefer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)\n" +
 			"\treturn ec.marshalNMoney(ctx, field.Selections, obj.Price)\n}",
+		"(ret graphql.Marshaler) {\n\tfc, err := ec.fieldContext_Item_product(ctx, field)\n\tif err != nil {\n\t\treturn graphql.Null\n\t}\n" +
+			"\tctx = graphql.WithFieldContext(ctx, fc)\n\tdefer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)\n" +
+			"\tv, err := obj.Product()\n\tif err != nil {\n\t\treturn gqlmarshal.FieldError(ctx, ec.OperationContext, fc, err, false)\n\t}\n" +
+			"\treturn ec.marshalOProduct(ctx, field.Selections, v)\n}",
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("rewritten file lacks %q:\n%s", want, src)
@@ -201,6 +246,8 @@ func TestRewriteRefusesWhenGqlgensCodeChanged(t *testing.T) {
 		"a list function without the call": {plan{inOrder: map[string]bool{"marshalMissing": true}}, "marshalMissing (0 calls)"},
 		"a leaf with a middleware chain":   {plan{leaves: map[string]bool{"_Money_guarded": true}}, "a middleware chain"},
 		"a leaf that is not ResolveField":  {plan{leaves: map[string]bool{"marshalNInt2int": true}}, "not a call of graphql.ResolveField"},
+		"a failing field without recovery": {plan{failing: map[string]bool{"_Item_unrecovered": true}}, "no panic recovery"},
+		"a failing field that cannot fail": {plan{failing: map[string]bool{"_Money_cents": true}}, "does not return one call's value and error"},
 		"a deferred group used otherwise":  {plan{}, "1 uses of graphql.NewDeferredGroup other than"},
 	} {
 		path := filepath.Join(t.TempDir(), "generated.go")
