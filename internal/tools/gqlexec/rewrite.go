@@ -450,9 +450,10 @@ func readModel(fn *ast.FuncDecl, graphqlName string, kind fieldKind) error {
 	return nil
 }
 
-// objectTemplate is the body of an object field that reads its model;
-// FIELDCONTEXT and MARSHAL stand for the generated code's expressions.
-const objectTemplate = `package p
+// fieldPrelude begins the body of a field that reads its model and keeps
+// its field context and panic recovery; FIELDCONTEXT stands for the
+// generated code's function making it.
+const fieldPrelude = `package p
 
 func _() {
 	fc, err := FIELDCONTEXT(ctx, field)
@@ -461,23 +462,18 @@ func _() {
 	}
 	ctx = GRAPHQL.WithFieldContext(ctx, fc)
 	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
-	return MARSHAL
+`
+
+// objectTemplate is the body of an object field that reads its model;
+// MARSHAL stands for the marshalling of its value.
+const objectTemplate = fieldPrelude + `	return MARSHAL
 }
 `
 
 // failingTemplate is the body of a field that reads its model through a
 // method that can fail: VALUE is the method's call, NONNULL
 // graphql.ResolveField's nonNull argument.
-const failingTemplate = `package p
-
-func _() {
-	fc, err := FIELDCONTEXT(ctx, field)
-	if err != nil {
-		return GRAPHQL.Null
-	}
-	ctx = GRAPHQL.WithFieldContext(ctx, fc)
-	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
-	v, err := VALUE
+const failingTemplate = fieldPrelude + `	v, err := VALUE
 	if err != nil {
 		return gqlmarshal.FieldError(ctx, ec.OperationContext, fc, err, NONNULL)
 	}

@@ -103,26 +103,6 @@ func (ec *executionContext) _Item_product(ctx context.Context, field graphql.Col
 	)
 }
 
-func (ec *executionContext) _Item_unrecovered(ctx context.Context, field graphql.CollectedField, obj *Item) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Item_product(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Product()
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *Product) graphql.Marshaler {
-			return ec.marshalOProduct(ctx, selections, v)
-		},
-		false,
-		false,
-	)
-}
-
 func (ec *executionContext) _Money_guarded(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -246,14 +226,23 @@ func TestRewriteRefusesWhenGqlgensCodeChanged(t *testing.T) {
 		"a list function without the call": {plan{inOrder: map[string]bool{"marshalMissing": true}}, "marshalMissing (0 calls)"},
 		"a leaf with a middleware chain":   {plan{leaves: map[string]bool{"_Money_guarded": true}}, "a middleware chain"},
 		"a leaf that is not ResolveField":  {plan{leaves: map[string]bool{"marshalNInt2int": true}}, "not a call of graphql.ResolveField"},
-		"a failing field without recovery": {plan{failing: map[string]bool{"_Item_unrecovered": true}}, "no panic recovery"},
+		"a failing field without recovery": {plan{failing: map[string]bool{"_Item_product": true}}, "no panic recovery"},
 		"a failing field that cannot fail": {plan{failing: map[string]bool{"_Money_cents": true}}, "does not return one call's value and error"},
 		"a deferred group used otherwise":  {plan{}, "1 uses of graphql.NewDeferredGroup other than"},
+		"an object ending otherwise":       {plan{}, "_Other: does not end with return out"},
+		"an answer written otherwise":      {plan{}, "the Exec method declares 1 answer buffers (var buf bytes.Buffer) and marshals into 0"},
 	} {
 		path := filepath.Join(t.TempDir(), "generated.go")
 		src := generated
-		if name == "a deferred group used otherwise" {
+		switch name {
+		case "a deferred group used otherwise":
 			src += "\nfunc (ec *executionContext) other(ctx context.Context) any { return graphql.NewDeferredGroup(ctx).Path }\n"
+		case "a failing field without recovery": // _Item_product's recoverFromPanic
+			src = strings.Replace(src, "\t\ttrue,\n\t\tfalse,\n\t)", "\t\tfalse,\n\t\tfalse,\n\t)", 1)
+		case "an object ending otherwise":
+			src += "\nfunc (ec *executionContext) _Other(fields []graphql.CollectedField) graphql.Marshaler {\n\tout := graphql.NewFieldSet(fields)\n\t_ = out\n\treturn graphql.Null\n}\n"
+		case "an answer written otherwise":
+			src = strings.Replace(src, "data.MarshalGQL(&buf)", "data.MarshalGQL(nil)", 1)
 		}
 		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
