@@ -3,8 +3,6 @@ package model
 import (
 	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -75,23 +73,7 @@ const ThumbnailSize = 256
 
 // ThumbnailURL returns a sized variant of the product image, at most
 // ThumbnailSize pixels on each side, asked of the image host by query.
-func (p *Product) ThumbnailURL() string { return Thumbnail(p.ImageURL, ThumbnailSize) }
-
-// Thumbnail returns imageURL with the w, h and fit parameters that ask the
-// image host for a variant at most size pixels on each side.
-func Thumbnail(imageURL string, size int) string {
-	u, err := url.Parse(imageURL)
-	if err != nil || imageURL == "" {
-		return imageURL
-	}
-	q := u.Query()
-	s := strconv.Itoa(size)
-	q.Set("w", s)
-	q.Set("h", s)
-	q.Set("fit", "inside")
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func (p *Product) ThumbnailURL() string { return thumbnails.of(p.ImageURL) }
 
 // Order is a customer's order. It keeps UserID for the customer loader.
 //
