@@ -63,17 +63,26 @@ type OrderPageKey struct {
 	Cursor string
 }
 
+// queueCapacity is how many keys a loader's batch takes before the one
+// who adds a key waits for the batch to take it (it takes them as they
+// come: a batch is not bounded by it). dataloader's default, 1,000, made
+// every batch allocate an 8 KB channel: for each request, most of what a
+// BFF allocated besides its answer.
+const queueCapacity = 64
+
 // New returns fresh loaders for one request.
 func New(users UserBatcher, products ProductSource, cfg Config) *Loaders {
 	return &Loaders{
 		Users: dataloader.NewBatchedLoader(observed("users", cfg, batchUsers(users)),
 			dataloader.WithWait[string, *contract.User](cfg.Wait),
-			dataloader.WithBatchCapacity[string, *contract.User](cfg.MaxBatch)),
+			dataloader.WithBatchCapacity[string, *contract.User](cfg.MaxBatch),
+			dataloader.WithInputCapacity[string, *contract.User](queueCapacity)),
 		// The catalogue splits large batches itself, so that all the
 		// products a request asks for at once go out together, in
 		// parallel.
 		Products: dataloader.NewBatchedLoader(observed("products", cfg, batchProducts(products)),
-			dataloader.WithWait[string, *contract.Product](cfg.Wait)),
+			dataloader.WithWait[string, *contract.Product](cfg.Wait),
+			dataloader.WithInputCapacity[string, *contract.Product](queueCapacity)),
 	}
 }
 
