@@ -25,11 +25,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
+	"github.com/acme/bff-gateway/internal/bufpool"
 	"github.com/acme/bff-gateway/internal/middleware"
 	"github.com/acme/bff-gateway/internal/problem"
 	"github.com/acme/bff-gateway/internal/requestctx"
@@ -178,13 +178,8 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 // one each time: a list of 100 orders cost 200 KB), which nothing decoded
 // refers to afterwards (strings and json.RawMessage are copies).
 func (c *Client) decode(ctx context.Context, body io.ReadCloser, out any) error {
-	buf := answers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= maxPooledAnswer {
-			buf.Reset()
-			answers.Put(buf)
-		}
-	}()
+	buf := bufpool.Get()
+	defer bufpool.Put(buf)
 	_, err := buf.ReadFrom(bounded(body, c.maxAnswer))
 	if err == nil {
 		// A second value, or garbage, after the first is an error: the
@@ -202,12 +197,6 @@ func (c *Client) decode(ctx context.Context, body io.ReadCloser, out any) error 
 	}
 	return apperr.Wrap(apperr.Unavailable, c.service+" service sent an unreadable answer", err)
 }
-
-// answers are the buffers decode reads answers into; one grown past
-// maxPooledAnswer is left to the collector.
-var answers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-const maxPooledAnswer = 1 << 20
 
 // bounded reads up to n bytes of body and fails with *http.MaxBytesError
 // if it has even one byte more: an answer is refused, never cut short.

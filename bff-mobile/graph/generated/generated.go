@@ -17,6 +17,7 @@ import (
 	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/auth"
 	"github.com/acme/bff-gateway/internal/bff/gqlmarshal"
+	"github.com/acme/bff-gateway/internal/bufpool"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -507,7 +508,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 					return nil
 				}
 			}
-			buf := gqlmarshal.Buffer()
+			buf := bufpool.Get()
 			data.MarshalGQL(buf)
 			response.Data = buf.Bytes()
 			if atomic.LoadInt32(&ec.Deferred) > 0 {
@@ -525,7 +526,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			first = false
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
-			buf := gqlmarshal.Buffer()
+			buf := bufpool.Get()
 			data.MarshalGQL(buf)
 
 			return &graphql.Response{

@@ -12,7 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/acme/bff-gateway/internal/bff/gqlmarshal"
+	"github.com/acme/bff-gateway/internal/bufpool"
 )
 
 // POST is gqlgen's POST transport (transport.POST: the same requests, the
@@ -22,7 +22,7 @@ import (
 // and HTML-escaped), 5 to 10 % of a BFF's CPU on a long list. POST writes
 // the executor's data as it is, between the errors and the extensions,
 // which json.Marshal still encodes, and then releases the data's buffer
-// (gqlmarshal.Release) for the next answer. The answer is the same JSON; only
+// (bufpool.PutBytes) for the next answer. The answer is the same JSON; only
 // <, > and & inside strings are no longer written as \u003c, \u003e and
 // \u0026, which no JSON reader needs (answers carry a JSON media type and
 // nosniff, never HTML).
@@ -76,9 +76,9 @@ func (POST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecuto
 	writeResponse(w, resp)
 	if resp != nil {
 		// Written: the buffer the generated Exec wrote the data into
-		// (gqlmarshal.Buffer) serves the next answer. Nothing holds the
+		// (bufpool.Get) serves the next answer. Nothing holds the
 		// response any more.
-		gqlmarshal.Release(resp.Data)
+		bufpool.PutBytes(resp.Data)
 	}
 }
 

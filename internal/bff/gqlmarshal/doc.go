@@ -23,5 +23,5 @@
 //     recover a panic (RecoverField) and answer a failing method's error
 //     (FieldError) as graphql.ResolveField does;
 //   - the answer is written into a buffer reused from one operation to
-//     the next (Buffer, Release).
+//     the next (internal/bufpool; edge.POST gives it back once written).
 package gqlmarshal

@@ -41,24 +41,3 @@ func TestObjectWritesWhatFieldSetWrites(t *testing.T) {
 		}
 	}
 }
-
-// TestBufferIsEmptyAfterRelease checks that a buffer handed out again
-// holds nothing of the answer it held before, and that a buffer grown
-// past maxPooledBuffer, or nil, is released without harm.
-func TestBufferIsEmptyAfterRelease(t *testing.T) {
-	for range 100 {
-		buf := Buffer()
-		if buf.Len() != 0 {
-			t.Fatalf("a buffer handed out holds %q", buf.String())
-		}
-		buf.WriteString(`{"viewer":{"email":"ada@example.com"}}`)
-		Release(buf.Bytes())
-	}
-	huge := Buffer()
-	huge.Grow(2 * maxPooledBuffer)
-	Release(huge.Bytes())
-	Release(nil)
-	if buf := Buffer(); buf.Len() != 0 || buf.Cap() > maxPooledBuffer {
-		t.Errorf("after releasing a huge buffer: len %d, cap %d", buf.Len(), buf.Cap())
-	}
-}

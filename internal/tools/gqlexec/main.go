@@ -25,7 +25,7 @@
 //     runs (guard.CodeDeferNotSupported): they answer in one response;
 //   - objects are written by gqlmarshal.Object, not FieldSet.MarshalGQL
 //     (a copy of every field and a map per object), and answers into
-//     pooled buffers (gqlmarshal.Buffer), which edge.POST releases.
+//     pooled buffers (internal/bufpool), which edge.POST gives back.
 //
 // A field can wait when gqlgen resolves it concurrently (a resolver, a
 // method taking a context) or its type is an interface or a union. An

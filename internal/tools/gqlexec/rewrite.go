@@ -20,6 +20,7 @@ import (
 
 const (
 	gqlmarshalPath = "github.com/acme/bff-gateway/internal/bff/gqlmarshal"
+	bufpoolPath    = "github.com/acme/bff-gateway/internal/bufpool"
 	gqlgenFunc     = "MarshalSliceConcurrently"
 	// waitingVar is the schema's gqlmarshal.Waiting, written beside the
 	// executable schema in waitingFile.
@@ -229,11 +230,11 @@ func makesFieldSet(body *ast.BlockStmt, graphqlName string) bool {
 //
 // into
 //
-//	buf := gqlmarshal.Buffer()
+//	buf := bufpool.Get()
 //	data.MarshalGQL(buf)
 //
 // so that an answer is written into a reused buffer (the transport,
-// edge.POST, releases it once written), and drops the bytes import when
+// edge.POST, gives it back once written), and drops the bytes import when
 // nothing else uses it. It fails unless Exec writes its answers so.
 func pooledAnswers(fset *token.FileSet, file *ast.File) error {
 	var exec *ast.FuncDecl
@@ -246,23 +247,19 @@ func pooledAnswers(fset *token.FileSet, file *ast.File) error {
 		return errors.New("no Exec method")
 	}
 	declared, passed := 0, 0
-	ast.Inspect(exec.Body, func(n ast.Node) bool {
-		switch n := n.(type) {
+	astutil.Apply(exec.Body, func(c *astutil.Cursor) bool {
+		switch n := c.Node().(type) {
 		case *ast.DeclStmt:
-			gd, ok := n.Decl.(*ast.GenDecl)
-			if !ok || gd.Tok != token.VAR || len(gd.Specs) != 1 {
-				return true
+			if isAnswerBuffer(n) {
+				at := n.Pos()
+				c.Replace(&ast.AssignStmt{
+					Lhs:    []ast.Expr{&ast.Ident{NamePos: at, Name: "buf"}},
+					TokPos: at, Tok: token.DEFINE,
+					Rhs: []ast.Expr{&ast.CallExpr{Fun: &ast.SelectorExpr{
+						X: &ast.Ident{NamePos: at, Name: "bufpool"}, Sel: ast.NewIdent("Get")}}},
+				})
+				declared++
 			}
-			vs, ok := gd.Specs[0].(*ast.ValueSpec)
-			if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "buf" || len(vs.Values) != 0 || !isSelector(vs.Type, "bytes", "Buffer") {
-				return true
-			}
-			// var buf bytes.Buffer → var buf = gqlmarshal.Buffer(), which
-			// the printer writes as such; a := reads better:
-			vs.Type = nil
-			vs.Values = []ast.Expr{&ast.CallExpr{Fun: &ast.SelectorExpr{
-				X: &ast.Ident{NamePos: gd.TokPos, Name: "gqlmarshal"}, Sel: ast.NewIdent("Buffer")}}}
-			declared++
 		case *ast.CallExpr:
 			sel, ok := n.Fun.(*ast.SelectorExpr)
 			if !ok || sel.Sel.Name != "MarshalGQL" || len(n.Args) != 1 {
@@ -276,28 +273,25 @@ func pooledAnswers(fset *token.FileSet, file *ast.File) error {
 			}
 		}
 		return true
-	})
+	}, nil)
 	if declared == 0 || declared != passed {
 		return fmt.Errorf("the Exec method declares %d answer buffers (var buf bytes.Buffer) and marshals into %d (X.MarshalGQL(&buf))", declared, passed)
 	}
-	// var buf = … → buf := …
-	astutil.Apply(exec.Body, func(c *astutil.Cursor) bool {
-		ds, ok := c.Node().(*ast.DeclStmt)
-		if !ok {
-			return true
-		}
-		gd := ds.Decl.(*ast.GenDecl)
-		vs, ok := gd.Specs[0].(*ast.ValueSpec)
-		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "buf" || len(vs.Values) != 1 {
-			return true
-		}
-		c.Replace(&ast.AssignStmt{Lhs: []ast.Expr{&ast.Ident{NamePos: gd.TokPos, Name: "buf"}}, TokPos: gd.TokPos, Tok: token.DEFINE, Rhs: vs.Values})
-		return true
-	}, nil)
+	astutil.AddImport(fset, file, bufpoolPath)
 	if !usesPackage(file, "bytes") {
 		astutil.DeleteImport(fset, file, "bytes")
 	}
 	return nil
+}
+
+// isAnswerBuffer reports whether st is var buf bytes.Buffer.
+func isAnswerBuffer(st *ast.DeclStmt) bool {
+	gd, ok := st.Decl.(*ast.GenDecl)
+	if !ok || gd.Tok != token.VAR || len(gd.Specs) != 1 {
+		return false
+	}
+	vs, ok := gd.Specs[0].(*ast.ValueSpec)
+	return ok && len(vs.Names) == 1 && vs.Names[0].Name == "buf" && len(vs.Values) == 0 && isSelector(vs.Type, "bytes", "Buffer")
 }
 
 // usesPackage reports whether file refers to the package it imports as name.

@@ -197,7 +197,8 @@ func TestRewrite(t *testing.T) {
 	}
 	for _, want := range []string{
 		"\treturn gqlmarshal.Object(fields, out)\n}",
-		"\t\tbuf := gqlmarshal.Buffer()\n\t\tdata.MarshalGQL(buf)\n\t\tresponse.Data = buf.Bytes()\n",
+		`"github.com/acme/bff-gateway/internal/bufpool"`,
+		"\t\tbuf := bufpool.Get()\n\t\tdata.MarshalGQL(buf)\n\t\tresponse.Data = buf.Bytes()\n",
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("rewritten file lacks %q:\n%s", want, src)
