@@ -37,7 +37,7 @@ func newDocuments() *documents {
 // get returns the parsed document of query, if remembered. The document
 // is shared: nothing may change it.
 func (d *documents) get(query string) (*ast.QueryDocument, bool) {
-	if d == nil || len(query) > MaxCachedDocumentBytes {
+	if len(query) > MaxCachedDocumentBytes {
 		return nil, false
 	}
 	return d.lru.Get(query)
@@ -45,7 +45,7 @@ func (d *documents) get(query string) (*ast.QueryDocument, bool) {
 
 // add remembers doc, the parse of query, which passed checkDocument.
 func (d *documents) add(query string, doc *ast.QueryDocument) {
-	if d == nil || len(query) > MaxCachedDocumentBytes {
+	if len(query) > MaxCachedDocumentBytes {
 		return
 	}
 	d.lru.Add(query, doc)

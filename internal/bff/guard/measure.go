@@ -36,8 +36,8 @@ type measurement struct {
 	measured  bool // whether an operation was selected and measured
 }
 
-// analyse parses query under the token limit (or finds it in docs, when
-// not nil), measures the operation req.operationName selects, and checks
+// analyse parses query under the token limit (or finds it in docs),
+// measures the operation req.operationName selects, and checks
 // the whole document. It refuses with QUERY_TOO_LARGE,
 // GRAPHQL_PARSE_FAILED, the codes of measureOperation and those of
 // checkDocument. A document parsed here that passes checkDocument is
