@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/acme/bff-gateway/internal/apperr"
+	"github.com/acme/bff-gateway/internal/bufpool"
 	"github.com/acme/bff-gateway/internal/contract"
 )
 
@@ -302,24 +304,63 @@ func inProgress(resp *http.Response) bool {
 
 // readAnswer reads an answer of up to readAhead bytes before it is handed
 // over, so that a connection lost in its middle is retried. A longer
-// answer is handed over as it comes (the client refuses it).
+// answer is handed over as it comes (the client refuses it). What was read
+// is held in a pooled buffer (bufpool), given back when the body is
+// closed: a buffer grown anew for every answer cost its size twice over
+// (a sixth of what a BFF allocated for a list of 100 orders).
 func (t *retryTransport) readAnswer(resp *http.Response) (*http.Response, error) {
 	if t.readAhead <= 0 {
 		return resp, nil
 	}
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(resp.Body, t.readAhead+1))
+	buf := bufpool.Get()
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, t.readAhead+1))
 	if err != nil {
+		bufpool.Put(buf)
 		_ = resp.Body.Close()
 		return nil, err
 	}
 	if n > t.readAhead {
-		resp.Body = readCloser{io.MultiReader(&buf, resp.Body), resp.Body}
+		resp.Body = &readAheadBody{buf: buf, rest: resp.Body}
 		return resp, nil
 	}
 	_ = resp.Body.Close()
-	resp.Body = io.NopCloser(&buf)
+	resp.Body = &readAheadBody{buf: buf}
 	return resp, nil
+}
+
+// readAheadBody is an answer's body read ahead into buf, followed by rest
+// (nil when buf holds all of it). Close gives buf back to the pool; a read
+// after Close fails, as the body of an answer does.
+type readAheadBody struct {
+	mu   sync.Mutex
+	buf  *bytes.Buffer
+	rest io.ReadCloser
+}
+
+func (b *readAheadBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf == nil {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	if b.buf.Len() > 0 || b.rest == nil {
+		return b.buf.Read(p)
+	}
+	return b.rest.Read(p)
+}
+
+func (b *readAheadBody) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf == nil {
+		return nil
+	}
+	bufpool.Put(b.buf)
+	b.buf = nil
+	if b.rest != nil {
+		return b.rest.Close()
+	}
+	return nil
 }
 
 type readCloser struct {
