@@ -161,6 +161,18 @@ func malformedID(kind string) error {
 	return apperr.InvalidParam("id", "malformed %s id", kind)
 }
 
+// room is an empty slice with room for n elements, n bounded by the
+// contract's largest page or batch (contract.MaxPageSize,
+// contract.MaxBatchIDs): an answer of known length decodes into it without
+// the copies of a slice grown by doubling. A length out of those bounds
+// (the service refuses it) gets no room.
+func room[T any](n int) []T {
+	if n <= 0 || n > max(contract.MaxPageSize, contract.MaxBatchIDs) {
+		return nil
+	}
+	return make([]T, 0, n)
+}
+
 // orEmpty returns s, or an empty slice for nil, so that answers always
 // carry JSON-like empty lists.
 func orEmpty[T any](s []T) []T {

@@ -61,7 +61,7 @@ func (o *Orders) Batch(ctx context.Context, orderIDs []string) (contract.OrderBa
 	if err != nil {
 		return contract.OrderBatch{}, err
 	}
-	out := contract.OrderBatch{}
+	out := contract.OrderBatch{Orders: room[contract.Order](len(good))}
 	if len(good) > 0 {
 		err = o.c.Do(ctx, restclient.Request{
 			Method: http.MethodGet,
@@ -85,7 +85,7 @@ func (o *Orders) List(ctx context.Context, q OrderQuery) (contract.OrderPage, er
 	setIf(query, "user_id", q.UserID)
 	setIntIf(query, "limit", q.Limit)
 	setIf(query, "cursor", q.Cursor)
-	var out contract.OrderPage
+	out := contract.OrderPage{Orders: room[contract.Order](q.Limit)}
 	err := o.c.Do(ctx, restclient.Request{Method: http.MethodGet, Path: restclient.Path("v1", "orders"), Query: query}, &out)
 	if err != nil {
 		return contract.OrderPage{}, err
@@ -100,7 +100,7 @@ func (o *Orders) List(ctx context.Context, q OrderQuery) (contract.OrderPage, er
 func (o *Orders) Recent(ctx context.Context, limit int) ([]contract.Order, error) {
 	query := url.Values{}
 	setIntIf(query, "limit", limit)
-	var out contract.OrderList
+	out := contract.OrderList{Orders: room[contract.Order](limit)}
 	err := o.c.Do(ctx, restclient.Request{Method: http.MethodGet, Path: restclient.Path("v1", "orders", "recent"), Query: query}, &out)
 	if err != nil {
 		return nil, err

@@ -58,7 +58,7 @@ func (p *Products) Batch(ctx context.Context, productIDs []string) (contract.Pro
 	if err != nil {
 		return contract.ProductBatch{}, err
 	}
-	out := contract.ProductBatch{}
+	out := contract.ProductBatch{Products: room[contract.Product](len(good))}
 	if len(good) > 0 {
 		err = p.public.Do(ctx, restclient.Request{
 			Method: http.MethodGet,
@@ -83,7 +83,7 @@ func (p *Products) Search(ctx context.Context, q ProductQuery) (contract.Product
 	setIf(query, "category", q.Category)
 	setIntIf(query, "limit", q.Limit)
 	setIf(query, "cursor", q.Cursor)
-	var out contract.ProductPage
+	out := contract.ProductPage{Products: room[contract.Product](q.Limit)}
 	err := p.public.Do(ctx, restclient.Request{Method: http.MethodGet, Path: restclient.Path("v1", "products"), Query: query}, &out)
 	if err != nil {
 		return contract.ProductPage{}, err
@@ -98,7 +98,7 @@ func (p *Products) Search(ctx context.Context, q ProductQuery) (contract.Product
 func (p *Products) Featured(ctx context.Context, limit int) ([]contract.Product, error) {
 	query := url.Values{}
 	setIntIf(query, "limit", limit)
-	var out contract.ProductList
+	out := contract.ProductList{Products: room[contract.Product](limit)}
 	err := p.public.Do(ctx, restclient.Request{Method: http.MethodGet, Path: restclient.Path("v1", "products", "featured"), Query: query}, &out)
 	if err != nil {
 		return nil, err

@@ -97,7 +97,7 @@ func (u *Users) Batch(ctx context.Context, userIDs []string) (contract.UserBatch
 	if err != nil {
 		return contract.UserBatch{}, err
 	}
-	out := contract.UserBatch{}
+	out := contract.UserBatch{Users: room[contract.User](len(good))}
 	if len(good) > 0 {
 		err = u.authed.Do(ctx, restclient.Request{
 			Method: http.MethodGet,

@@ -1,0 +1,61 @@
+package upstream_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/acme/bff-gateway/internal/bff/upstream"
+	"github.com/acme/bff-gateway/internal/contract"
+	"github.com/acme/bff-gateway/internal/ids"
+)
+
+// TestListsDecodeIntoRoomForWhatWasAsked checks that a list whose length
+// is known before the call (a limit, the ids of a batch) is decoded into a
+// slice made for that many, not one grown by doubling (three elements
+// would leave a capacity of four), and that what is decoded is the answer
+// whole.
+func TestListsDecodeIntoRoomForWhatWasAsked(t *testing.T) {
+	orders := []contract.Order{{ID: ids.New(ids.OrderPrefix)}, {ID: ids.New(ids.OrderPrefix)}, {ID: ids.New(ids.OrderPrefix)}}
+	products := []contract.Product{{ID: ids.New(ids.ProductPrefix)}, {ID: ids.New(ids.ProductPrefix)}, {ID: ids.New(ids.ProductPrefix)}}
+	users := []contract.User{{ID: ids.New(ids.UserPrefix)}, {ID: ids.New(ids.UserPrefix)}, {ID: ids.New(ids.UserPrefix)}}
+	ctx := context.Background()
+	set := func(v any) *upstream.Set { return scriptedSet(t, newScript(t, answer(v)), upstream.Config{}) }
+
+	recent, err := set(contract.OrderList{Orders: orders}).Orders.Recent(ctx, 3)
+	checkRoom(t, "Orders.Recent(3)", len(recent), cap(recent), err, recent[0].ID == orders[0].ID && recent[2].ID == orders[2].ID)
+	page, err := set(contract.OrderPage{Orders: orders}).Orders.List(ctx, upstream.OrderQuery{Limit: 3})
+	checkRoom(t, "Orders.List(limit 3)", len(page.Orders), cap(page.Orders), err, page.Orders[1].ID == orders[1].ID)
+	featured, err := set(contract.ProductList{Products: products}).Products.Featured(ctx, 3)
+	checkRoom(t, "Products.Featured(3)", len(featured), cap(featured), err, featured[2].ID == products[2].ID)
+	found, err := set(contract.ProductPage{Products: products}).Products.Search(ctx, upstream.ProductQuery{Limit: 3})
+	checkRoom(t, "Products.Search(limit 3)", len(found.Products), cap(found.Products), err, found.Products[0].ID == products[0].ID)
+	pb, err := set(contract.ProductBatch{Products: products}).Products.Batch(ctx, []string{products[0].ID, products[1].ID, products[2].ID})
+	checkRoom(t, "Products.Batch(3 ids)", len(pb.Products), cap(pb.Products), err, pb.Products[1].ID == products[1].ID)
+	ob, err := set(contract.OrderBatch{Orders: orders}).Orders.Batch(ctx, []string{orders[0].ID, orders[1].ID, orders[2].ID})
+	checkRoom(t, "Orders.Batch(3 ids)", len(ob.Orders), cap(ob.Orders), err, ob.Orders[2].ID == orders[2].ID)
+	ub, err := set(contract.UserBatch{Users: users}).Users.Batch(ctx, []string{users[0].ID, users[1].ID, users[2].ID})
+	checkRoom(t, "Users.Batch(3 ids)", len(ub.Users), cap(ub.Users), err, ub.Users[0].ID == users[0].ID)
+
+	// No limit (the service's default) and a limit the service refuses get
+	// no room of their own: the answer is still read whole.
+	all, err := set(contract.OrderList{Orders: orders}).Orders.Recent(ctx, 0)
+	if err != nil || len(all) != 3 {
+		t.Errorf("Orders.Recent(0): %d orders, %v", len(all), err)
+	}
+	over, err := set(contract.OrderList{Orders: orders}).Orders.Recent(ctx, contract.MaxPageSize+1)
+	if err != nil || len(over) != 3 || cap(over) > 4 {
+		t.Errorf("Orders.Recent(%d): %d orders (capacity %d), %v", contract.MaxPageSize+1, len(over), cap(over), err)
+	}
+}
+
+func checkRoom(t *testing.T, call string, n, capacity int, err error, same bool) {
+	t.Helper()
+	switch {
+	case err != nil:
+		t.Errorf("%s: %v", call, err)
+	case n != 3 || !same:
+		t.Errorf("%s: %d elements (or not the ones sent), want the 3 sent", call, n)
+	case capacity != 3:
+		t.Errorf("%s: capacity %d, want 3 (a slice made for the 3 asked for)", call, capacity)
+	}
+}
