@@ -128,25 +128,39 @@ func Attach(ctx context.Context, orders []*model.Order, refs Refs) {
 		}
 		customers = l.PrefetchUsers(ctx, ids)
 	}
+	// Each product and customer is made a model once and shared by the
+	// items and orders that refer to it (models are never changed once
+	// made): a list of 100 orders names far fewer products than items.
+	productOf := converted(products, model.ProductFromAPI)
+	customerOf := converted(customers, model.UserFromAPI)
 	for _, o := range orders {
 		if refs.Products {
 			for _, it := range refs.items(o) {
-				p, err := products[it.ProductID]()
-				if err != nil {
-					it.AttachProduct(nil, err)
-				} else {
-					it.AttachProduct(model.ProductFromAPI(*p), nil)
-				}
+				it.AttachProduct(productOf(it.ProductID))
 			}
 		}
 		if refs.Customers {
-			u, err := customers[o.UserID]()
-			if err != nil {
-				o.AttachCustomer(nil, err)
-			} else {
-				o.AttachCustomer(model.UserFromAPI(*u), nil)
-			}
+			o.AttachCustomer(customerOf(o.UserID))
 		}
+	}
+}
+
+// converted returns what answers, for an id of thunks, its value made a
+// model by convert, or the error that stands for it; each id's value is
+// converted once.
+func converted[V, M any](thunks map[string]dataloader.Thunk[*V], convert func(V) *M) func(id string) (*M, error) {
+	made := make(map[string]*M, len(thunks))
+	return func(id string) (*M, error) {
+		if m, ok := made[id]; ok {
+			return m, nil
+		}
+		v, err := thunks[id]()
+		if err != nil {
+			return nil, err
+		}
+		m := convert(*v)
+		made[id] = m
+		return m, nil
 	}
 }
 

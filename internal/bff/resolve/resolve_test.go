@@ -378,3 +378,37 @@ func TestAttachGivesEachItemItsOwnOutcome(t *testing.T) {
 		}
 	})
 }
+
+// TestAttachMakesEachProductAndCustomerOnce checks that the items naming
+// one product, and the orders of one customer, share one model of it
+// (made once per list, not once per item or order), and that what they
+// share is the right one.
+func TestAttachMakesEachProductAndCustomerOnce(t *testing.T) {
+	t.Parallel()
+	ctx := withLoaders(context.Background(), newFakeUsers("usr_1", "usr_2"), newFakeProducts("prd_1", "prd_2", "prd_3"))
+	got := resolve.Orders(ctx, testOrders(), resolve.Refs{Products: true, Customers: true})
+	products := map[string]*model.Product{}
+	for _, o := range got {
+		for _, it := range o.Items {
+			p, err := it.Product()
+			if err != nil || p.ID != it.ProductID {
+				t.Fatalf("%s/%s: %+v, %v", o.ID, it.ProductID, p, err)
+			}
+			if seen, ok := products[p.ID]; ok && seen != p {
+				t.Errorf("%s/%s: a model of its own; want the one the other items of %s share", o.ID, p.ID, p.ID)
+			}
+			products[p.ID] = p
+		}
+	}
+	first, err1 := got[0].Customer()
+	third, err3 := got[2].Customer()
+	second, err2 := got[1].Customer()
+	switch {
+	case err1 != nil || err2 != nil || err3 != nil:
+		t.Fatalf("customers: %v, %v, %v", err1, err2, err3)
+	case first.ID != "usr_1" || second.ID != "usr_2":
+		t.Errorf("customers %s and %s, want usr_1 and usr_2", first.ID, second.ID)
+	case first != third:
+		t.Error("the two orders of usr_1 have a model each; want one shared")
+	}
+}
