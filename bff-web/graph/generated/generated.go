@@ -1868,12 +1868,6 @@ func (ec *executionContext) fieldContext_Order_itemCount(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Order_total(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_Order_total(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, field.Selections, obj.Total)
 }
 
@@ -2034,12 +2028,6 @@ func (ec *executionContext) fieldContext_OrderItem_quantity(_ context.Context, f
 }
 
 func (ec *executionContext) _OrderItem_unitPrice(ctx context.Context, field graphql.CollectedField, obj *model.OrderItem) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_OrderItem_unitPrice(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, field.Selections, obj.UnitPrice)
 }
 
@@ -2186,12 +2174,6 @@ func (ec *executionContext) fieldContext_Product_category(_ context.Context, fie
 }
 
 func (ec *executionContext) _Product_price(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_Product_price(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
 	return ec.marshalNMoney2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, field.Selections, obj.Price)
 }
 

@@ -31,8 +31,9 @@ type plan struct {
 	inOrder map[string]bool
 	bySel   map[string]bool
 	// leaves are the functions of the leaf fields that read the model
-	// (_Object_field): marshalled straight from the model, without
-	// gqlgen's field context and middleware.
+	// (_Object_field), and of the fields of flat objects (flatObjects)
+	// that read it: marshalled straight from the model, without gqlgen's
+	// field context and middleware.
 	leaves map[string]bool
 	// objects are the functions of the object fields (one object or a
 	// list of them) that read the model: their value goes to its
@@ -48,7 +49,7 @@ type plan struct {
 
 // planLists plans the lists among refs.
 func planLists(objects codegen.Objects, refs map[string]*config.TypeReference) plan {
-	notPlain := notPlain(objects)
+	notPlain, flat := notPlain(objects), flatObjects(objects)
 	p := plan{inOrder: map[string]bool{}, bySel: map[string]bool{}, leaves: map[string]bool{}, objects: map[string]bool{},
 		failing: map[string]bool{}, waiting: map[string][]string{}}
 	for _, ref := range refs {
@@ -67,7 +68,7 @@ func planLists(objects codegen.Objects, refs map[string]*config.TypeReference) p
 	for _, o := range objects {
 		for _, f := range o.Fields {
 			switch name := "_" + o.Name + "_" + f.Name; {
-			case readsTheModel(o, f) && isLeaf(f):
+			case readsTheModel(o, f) && (isLeaf(f) || flatField(f, flat)):
 				p.leaves[name] = true
 			case readsTheModel(o, f) && isObject(f):
 				p.objects[name] = true
@@ -121,6 +122,62 @@ func isLeaf(f *codegen.Field) bool {
 	kind := ref.Definition.Kind
 	forbiddenNull := ref.GQL.NonNull && ref.IsNilable()
 	return (kind == ast.Scalar || kind == ast.Enum) && !ref.IsSlice() && !ref.IsPtrToSlice() && !forbiddenNull
+}
+
+// flatObjects returns the objects each field of which reads the model and
+// is always written: a leaf of a built-in scalar or an enum that cannot be
+// a null where the schema forbids one, or one flat object (flatField).
+// Nothing under a flat object can fail, so a field holding one needs no
+// field context (the path of an error) nor recovery of its own, no more
+// than a leaf does: the money of an order and of each of its items. The
+// least fixed point: objects in a cycle are never flat.
+func flatObjects(objects codegen.Objects) map[string]bool {
+	flat := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, o := range objects {
+			if flat[o.Name] || len(o.Fields) == 0 {
+				continue
+			}
+			all := true
+			for _, f := range o.Fields {
+				if !readsTheModel(o, f) || !((isLeaf(f) && alwaysWritten(f)) || flatField(f, flat)) {
+					all = false
+					break
+				}
+			}
+			if all {
+				flat[o.Name] = true
+				changed = true
+			}
+		}
+	}
+	return flat
+}
+
+// alwaysWritten reports whether f's type is one whose marshaller never
+// gives a null of its own: gqlgen's built-in scalars and enums (a custom
+// scalar's may, and then reports the error on the field's context).
+func alwaysWritten(f *codegen.Field) bool {
+	def := f.TypeReference.Definition
+	switch def.Kind {
+	case ast.Enum:
+		return true
+	case ast.Scalar:
+		switch def.Name {
+		case "Int", "Float", "String", "Boolean", "ID":
+			return true
+		}
+	}
+	return false
+}
+
+// flatField reports whether f holds one object of flat (not a list), and
+// cannot hold a null where the schema forbids one.
+func flatField(f *codegen.Field, flat map[string]bool) bool {
+	ref := f.TypeReference
+	return ref.Definition.Kind == ast.Object && flat[ref.Definition.Name] &&
+		!ref.IsSlice() && !ref.IsPtrToSlice() && !(ref.GQL.NonNull && ref.IsNilable())
 }
 
 // isObject reports whether f, which reads its model, is an object or a

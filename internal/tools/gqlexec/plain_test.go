@@ -23,6 +23,8 @@ type fieldSpec struct {
 type leafSpec struct {
 	fieldSpec
 	method, noErr, goPointer, nonNull, args, directive bool
+	// byValue binds an object field to a Go struct, not a pointer.
+	byValue bool
 }
 
 func objects(spec map[string][]fieldSpec) codegen.Objects {
@@ -41,7 +43,7 @@ func objects(spec map[string][]fieldSpec) codegen.Objects {
 // a Go value type unless spec says otherwise.
 func field(o *codegen.Object, spec leafSpec) *codegen.Field {
 	var goType types.Type = types.Typ[types.Int]
-	if spec.kind == ast.Object || spec.goPointer {
+	if (spec.kind == ast.Object && !spec.byValue) || spec.goPointer {
 		goType = types.NewPointer(goType)
 	}
 	gql := ast.NamedType(spec.typ, nil)
@@ -226,5 +228,67 @@ func TestFieldsThatFailReadingTheModel(t *testing.T) {
 		if got := failsReadingTheModel(o, f); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestFlatObjects: the objects nothing under which can fail, whose fields
+// then need no field context of their own.
+func TestFlatObjects(t *testing.T) {
+	cents := leafSpec{fieldSpec: fieldSpec{"cents", "Int", ast.Scalar, false}, nonNull: true}
+	currency := leafSpec{fieldSpec: fieldSpec{"currency", "String", ast.Scalar, false}, nonNull: true}
+	status := leafSpec{fieldSpec: fieldSpec{"status", "Status", ast.Enum, false}, nonNull: true}
+	money := func(name string, change func(*leafSpec)) leafSpec {
+		s := leafSpec{fieldSpec: fieldSpec{name, "Money", ast.Object, false}, nonNull: true, byValue: true}
+		if change != nil {
+			change(&s)
+		}
+		return s
+	}
+	spec := map[string][]leafSpec{
+		"Money": {cents, currency},
+		// A flat object in a flat object, by value or as a nullable pointer.
+		"Line":      {cents, status, money("price", nil), money("discount", func(s *leafSpec) { s.byValue, s.nonNull = false, false })},
+		"Priced":    {money("price", nil)},
+		"Formatted": {cents, {fieldSpec: fieldSpec{"formatted", "String", ast.Scalar, false}, method: true, noErr: true, nonNull: true}},
+		// Not flat: what can fail or be a forbidden null under them.
+		"NonNullPointer": {money("price", func(s *leafSpec) { s.byValue = false })},
+		"Failing":        {cents, {fieldSpec: fieldSpec{"tax", "Int", ast.Scalar, false}, method: true, nonNull: true}},
+		"Resolved":       {cents, {fieldSpec: fieldSpec{"rate", "Int", ast.Scalar, true}, nonNull: true}},
+		"CustomScalar":   {cents, {fieldSpec: fieldSpec{"at", "DateTime", ast.Scalar, false}, nonNull: true}},
+		"Argument":       {{fieldSpec: fieldSpec{"cents", "Int", ast.Scalar, false}, nonNull: true, args: true}},
+		"HoldsNotFlat":   {money("failing", func(s *leafSpec) { s.typ = "Failing" })},
+		"Empty":          nil,
+		// A cycle, even of plain objects, is never flat.
+		"C": {cents, {fieldSpec: fieldSpec{"d", "D", ast.Object, false}, byValue: true, nonNull: true}},
+		"D": {cents, {fieldSpec: fieldSpec{"c", "C", ast.Object, false}, byValue: true, nonNull: true}},
+	}
+	var objs codegen.Objects
+	for _, name := range sortedKeys(spec) {
+		o := &codegen.Object{Definition: &ast.Definition{Name: name, Kind: ast.Object}}
+		for _, f := range spec[name] {
+			o.Fields = append(o.Fields, field(o, f))
+		}
+		objs = append(objs, o)
+	}
+	got := flatObjects(objs)
+	want := map[string]bool{"Money": true, "Line": true, "Priced": true, "Formatted": true}
+	for _, name := range sortedKeys(spec) {
+		if got[name] != want[name] {
+			t.Errorf("%s: flat %v, want %v", name, got[name], want[name])
+		}
+	}
+	// A field holding a flat object is planned as a leaf (no field
+	// context); one holding an object that is not flat keeps its context.
+	p := planLists(objs, nil)
+	for name, want := range map[string]bool{
+		"_Line_price": true, "_Line_discount": true, "_Priced_price": true, "_Line_cents": true,
+		"_NonNullPointer_price": false, "_HoldsNotFlat_failing": false,
+	} {
+		if p.leaves[name] != want {
+			t.Errorf("%s: planned as a leaf %v, want %v", name, p.leaves[name], want)
+		}
+	}
+	if !p.objects["_HoldsNotFlat_failing"] || !p.objects["_NonNullPointer_price"] {
+		t.Error("fields holding objects that are not flat: want them to keep their field context (objects)")
 	}
 }
