@@ -131,6 +131,14 @@ func TestAnswersThatAreNotJSONAreRefused(t *testing.T) {
 		case "/garbage":
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"id":"x"} <html>`))
+		case "/duplicate-name":
+			// encoding/json took the last; which one the service meant
+			// is a guess.
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"id":"x","id":"y"}`))
+		case "/invalid-utf8":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte("{\"id\":\"x\xff\"}"))
 		case "/two-values":
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"id":"x"} {"id":"y"}`))
@@ -162,17 +170,21 @@ func TestAnswersThatAreNotJSONAreRefused(t *testing.T) {
 	defer srv.Close()
 	c, _ := restclient.New("order", srv.URL)
 	for path, wantMsg := range map[string]string{
-		"/html":         "order service sent an answer that is not JSON",
-		"/no-type":      "order service sent an answer that is not JSON",
-		"/malformed":    "order service sent an unreadable answer",
-		"/garbage":      "order service sent an unreadable answer",
-		"/two-values":   "order service sent an unreadable answer",
-		"/truncated":    "order service sent an unreadable answer",
-		"/reset":        "order service sent an unreadable answer",
-		"/json-utf8":    "",
-		"/problem-type": "",
+		"/html":           "order service sent an answer that is not JSON",
+		"/no-type":        "order service sent an answer that is not JSON",
+		"/malformed":      "order service sent an unreadable answer",
+		"/garbage":        "order service sent an unreadable answer",
+		"/two-values":     "order service sent an unreadable answer",
+		"/duplicate-name": "order service sent an unreadable answer",
+		"/invalid-utf8":   "order service sent an unreadable answer",
+		"/truncated":      "order service sent an unreadable answer",
+		"/reset":          "order service sent an unreadable answer",
+		"/json-utf8":      "",
+		"/problem-type":   "",
 	} {
-		var out struct{ ID string }
+		var out struct {
+			ID string `json:"id"`
+		}
 		err := c.Do(context.Background(), restclient.Request{Method: http.MethodGet, Path: path}, &out)
 		if wantMsg == "" {
 			if err != nil || out.ID != "x" {
