@@ -4,7 +4,7 @@ BIN       := bin
 SERVICES  := user order product
 TEST_FLAGS ?= -count=1 -timeout 8m
 
-.PHONY: soak all build run run-cluster test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-go bench-smoke clean observe bench-telemetry
+.PHONY: soak all build run run-cluster test check fmt vet lint generate check-generated playground check-playground fuzz bench bench-compare bench-go bench-smoke clean observe bench-telemetry
 
 all: build
 
@@ -122,6 +122,16 @@ bench-go:
 ## LOADBENCH_BASELINE=<a previous results.json> adds a before → after table
 bench:
 	LOADBENCH_OUT=$(CURDIR)/docs/bench LOADBENCH_BASELINE=$(if $(LOADBENCH_BASELINE),$(abspath $(LOADBENCH_BASELINE))) $(GO) test -count=1 -run '^TestLoadBench$$' -timeout 15m -v ./internal/e2e/loadbench/
+
+## bench-compare: issue 13's target operations (web Dashboard and AdminOverview, mobile Home) at 32 workers,
+## the tree at BEFORE (a git revision, default the one before the issue) and this one taking turns,
+## BENCH_ROUNDS rounds (3, about 10 minutes); writes docs/bench/compare.md and compare.json (medians)
+BEFORE ?= 6b400d9
+BENCH_ROUNDS ?= 3
+bench-compare:
+	@set -e; dir=$$(mktemp -d); trap 'git worktree remove --force '"$$dir"' >/dev/null 2>&1 || true; rm -rf '"$$dir" EXIT; \
+	git worktree add --detach "$$dir" $(BEFORE) >/dev/null; \
+	LOADBENCH_OUT=$(CURDIR)/docs/bench LOADBENCH_COMPARE="$$dir" LOADBENCH_COMPARE_NAME=$(BEFORE) LOADBENCH_ROUNDS=$(BENCH_ROUNDS) $(GO) test -count=1 -run '^TestLoadBenchCompare$$' -timeout 30m -v ./internal/e2e/loadbench/
 
 ## soak: both BFFs under mixed load for SOAK_DURATION (10m) with faults switched on and off;
 ## samples RSS, goroutines, open fds and latency every second; writes docs/soak/soak.svg and soak.md

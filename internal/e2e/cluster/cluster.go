@@ -147,20 +147,44 @@ func Build(t testing.TB) Binaries {
 	return built.bins
 }
 
+// BuildFrom builds the five binaries of another checkout of this
+// repository, the one at root (the tree a benchmark compares with), into
+// a temporary directory removed when t ends.
+func BuildFrom(t testing.TB, root string) Binaries {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "bff-gateway-cluster-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	start := time.Now()
+	bins, err := buildIn(root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cluster: built the binaries of %s in %s (%s)", root, time.Since(start).Round(time.Millisecond), dir)
+	return bins
+}
+
 func build() (Binaries, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return Binaries{}, err
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		return Binaries{}, fmt.Errorf("build: the go command is not on PATH (go test puts its own there): %w", err)
 	}
 	dir, err := os.MkdirTemp("", "bff-gateway-cluster-bin-")
 	if err != nil {
 		return Binaries{}, fmt.Errorf("build: %w", err)
 	}
 	built.dir = dir
+	return buildIn(root, dir)
+}
+
+// buildIn builds the five binaries of the checkout at root into dir.
+func buildIn(root, dir string) (Binaries, error) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return Binaries{}, fmt.Errorf("build: the go command is not on PATH (go test puts its own there): %w", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 	// One go build for the five: they are linked in parallel. With -o a

@@ -98,7 +98,7 @@ func TestLoadBench(t *testing.T) {
 	rounds := 0
 	for _, latency := range latencies {
 		t.Run("latency="+latency, func(t *testing.T) {
-			rep.Results = append(rep.Results, benchRound(t, bins, latency, runFor, sel)...)
+			rep.Results = append(rep.Results, benchRound(t, bins, latency, runFor, sel, levels)...)
 			rounds++
 		})
 	}
@@ -168,9 +168,10 @@ func runDuration() (time.Duration, error) {
 }
 
 // benchRound starts a stack whose services answer after latency, runs
-// every operation at every level on it and returns the results; the
-// stack stops when t ends (the harness stops each process by its pid).
-func benchRound(t *testing.T, bins cluster.Binaries, latency string, runFor time.Duration, sel selected) []result {
+// every operation sel selects at each of levels on it and returns the
+// results; the stack stops when t ends (the harness stops each process by
+// its pid).
+func benchRound(t *testing.T, bins cluster.Binaries, latency string, runFor time.Duration, sel selected, levels []int) []result {
 	opts := seedSizes
 	opts.Latency = latency
 	svcs := cluster.StartServices(t, bins, opts)

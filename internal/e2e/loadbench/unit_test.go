@@ -270,3 +270,68 @@ func TestOutputsRoundTrip(t *testing.T) {
 		t.Error("a missing baseline loaded")
 	}
 }
+
+func TestMedian(t *testing.T) {
+	for _, tt := range []struct {
+		in   []float64
+		want float64
+	}{
+		{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5},
+	} {
+		if got := median(tt.in); got != tt.want {
+			t.Errorf("median(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestRoundCount(t *testing.T) {
+	if n, err := roundCount(""); n != defaultRounds || err != nil {
+		t.Errorf("empty: %d, %v", n, err)
+	}
+	if n, err := roundCount("5"); n != 5 || err != nil {
+		t.Errorf("5: %d, %v", n, err)
+	}
+	for _, bad := range []string{"0", "-1", "10", "x", "2.5"} {
+		if _, err := roundCount(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestCompareTakesTheMediansOfEachTree checks the comparison of runs in
+// turns: grouped by operation and latency, each tree's median, their
+// ratio against the operation's target, the highest RSS after, and the
+// table saying whether each target is met.
+func TestCompareTakesTheMediansOfEachTree(t *testing.T) {
+	w := func(v float64) *float64 { return &v }
+	run := func(tree, bff, op, latency string, cpu, rss float64, waves *float64) comparedRun {
+		return comparedRun{Tree: tree, Result: result{BFF: bff, Operation: op, Latency: latency, Concurrency: compareLevel,
+			CPUMsPerRequest: cpu, PeakRSSMiB: rss, WavesPerOp: waves}}
+	}
+	c := compare([]comparedRun{
+		run("before", "web", "AdminOverview", "0", 4.8, 72, nil), run("after", "web", "AdminOverview", "0", 1.5, 56, w(2)),
+		run("after", "web", "AdminOverview", "0", 1.9, 58, w(2.2)), run("before", "web", "AdminOverview", "0", 4.2, 70, nil),
+		run("before", "web", "AdminOverview", "0", 5.1, 71, nil), run("after", "web", "AdminOverview", "0", 1.6, 57, w(2.1)),
+		run("before", "mobile", "Home", "2ms", 0.8, 57, nil), run("after", "mobile", "Home", "2ms", 0.6, 46, w(1)),
+	})
+	if len(c.Rows) != 2 {
+		t.Fatalf("%d rows, want 2: %+v", len(c.Rows), c.Rows)
+	}
+	ao, home := c.Rows[0], c.Rows[1]
+	if ao.Operation != "web/AdminOverview" || ao.MedianBefore != 4.8 || ao.MedianAfter != 1.6 || ao.Target != 1.0/3 ||
+		ao.PeakRSSAfterMiB != 58 || ao.WavesAfter == nil || *ao.WavesAfter != 2.1 {
+		t.Errorf("AdminOverview: %+v", ao)
+	}
+	if !ao.met() || home.met() {
+		t.Errorf("met: AdminOverview %v (1.6/4.8, target a third), Home %v (0.6/0.8, target 70 %%)", ao.met(), home.met())
+	}
+	md := c.markdown()
+	for _, want := range []string{
+		"| web/AdminOverview | none | 4.800, 4.200, 5.100 | 1.500, 1.900, 1.600 | 4.800 → 1.600 | 33.3 % | ≤ 33.3 % | yes | 58.0 | 2.10 |",
+		"| mobile/Home | 2ms | 0.800 | 0.600 | 0.800 → 0.600 | 75.0 % | ≤ 70.0 % | no | 46.0 | 1.00 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the table lacks\n%s\nin\n%s", want, md)
+		}
+	}
+}
