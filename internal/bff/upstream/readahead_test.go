@@ -29,7 +29,7 @@ func TestReadAheadHandsOverTheWholeAnswer(t *testing.T) {
 		"longer than 64": strings.Repeat("0123456789", 50),
 	} {
 		t.Run(name, func(t *testing.T) {
-			resp, err := tr.readAnswer(answerOf(text))
+			resp, err := tr.readAnswer(answerOf(text)) //nolint:bodyclose // closed below, twice: what the test checks
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +62,7 @@ func TestReadAheadBuffersAreNotShared(t *testing.T) {
 		wg.Go(func() {
 			for i := range 200 {
 				want := fmt.Sprintf(`{"answer":%d,"pad":%q}`, g*1000+i, strings.Repeat("ab", i%700))
-				resp, err := tr.readAnswer(answerOf(want))
+				resp, err := tr.readAnswer(answerOf(want)) //nolint:bodyclose // closed as soon as read, below
 				if err != nil {
 					errs <- err
 					return
@@ -71,7 +71,7 @@ func TestReadAheadBuffersAreNotShared(t *testing.T) {
 				_, err = io.Copy(&got, resp.Body)
 				_ = resp.Body.Close()
 				if err != nil || got.String() != want {
-					errs <- fmt.Errorf("answer %d read as %.60q… (%v)", g*1000+i, got.String(), err)
+					errs <- fmt.Errorf("answer %d read as %.60q… (%w)", g*1000+i, got.String(), err)
 					return
 				}
 			}
@@ -102,7 +102,7 @@ func (b *failingBody) Close() error { return nil }
 // act on), not a short body.
 func TestReadAheadReportsAnAnswerBrokenOff(t *testing.T) {
 	tr := &retryTransport{readAhead: 64}
-	resp, err := tr.readAnswer(&http.Response{StatusCode: http.StatusOK, Body: &failingBody{}})
+	resp, err := tr.readAnswer(&http.Response{StatusCode: http.StatusOK, Body: &failingBody{}}) //nolint:bodyclose // no answer to close: what the test checks
 	if !errors.Is(err, io.ErrUnexpectedEOF) || resp != nil {
 		t.Fatalf("got %v, %v; want %v and no answer", resp, err, io.ErrUnexpectedEOF)
 	}
@@ -116,7 +116,7 @@ func BenchmarkReadAhead(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
-		resp, err := tr.readAnswer(answerOf(text))
+		resp, err := tr.readAnswer(answerOf(text)) //nolint:bodyclose // closed once read, below
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -241,7 +241,7 @@ func (c turns) markdown() string {
 		"on a stack of its own (the services, both BFFs and the load generator share the machine's cores). "+
 		"CPU ms/req is the BFF process's user+system time over a run divided by its requests; the comparison is of the medians.\n\n",
 		c.Date, "`"+c.Before+"`", c.Rounds, compareLevel, seconds(c.RunSeconds), seconds(c.RunSeconds/warmUpShare))
-	b.WriteString("| operation | service latency | CPU ms/req before (runs) | after (runs) | median before → after | after / before | target | met | peak RSS after MiB (≤ 64) | waves/op after |\n")
+	fmt.Fprintf(&b, "| operation | service latency | CPU ms/req before (runs) | after (runs) | median before → after | after / before | target | met | peak RSS after MiB (≤ %d) | waves/op after |\n", rssTargetMiB)
 	b.WriteString("|---|---|---|---|---|--:|--:|---|--:|--:|\n")
 	for _, r := range c.Rows {
 		target, met := "—", "—"

@@ -141,7 +141,8 @@ func flatObjects(objects codegen.Objects) map[string]bool {
 			}
 			all := true
 			for _, f := range o.Fields {
-				if !readsTheModel(o, f) || !((isLeaf(f) && alwaysWritten(f)) || flatField(f, flat)) {
+				written := readsTheModel(o, f) && ((isLeaf(f) && alwaysWritten(f)) || flatField(f, flat))
+				if !written {
 					all = false
 					break
 				}
@@ -177,7 +178,7 @@ func alwaysWritten(f *codegen.Field) bool {
 func flatField(f *codegen.Field, flat map[string]bool) bool {
 	ref := f.TypeReference
 	return ref.Definition.Kind == ast.Object && flat[ref.Definition.Name] &&
-		!ref.IsSlice() && !ref.IsPtrToSlice() && !(ref.GQL.NonNull && ref.IsNilable())
+		!ref.IsSlice() && !ref.IsPtrToSlice() && (!ref.GQL.NonNull || !ref.IsNilable())
 }
 
 // isObject reports whether f, which reads its model, is an object or a
