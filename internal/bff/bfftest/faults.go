@@ -314,15 +314,17 @@ func runCase[F any](t *testing.T, env *Env, svc string, fc FaultCase, op FaultOp
 			t.Errorf("%s proxy: %d requests still in flight after the answer", name, p.InFlight())
 		}
 	}
-	failed := judge(t, r, op, svc, fc)
+	failed := judge(t, r, op, svc, fc, fmt.Sprintf("the answer took %s; the fault struck %d requests", took.Round(time.Millisecond), struck))
 	if run.Check != nil {
 		run.Check(t, r, failed)
 	}
 }
 
 // judge checks an answer and reports whether it was a failure (had
-// errors).
-func judge[F any](t *testing.T, r Response, op FaultOp[F], svc string, fc FaultCase) bool {
+// errors); timing says how long it took and how often the fault struck,
+// for an unexpected code (a deadline met where retries were expected to
+// end first).
+func judge[F any](t *testing.T, r Response, op FaultOp[F], svc string, fc FaultCase, timing string) bool {
 	t.Helper()
 	if r.Status != http.StatusOK {
 		t.Errorf("HTTP %d, want 200 (answer %.500s)", r.Status, r.Raw)
@@ -360,7 +362,7 @@ func judge[F any](t *testing.T, r Response, op FaultOp[F], svc string, fc FaultC
 			t.Errorf("error %s (%q) at %q, want errors only at %v", e.Code(), e.Message, path, dep.Errors)
 		}
 		if !slices.Contains(fc.Codes, e.Code()) {
-			t.Errorf("error at %q has code %s (%q), want one of %v", path, e.Code(), e.Message, fc.Codes)
+			t.Errorf("error at %q has code %s (%q), want one of %v (%s)", path, e.Code(), e.Message, fc.Codes, timing)
 		}
 		if v, _ := valueAt(data, path); v != nil {
 			t.Errorf("error at %q, but its data is there: %.300s", path, mustMarshal(v))
