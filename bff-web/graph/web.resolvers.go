@@ -7,8 +7,8 @@ package graph
 
 import (
 	"context"
-	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/acme/bff-gateway/bff-web/graph/generated"
 	"github.com/acme/bff-gateway/bff-web/graph/webmodel"
 	"github.com/acme/bff-gateway/graph/model"
@@ -128,7 +128,15 @@ func (r *queryResolver) Order(ctx context.Context, id string) (*model.Order, err
 
 // Stats is the resolver for the stats field.
 func (r *queryResolver) Stats(ctx context.Context) (*webmodel.Stats, error) {
-	return webmodel.NewStats(func() (contract.OrderStats, error) { return r.Clients.Orders.Stats(ctx) }), nil
+	var selected []string
+	for _, f := range graphql.CollectFieldsCtx(ctx, []string{"Stats"}) {
+		selected = append(selected, f.Name)
+	}
+	return webmodel.NewStats(webmodel.StatsSources{
+		Users:    func() (int, error) { return r.Clients.Users.Count(ctx) },
+		Products: func() (int, error) { return r.Clients.Products.Count(ctx) },
+		Orders:   func() (contract.OrderStats, error) { return r.Clients.Orders.Stats(ctx) },
+	}, selected), nil
 }
 
 // RecentOrders is the resolver for the recentOrders field.
@@ -142,55 +150,6 @@ func (r *queryResolver) RecentOrders(ctx context.Context, first *int) ([]*model.
 		return nil, err
 	}
 	return resolve.Orders(ctx, list, orderRefs(ctx)), nil
-}
-
-// UserCount is the resolver for the userCount field.
-func (r *statsResolver) UserCount(ctx context.Context, obj *webmodel.Stats) (*int, error) {
-	n, err := r.Clients.Users.Count(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &n, nil
-}
-
-// ProductCount is the resolver for the productCount field.
-func (r *statsResolver) ProductCount(ctx context.Context, obj *webmodel.Stats) (*int, error) {
-	n, err := r.Clients.Products.Count(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &n, nil
-}
-
-// OrderCount is the resolver for the orderCount field.
-func (r *statsResolver) OrderCount(ctx context.Context, obj *webmodel.Stats) (*int, error) {
-	st, err := obj.OrderStats()
-	if err != nil {
-		return nil, err
-	}
-	return &st.Count, nil
-}
-
-// Revenue is the resolver for the revenue field.
-func (r *statsResolver) Revenue(ctx context.Context, obj *webmodel.Stats) (*model.Money, error) {
-	st, err := obj.OrderStats()
-	if err != nil {
-		return nil, err
-	}
-	return &model.Money{Cents: int(st.RevenueCents), Currency: st.Currency}, nil
-}
-
-// OrdersByStatus is the resolver for the ordersByStatus field.
-func (r *statsResolver) OrdersByStatus(ctx context.Context, obj *webmodel.Stats) ([]*webmodel.StatusCount, error) {
-	st, err := obj.OrderStats()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*webmodel.StatusCount, 0, len(contract.OrderStatuses))
-	for _, status := range contract.OrderStatuses {
-		out = append(out, &webmodel.StatusCount{Status: model.OrderStatus(strings.ToUpper(status)), Count: st.ByStatus[status]})
-	}
-	return out, nil
 }
 
 // Orders is the resolver for the orders field.
@@ -220,15 +179,11 @@ func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResol
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-// Stats returns generated.StatsResolver implementation.
-func (r *Resolver) Stats() generated.StatsResolver { return &statsResolver{r} }
-
 // User returns generated.UserResolver implementation.
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
 	mutationResolver struct{ *Resolver }
 	queryResolver    struct{ *Resolver }
-	statsResolver    struct{ *Resolver }
 	userResolver     struct{ *Resolver }
 )

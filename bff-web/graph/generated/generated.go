@@ -34,7 +34,6 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
-	Stats() StatsResolver
 	User() UserResolver
 }
 
@@ -183,13 +182,6 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string) (*model.Order, error)
 	Stats(ctx context.Context) (*webmodel.Stats, error)
 	RecentOrders(ctx context.Context, first *int) ([]*model.Order, error)
-}
-type StatsResolver interface {
-	UserCount(ctx context.Context, obj *webmodel.Stats) (*int, error)
-	ProductCount(ctx context.Context, obj *webmodel.Stats) (*int, error)
-	OrderCount(ctx context.Context, obj *webmodel.Stats) (*int, error)
-	Revenue(ctx context.Context, obj *webmodel.Stats) (*model.Money, error)
-	OrdersByStatus(ctx context.Context, obj *webmodel.Stats) ([]*webmodel.StatusCount, error)
 }
 type UserResolver interface {
 	Orders(ctx context.Context, obj *model.User, first *int, after *string) (*webmodel.OrderConnection, error)
@@ -2688,99 +2680,79 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _Stats_userCount(ctx context.Context, field graphql.CollectedField, obj *webmodel.Stats) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Stats_userCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Stats().UserCount(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Stats_userCount(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
+	v, err := obj.UserCount()
+	if err != nil {
+		return gqlmarshal.FieldError(ctx, ec.OperationContext, fc, err, false)
+	}
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, v)
 }
+
 func (ec *executionContext) fieldContext_Stats_userCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Stats", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("Stats", field, true, false, "Int")
 }
 
 func (ec *executionContext) _Stats_productCount(ctx context.Context, field graphql.CollectedField, obj *webmodel.Stats) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Stats_productCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Stats().ProductCount(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Stats_productCount(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
+	v, err := obj.ProductCount()
+	if err != nil {
+		return gqlmarshal.FieldError(ctx, ec.OperationContext, fc, err, false)
+	}
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, v)
 }
+
 func (ec *executionContext) fieldContext_Stats_productCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Stats", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("Stats", field, true, false, "Int")
 }
 
 func (ec *executionContext) _Stats_orderCount(ctx context.Context, field graphql.CollectedField, obj *webmodel.Stats) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Stats_orderCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Stats().OrderCount(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Stats_orderCount(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
+	v, err := obj.OrderCount()
+	if err != nil {
+		return gqlmarshal.FieldError(ctx, ec.OperationContext, fc, err, false)
+	}
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, v)
 }
+
 func (ec *executionContext) fieldContext_Stats_orderCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Stats", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("Stats", field, true, false, "Int")
 }
 
 func (ec *executionContext) _Stats_revenue(ctx context.Context, field graphql.CollectedField, obj *webmodel.Stats) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Stats_revenue(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Stats().Revenue(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Stats_revenue(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
+	v, err := obj.Revenue()
+	if err != nil {
+		return gqlmarshal.FieldError(ctx, ec.OperationContext, fc, err, false)
+	}
+	return ec.marshalOMoney2ᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐMoney(ctx, field.Selections, v)
 }
+
 func (ec *executionContext) fieldContext_Stats_revenue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Stats",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)
 		},
@@ -2789,30 +2761,25 @@ func (ec *executionContext) fieldContext_Stats_revenue(_ context.Context, field 
 }
 
 func (ec *executionContext) _Stats_ordersByStatus(ctx context.Context, field graphql.CollectedField, obj *webmodel.Stats) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Stats_ordersByStatus(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Stats().OrdersByStatus(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*webmodel.StatusCount) graphql.Marshaler {
-			return ec.marshalOStatusCount2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋbffᚑwebᚋgraphᚋwebmodelᚐStatusCountᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Stats_ordersByStatus(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)
+	v, err := obj.OrdersByStatus()
+	if err != nil {
+		return gqlmarshal.FieldError(ctx, ec.OperationContext, fc, err, false)
+	}
+	return ec.marshalOStatusCount2ᚕᚖgithubᚗcomᚋacmeᚋbffᚑgatewayᚋbffᚑwebᚋgraphᚋwebmodelᚐStatusCountᚄ(ctx, field.Selections, v)
 }
+
 func (ec *executionContext) fieldContext_Stats_ordersByStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Stats",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_StatusCount(ctx, field)
 		},
@@ -4839,35 +4806,30 @@ func (ec *executionContext) _Stats(ctx context.Context, sel ast.SelectionSet, ob
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Stats")
 		case "userCount":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Stats_userCount(ctx, field, obj)
-				})
+			out.Values[i] = ec._Stats_userCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "productCount":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Stats_productCount(ctx, field, obj)
-				})
+			out.Values[i] = ec._Stats_productCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "orderCount":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Stats_orderCount(ctx, field, obj)
-				})
+			out.Values[i] = ec._Stats_orderCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "revenue":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Stats_revenue(ctx, field, obj)
-				})
+			out.Values[i] = ec._Stats_revenue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "ordersByStatus":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Stats_ordersByStatus(ctx, field, obj)
-				})
+			out.Values[i] = ec._Stats_ordersByStatus(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

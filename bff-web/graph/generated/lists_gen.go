@@ -9,6 +9,5 @@ import "github.com/acme/bff-gateway/internal/bff/gqlmarshal"
 // reaches none of them is marshalled in order (gqlmarshal.Marshal).
 var fieldsThatWait = gqlmarshal.Waiting{
 	"Query": {"featuredProducts": true, "order": true, "product": true, "products": true, "recentOrders": true, "stats": true, "viewer": true},
-	"Stats": {"orderCount": true, "ordersByStatus": true, "productCount": true, "revenue": true, "userCount": true},
 	"User":  {"orders": true},
 }

@@ -1,22 +1,109 @@
 package webmodel
 
 import (
+	"strings"
 	"sync"
 
+	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/contract"
 )
 
-// Stats are the store's totals. The order figures come from one call of
-// the order service, shared by the fields that need them.
+// Stats are the store's totals, from three calls: the user and product
+// counts and the order service's totals (shared by the fields that need
+// them). Each call is made at most once; the fields read them as plain
+// methods, so gqlgen resolves them without a goroutine each.
 type Stats struct {
-	orderStats func() (contract.OrderStats, error)
+	users, products func() (int, error)
+	orders          func() (contract.OrderStats, error)
 }
 
-// NewStats returns Stats whose order figures come from fetch, called at
-// most once and only when a field asks for them.
-func NewStats(fetch func() (contract.OrderStats, error)) *Stats {
-	return &Stats{orderStats: sync.OnceValues(fetch)}
+// StatsSources are the calls behind Stats.
+type StatsSources struct {
+	Users, Products func() (int, error)
+	Orders          func() (contract.OrderStats, error)
 }
 
-// OrderStats returns the order service's totals.
-func (s *Stats) OrderStats() (contract.OrderStats, error) { return s.orderStats() }
+// StatsField names a field of Stats, as the schema does.
+const (
+	StatsUserCount      = "userCount"
+	StatsProductCount   = "productCount"
+	StatsOrderCount     = "orderCount"
+	StatsRevenue        = "revenue"
+	StatsOrdersByStatus = "ordersByStatus"
+)
+
+// NewStats returns Stats over src, and starts at once, each in its own
+// goroutine, the calls that the fields of selected need (the fields an
+// operation asks for): they go upstream together, in one wave. A call no
+// selected field needs is made only if a field asks for it after all,
+// then and there.
+func NewStats(src StatsSources, selected []string) *Stats {
+	s := &Stats{users: sync.OnceValues(src.Users), products: sync.OnceValues(src.Products), orders: sync.OnceValues(src.Orders)}
+	var users, products, orders bool
+	for _, f := range selected {
+		switch f {
+		case StatsUserCount:
+			users = true
+		case StatsProductCount:
+			products = true
+		case StatsOrderCount, StatsRevenue, StatsOrdersByStatus:
+			orders = true
+		}
+	}
+	if users {
+		go func() { _, _ = s.users() }()
+	}
+	if products {
+		go func() { _, _ = s.products() }()
+	}
+	if orders {
+		go func() { _, _ = s.orders() }()
+	}
+	return s
+}
+
+// UserCount is the number of users.
+func (s *Stats) UserCount() (*int, error) { return count(s.users) }
+
+// ProductCount is the number of products.
+func (s *Stats) ProductCount() (*int, error) { return count(s.products) }
+
+func count(read func() (int, error)) (*int, error) {
+	n, err := read()
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// OrderCount is the number of orders.
+func (s *Stats) OrderCount() (*int, error) {
+	st, err := s.orders()
+	if err != nil {
+		return nil, err
+	}
+	return &st.Count, nil
+}
+
+// Revenue is the sum of the totals of the orders not cancelled.
+func (s *Stats) Revenue() (*model.Money, error) {
+	st, err := s.orders()
+	if err != nil {
+		return nil, err
+	}
+	return &model.Money{Cents: int(st.RevenueCents), Currency: st.Currency}, nil
+}
+
+// OrdersByStatus counts the orders of each status, in the contract's
+// order of statuses.
+func (s *Stats) OrdersByStatus() ([]*StatusCount, error) {
+	st, err := s.orders()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*StatusCount, 0, len(contract.OrderStatuses))
+	for _, status := range contract.OrderStatuses {
+		out = append(out, &StatusCount{Status: model.OrderStatus(strings.ToUpper(status)), Count: st.ByStatus[status]})
+	}
+	return out, nil
+}
