@@ -54,6 +54,9 @@ type Loaders struct {
 	// OrderPages shares a page of a user's orders between the resolver
 	// that starts it early and the one that answers with it.
 	OrderPages Once[OrderPageKey, contract.OrderPage]
+	// listProducts is the Products loader's batch, called directly for
+	// the products of a list (ListProducts).
+	listProducts dataloader.BatchFunc[string, *contract.Product]
 }
 
 // OrderPageKey is a page of a user's orders: whose, how many, after what.
@@ -72,7 +75,9 @@ const queueCapacity = 64
 
 // New returns fresh loaders for one request.
 func New(users UserBatcher, products ProductSource, cfg Config) *Loaders {
+	listProducts := observed("products", cfg, batchProducts(products))
 	return &Loaders{
+		listProducts: listProducts,
 		Users: dataloader.NewBatchedLoader(observed("users", cfg, batchUsers(users)),
 			dataloader.WithWait[string, *contract.User](cfg.Wait),
 			dataloader.WithBatchCapacity[string, *contract.User](cfg.MaxBatch),
@@ -80,7 +85,7 @@ func New(users UserBatcher, products ProductSource, cfg Config) *Loaders {
 		// The catalogue splits large batches itself, so that all the
 		// products a request asks for at once go out together, in
 		// parallel.
-		Products: dataloader.NewBatchedLoader(observed("products", cfg, batchProducts(products)),
+		Products: dataloader.NewBatchedLoader(listProducts,
 			dataloader.WithWait[string, *contract.Product](cfg.Wait),
 			dataloader.WithInputCapacity[string, *contract.Product](queueCapacity)),
 	}
@@ -180,10 +185,49 @@ func Middleware(users UserBatcher, products ProductSource, cfg Config) func(http
 	}
 }
 
-// PrefetchProducts queues the products of ids in one batch and returns,
-// for each distinct id, what waits for its product.
-func (l *Loaders) PrefetchProducts(ctx context.Context, ids []string) map[string]dataloader.Thunk[*contract.Product] {
-	return prefetch(ctx, l.Products, ids)
+// ListProducts starts one batch of the products of ids (those of a list,
+// all known at once), in a goroutine, and returns what waits for the
+// product of each id, or the error that stands for it. It is the Products
+// loader's batch (the catalogue, the batch's metric and span) without the
+// loader's wait and per-key work: a key, a thunk, a channel and a cache
+// entry for each product of a page of orders, for products the shared
+// catalogue answers from memory. An id not among ids is NotFound.
+func (l *Loaders) ListProducts(ctx context.Context, ids []string) func(id string) (*contract.Product, error) {
+	index := make(map[string]int, len(ids))
+	distinct := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, seen := index[id]; !seen {
+			index[id] = len(distinct)
+			distinct = append(distinct, id)
+		}
+	}
+	var results []*dataloader.Result[*contract.Product]
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			// As dataloader does with a batch that panics: every key
+			// gets the error, the request goes on.
+			if p := recover(); p != nil {
+				err := apperr.Errorf(apperr.Internal, "loading products failed: %v", p)
+				results = make([]*dataloader.Result[*contract.Product], len(distinct))
+				for i := range results {
+					results[i] = &dataloader.Result[*contract.Product]{Error: err}
+				}
+			}
+		}()
+		if len(distinct) > 0 {
+			results = l.listProducts(ctx, distinct)
+		}
+	}()
+	return func(id string) (*contract.Product, error) {
+		<-done
+		i, ok := index[id]
+		if !ok || i >= len(results) {
+			return nil, apperr.New(apperr.NotFound, "product not found")
+		}
+		return results[i].Data, results[i].Error
+	}
 }
 
 // PrefetchUsers queues the users of ids in one batch and returns, for

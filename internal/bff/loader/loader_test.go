@@ -28,8 +28,9 @@ type kind struct {
 	make func(cfg loader.Config, ids ...string) (*loader.Loaders, func() [][]string)
 	// load loads id and returns a thunk answering the loaded value's id.
 	load func(ctx context.Context, l *loader.Loaders, id string) func() (string, error)
-	// prefetch prefetches ids.
-	prefetch func(ctx context.Context, l *loader.Loaders, ids []string)
+	// prefetch loads ids for a list (PrefetchUsers, ListProducts) and
+	// returns what answers the loaded value's id for one of them.
+	prefetch func(ctx context.Context, l *loader.Loaders, ids []string) func(id string) (string, error)
 	// flush sends the current batch now.
 	flush func(l *loader.Loaders)
 	// id returns the i-th id of this kind.
@@ -53,9 +54,18 @@ var kinds = []kind{
 				return u.ID, nil
 			}
 		},
-		prefetch: func(ctx context.Context, l *loader.Loaders, ids []string) { l.PrefetchUsers(ctx, ids) },
-		flush:    func(l *loader.Loaders) { l.Users.Flush() },
-		id:       func(i int) string { return fmt.Sprintf("usr_%03d", i) },
+		prefetch: func(ctx context.Context, l *loader.Loaders, ids []string) func(id string) (string, error) {
+			thunks := l.PrefetchUsers(ctx, ids)
+			return func(id string) (string, error) {
+				u, err := thunks[id]()
+				if err != nil {
+					return "", err
+				}
+				return u.ID, nil
+			}
+		},
+		flush: func(l *loader.Loaders) { l.Users.Flush() },
+		id:    func(i int) string { return fmt.Sprintf("usr_%03d", i) },
 	},
 	{
 		name: "products",
@@ -73,9 +83,18 @@ var kinds = []kind{
 				return p.ID, nil
 			}
 		},
-		prefetch: func(ctx context.Context, l *loader.Loaders, ids []string) { l.PrefetchProducts(ctx, ids) },
-		flush:    func(l *loader.Loaders) { l.Products.Flush() },
-		id:       func(i int) string { return fmt.Sprintf("prd_%03d", i) },
+		prefetch: func(ctx context.Context, l *loader.Loaders, ids []string) func(id string) (string, error) {
+			get := l.ListProducts(ctx, ids)
+			return func(id string) (string, error) {
+				p, err := get(id)
+				if err != nil {
+					return "", err
+				}
+				return p.ID, nil
+			}
+		},
+		flush: func(l *loader.Loaders) { l.Products.Flush() },
+		id:    func(i int) string { return fmt.Sprintf("prd_%03d", i) },
 	},
 }
 
@@ -164,10 +183,10 @@ func TestPrefetchQueuesEveryIDOnceInOneBatch(t *testing.T) {
 				// waited for unless the batch is split.
 				l, calls := k.make(loader.Config{Wait: time.Second, MaxBatch: 100}, known...)
 				ctx := context.Background()
-				k.prefetch(ctx, l, asked)
+				get := k.prefetch(ctx, l, asked)
 				k.flush(l)
 				for _, id := range known {
-					got, err := k.load(ctx, l, id)()
+					got, err := get(id)
 					if err != nil || got != id {
 						t.Fatalf("iteration %d: load %s: %q, %v", i, id, got, err)
 					}
@@ -189,7 +208,7 @@ func TestPrefetchOfNothingCallsNothing(t *testing.T) {
 			t.Parallel()
 			l, calls := k.make(loader.Config{Wait: time.Millisecond, MaxBatch: 100}, k.id(1))
 			ctx := context.Background()
-			k.prefetch(ctx, l, nil)
+			_ = k.prefetch(ctx, l, nil)
 			// A load after it goes in a call of its own: nothing was queued.
 			if got, err := k.load(ctx, l, k.id(1))(); err != nil || got != k.id(1) {
 				t.Fatalf("load: %q, %v", got, err)
@@ -260,9 +279,9 @@ func TestMaxBatchDoesNotSplitProducts(t *testing.T) {
 	fake := newFakeProducts(products...)
 	l := loader.New(newFakeUsers(), fake, loader.Config{Wait: 200 * time.Millisecond, MaxBatch: 100})
 	ctx := context.Background()
-	l.PrefetchProducts(ctx, products)
+	get := l.ListProducts(ctx, products)
 	for _, id := range products {
-		if p, err := l.Products.Load(ctx, id)(); err != nil || p.ID != id {
+		if p, err := get(id); err != nil || p.ID != id {
 			t.Fatalf("product %s: %+v, %v", id, p, err)
 		}
 	}
@@ -353,6 +372,52 @@ func TestProductResults(t *testing.T) {
 		}
 	}
 	assertOneCall(t, fake.Calls(), []string{"prd_found", "prd_stale", "prd_unknown", "prd_failed"})
+}
+
+// TestListProductsAnswersAsTheLoaderDoes checks the products of a list,
+// loaded in one batch without the loader's per-key work: each id answered
+// as Products.Load answers it (found, stale, unknown, failed), an id the
+// list did not name NOT_FOUND, and a batch that panics an error for every
+// id rather than a crash.
+func TestListProductsAnswersAsTheLoaderDoes(t *testing.T) {
+	t.Parallel()
+	errDown := apperr.New(apperr.Unavailable, "product service down")
+	fake := newFakeProducts("prd_found")
+	fake.results["prd_failed"] = cache.Result[contract.Product]{Err: errDown}
+	fake.results["prd_stale"] = cache.Result[contract.Product]{Value: product("prd_stale"), Found: true, Stale: true}
+	l := loader.New(newFakeUsers(), fake, loader.Config{Wait: time.Hour, MaxBatch: 100})
+	ctx := context.Background()
+	get := l.ListProducts(ctx, []string{"prd_found", "prd_stale", "prd_unknown", "prd_failed", "prd_found"})
+	if p, err := get("prd_found"); err != nil || *p != product("prd_found") {
+		t.Errorf("prd_found: %+v, %v", p, err)
+	}
+	if p, err := get("prd_stale"); err != nil || *p != product("prd_stale") {
+		t.Errorf("prd_stale: %+v, %v", p, err)
+	}
+	if p, err := get("prd_unknown"); p != nil || !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("prd_unknown: %+v, %v; want NOT_FOUND", p, err)
+	}
+	if p, err := get("prd_failed"); p != nil || !errors.Is(err, errDown) {
+		t.Errorf("prd_failed: %+v, %v; want the service's error", p, err)
+	}
+	if p, err := get("prd_not_asked"); p != nil || !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("an id the list did not name: %+v, %v; want NOT_FOUND", p, err)
+	}
+	// One call, each id once, though the loader waits an hour for a batch:
+	// the list's batch does not wait.
+	assertOneCall(t, fake.Calls(), []string{"prd_found", "prd_stale", "prd_unknown", "prd_failed"})
+
+	panicking := loader.New(newFakeUsers(), panickingProducts{}, loader.Config{Wait: time.Millisecond, MaxBatch: 100})
+	if p, err := panicking.ListProducts(ctx, []string{"prd_1"})("prd_1"); p != nil || !apperr.Is(err, apperr.Internal) {
+		t.Errorf("a batch that panics: %+v, %v; want an internal error", p, err)
+	}
+}
+
+// panickingProducts is a catalogue that panics.
+type panickingProducts struct{}
+
+func (panickingProducts) Products(context.Context, []string) []cache.Result[contract.Product] {
+	panic("the catalogue broke")
 }
 
 func TestLoadedProductIsACopy(t *testing.T) {

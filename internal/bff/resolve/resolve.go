@@ -8,8 +8,6 @@ package resolve
 import (
 	"context"
 
-	"github.com/graph-gophers/dataloader/v7"
-
 	"github.com/acme/bff-gateway/graph/model"
 	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/auth"
@@ -110,8 +108,8 @@ func Orders(ctx context.Context, list []contract.Order, refs Refs) []*model.Orde
 // neither loaded nor attached.
 func Attach(ctx context.Context, orders []*model.Order, refs Refs) {
 	l := loader.For(ctx)
-	var products map[string]dataloader.Thunk[*contract.Product]
-	var customers map[string]dataloader.Thunk[*contract.User]
+	var products func(id string) (*contract.Product, error)
+	var customers func(id string) (*contract.User, error)
 	if refs.Products {
 		var ids []string
 		for _, o := range orders {
@@ -119,14 +117,15 @@ func Attach(ctx context.Context, orders []*model.Order, refs Refs) {
 				ids = append(ids, it.ProductID)
 			}
 		}
-		products = l.PrefetchProducts(ctx, ids)
+		products = l.ListProducts(ctx, ids)
 	}
 	if refs.Customers {
 		ids := make([]string, len(orders))
 		for i, o := range orders {
 			ids[i] = o.UserID
 		}
-		customers = l.PrefetchUsers(ctx, ids)
+		thunks := l.PrefetchUsers(ctx, ids)
+		customers = func(id string) (*contract.User, error) { return thunks[id]() }
 	}
 	// Each product and customer is made a model once and shared by the
 	// items and orders that refer to it (models are never changed once
@@ -145,16 +144,16 @@ func Attach(ctx context.Context, orders []*model.Order, refs Refs) {
 	}
 }
 
-// converted returns what answers, for an id of thunks, its value made a
-// model by convert, or the error that stands for it; each id's value is
-// converted once.
-func converted[V, M any](thunks map[string]dataloader.Thunk[*V], convert func(V) *M) func(id string) (*M, error) {
-	made := make(map[string]*M, len(thunks))
+// converted returns what answers, for an id, the value load gives for it
+// made a model by convert, or the error that stands for it; each id's
+// value is converted once.
+func converted[V, M any](load func(id string) (*V, error), convert func(V) *M) func(id string) (*M, error) {
+	made := map[string]*M{}
 	return func(id string) (*M, error) {
 		if m, ok := made[id]; ok {
 			return m, nil
 		}
-		v, err := thunks[id]()
+		v, err := load(id)
 		if err != nil {
 			return nil, err
 		}
