@@ -1,6 +1,7 @@
 package gqlmarshal
 
 import (
+	"bytes"
 	"io"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -23,7 +24,23 @@ type object struct {
 }
 
 func (o *object) MarshalGQL(w io.Writer) {
-	_, _ = io.WriteString(w, "{")
+	b, direct := w.(*bytes.Buffer)
+	if !direct {
+		// Answers are written into a bytes.Buffer (the executor's, from
+		// bufpool); any other writer gets the object in one write.
+		b = new(bytes.Buffer)
+	}
+	o.writeTo(b)
+	if !direct {
+		_, _ = w.Write(b.Bytes())
+	}
+}
+
+// writeTo writes the object into b: through the buffer's own methods,
+// where io.WriteString looked up the writer's WriteString for each of the
+// five pieces of every field of an answer.
+func (o *object) writeTo(b *bytes.Buffer) {
+	b.WriteByte('{')
 	first := true
 	for i := range o.fields {
 		alias := o.fields[i].Alias
@@ -31,17 +48,17 @@ func (o *object) MarshalGQL(w io.Writer) {
 			continue
 		}
 		if !first {
-			_, _ = io.WriteString(w, ",")
+			b.WriteByte(',')
 		}
 		first = false
 		// A response name is a GraphQL name ([_A-Za-z][_0-9A-Za-z]*):
 		// nothing in it needs escaping.
-		_, _ = io.WriteString(w, `"`)
-		_, _ = io.WriteString(w, alias)
-		_, _ = io.WriteString(w, `":`)
-		o.values[i].MarshalGQL(w)
+		b.WriteByte('"')
+		b.WriteString(alias)
+		b.WriteString(`":`)
+		o.values[i].MarshalGQL(b)
 	}
-	_, _ = io.WriteString(w, "}")
+	b.WriteByte('}')
 }
 
 // written reports whether one of fields has the response name alias. An
