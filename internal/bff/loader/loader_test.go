@@ -336,12 +336,20 @@ func TestUserResults(t *testing.T) {
 	}
 }
 
-func TestProductResults(t *testing.T) {
-	t.Parallel()
-	errDown := apperr.New(apperr.Unavailable, "product service down")
-	fake := newFakeProducts("prd_found")
+// productsOfEveryOutcome is a catalogue that knows prd_found, has
+// prd_stale only stale, fails prd_failed with errDown and does not know
+// anything else.
+func productsOfEveryOutcome() (fake *fakeProducts, errDown error) {
+	errDown = apperr.New(apperr.Unavailable, "product service down")
+	fake = newFakeProducts("prd_found")
 	fake.results["prd_failed"] = cache.Result[contract.Product]{Err: errDown}
 	fake.results["prd_stale"] = cache.Result[contract.Product]{Value: product("prd_stale"), Found: true, Stale: true}
+	return fake, errDown
+}
+
+func TestProductResults(t *testing.T) {
+	t.Parallel()
+	fake, errDown := productsOfEveryOutcome()
 	l := loader.New(newFakeUsers(), fake, loader.Config{Wait: 50 * time.Millisecond, MaxBatch: 100})
 	ctx := context.Background()
 
@@ -381,10 +389,7 @@ func TestProductResults(t *testing.T) {
 // id rather than a crash.
 func TestListProductsAnswersAsTheLoaderDoes(t *testing.T) {
 	t.Parallel()
-	errDown := apperr.New(apperr.Unavailable, "product service down")
-	fake := newFakeProducts("prd_found")
-	fake.results["prd_failed"] = cache.Result[contract.Product]{Err: errDown}
-	fake.results["prd_stale"] = cache.Result[contract.Product]{Value: product("prd_stale"), Found: true, Stale: true}
+	fake, errDown := productsOfEveryOutcome()
 	l := loader.New(newFakeUsers(), fake, loader.Config{Wait: time.Hour, MaxBatch: 100})
 	ctx := context.Background()
 	get := l.ListProducts(ctx, []string{"prd_found", "prd_stale", "prd_unknown", "prd_failed", "prd_found"})
