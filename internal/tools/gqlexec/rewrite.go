@@ -393,17 +393,9 @@ func readModel(fn *ast.FuncDecl, graphqlName string, kind fieldKind) error {
 	if uses(value.Results[0], "ctx") {
 		return errors.New("the resolver uses its context")
 	}
-	marshal, ok := call.Args[6].(*ast.FuncLit)
-	if !ok {
-		return errors.New("no marshal function")
-	}
-	m, ok := onlyReturn(marshal.Body)
-	if !ok || len(m.Results) != 1 {
-		return errors.New("the marshal function is not a single return")
-	}
-	mcall, ok := m.Results[0].(*ast.CallExpr)
-	if !ok || len(mcall.Args) != 3 {
-		return errors.New("the marshal function does not call a marshaller of three arguments")
+	mcall, err := returnedCall(call.Args[6], "marshal", 3)
+	if err != nil {
+		return err
 	}
 	marshalOf := func(v ast.Expr) ast.Expr {
 		return &ast.CallExpr{Fun: mcall.Fun, Args: []ast.Expr{
@@ -417,17 +409,9 @@ func readModel(fn *ast.FuncDecl, graphqlName string, kind fieldKind) error {
 		fn.Body.Rbrace = ret.Return + 1 // no blank line where the call was
 		return nil
 	}
-	init, ok := call.Args[3].(*ast.FuncLit)
-	if !ok {
-		return errors.New("no field context function")
-	}
-	ic, ok := onlyReturn(init.Body)
-	if !ok || len(ic.Results) != 1 {
-		return errors.New("the field context function is not a single return")
-	}
-	fcCall, ok := ic.Results[0].(*ast.CallExpr)
-	if !ok || len(fcCall.Args) != 2 {
-		return errors.New("the field context function does not call one of two arguments")
+	fcCall, err := returnedCall(call.Args[3], "field context", 2)
+	if err != nil {
+		return err
 	}
 	template, exprs := objectTemplate, map[string]ast.Expr{"FIELDCONTEXT": fcCall.Fun, "MARSHAL": marshalOf(value.Results[0])}
 	if kind == failingField {
@@ -442,6 +426,25 @@ func readModel(fn *ast.FuncDecl, graphqlName string, kind fieldKind) error {
 	fn.Body.List = stmts
 	fn.Body.Rbrace = token.NoPos
 	return nil
+}
+
+// returnedCall returns the call of n arguments that e, graphql.ResolveField's
+// function named what, is a single return of; an error naming what for any
+// other shape.
+func returnedCall(e ast.Expr, what string, n int) (*ast.CallExpr, error) {
+	lit, ok := e.(*ast.FuncLit)
+	if !ok {
+		return nil, fmt.Errorf("no %s function", what)
+	}
+	ret, ok := onlyReturn(lit.Body)
+	if !ok || len(ret.Results) != 1 {
+		return nil, fmt.Errorf("the %s function is not a single return", what)
+	}
+	call, ok := ret.Results[0].(*ast.CallExpr)
+	if !ok || len(call.Args) != n {
+		return nil, fmt.Errorf("the %s function does not return a call of %d arguments", what, n)
+	}
+	return call, nil
 }
 
 // fieldPrelude begins the body of a field that reads its model and keeps
