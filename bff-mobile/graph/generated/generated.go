@@ -1305,7 +1305,7 @@ func (ec *executionContext) fieldContext_Home_featured(ctx context.Context, fiel
 }
 
 func (ec *executionContext) _LoginResult_token(ctx context.Context, field graphql.CollectedField, obj *mobilemodel.LoginResult) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Token)
+	return (*gqlmarshal.String)(&obj.Token)
 }
 
 func (ec *executionContext) fieldContext_LoginResult_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1321,7 +1321,7 @@ func (ec *executionContext) fieldContext_LoginResult_expiresAt(_ context.Context
 }
 
 func (ec *executionContext) _LoginResult_refreshToken(ctx context.Context, field graphql.CollectedField, obj *mobilemodel.LoginResult) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.RefreshToken)
+	return (*gqlmarshal.String)(&obj.RefreshToken)
 }
 
 func (ec *executionContext) fieldContext_LoginResult_refreshToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1360,7 +1360,7 @@ func (ec *executionContext) fieldContext_LoginResult_user(_ context.Context, fie
 }
 
 func (ec *executionContext) _MobileUser_id(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
-	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	return (*gqlmarshal.String)(&obj.ID)
 }
 
 func (ec *executionContext) fieldContext_MobileUser_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1368,7 +1368,7 @@ func (ec *executionContext) fieldContext_MobileUser_id(_ context.Context, field 
 }
 
 func (ec *executionContext) _MobileUser_firstName(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.FirstName)
+	return (*gqlmarshal.String)(&obj.FirstName)
 }
 
 func (ec *executionContext) fieldContext_MobileUser_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1376,7 +1376,7 @@ func (ec *executionContext) fieldContext_MobileUser_firstName(_ context.Context,
 }
 
 func (ec *executionContext) _Money_cents(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
-	return ec.marshalNInt2int(ctx, field.Selections, obj.Cents)
+	return (*gqlmarshal.Int)(&obj.Cents)
 }
 
 func (ec *executionContext) fieldContext_Money_cents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1384,7 +1384,7 @@ func (ec *executionContext) fieldContext_Money_cents(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Currency)
+	return (*gqlmarshal.String)(&obj.Currency)
 }
 
 func (ec *executionContext) fieldContext_Money_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1630,7 +1630,7 @@ func (ec *executionContext) fieldContext_OrderPage_nextCursor(_ context.Context,
 }
 
 func (ec *executionContext) _OrderSummary_id(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
-	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	return (*gqlmarshal.String)(&obj.ID)
 }
 
 func (ec *executionContext) fieldContext_OrderSummary_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1638,7 +1638,7 @@ func (ec *executionContext) fieldContext_OrderSummary_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _OrderSummary_status(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
-	return ec.marshalNOrderStatus2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrderStatus(ctx, field.Selections, obj.Status)
+	return &obj.Status
 }
 
 func (ec *executionContext) fieldContext_OrderSummary_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1688,7 +1688,7 @@ func (ec *executionContext) fieldContext_OrderSummary_thumbnailUrl(_ context.Con
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNextPage)
+	return (*gqlmarshal.Boolean)(&obj.HasNextPage)
 }
 
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1750,7 +1750,7 @@ func (ec *executionContext) fieldContext_PlaceOrderResult_userErrors(_ context.C
 }
 
 func (ec *executionContext) _Product_id(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	return (*gqlmarshal.String)(&obj.ID)
 }
 
 func (ec *executionContext) fieldContext_Product_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1758,7 +1758,7 @@ func (ec *executionContext) fieldContext_Product_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Product_name(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return (*gqlmarshal.String)(&obj.Name)
 }
 
 func (ec *executionContext) fieldContext_Product_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1766,7 +1766,7 @@ func (ec *executionContext) fieldContext_Product_name(_ context.Context, field g
 }
 
 func (ec *executionContext) _Product_description(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Description)
+	return (*gqlmarshal.String)(&obj.Description)
 }
 
 func (ec *executionContext) fieldContext_Product_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1782,7 +1782,7 @@ func (ec *executionContext) fieldContext_Product_priceFormatted(_ context.Contex
 }
 
 func (ec *executionContext) _Product_imageUrl(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.ImageURL)
+	return (*gqlmarshal.String)(&obj.ImageURL)
 }
 
 func (ec *executionContext) fieldContext_Product_imageUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2025,7 +2025,7 @@ func (ec *executionContext) fieldContext_UserError_field(_ context.Context, fiel
 }
 
 func (ec *executionContext) _UserError_message(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Message)
+	return (*gqlmarshal.String)(&obj.Message)
 }
 
 func (ec *executionContext) fieldContext_UserError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2033,7 +2033,7 @@ func (ec *executionContext) fieldContext_UserError_message(_ context.Context, fi
 }
 
 func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
-	return ec.marshalNUserErrorCode2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐUserErrorCode(ctx, field.Selections, obj.Code)
+	return &obj.Code
 }
 
 func (ec *executionContext) fieldContext_UserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3221,7 +3221,7 @@ var loginResultImplementors = []string{"LoginResult"}
 func (ec *executionContext) _LoginResult(ctx context.Context, sel ast.SelectionSet, obj *mobilemodel.LoginResult) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, loginResultImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3266,7 +3266,7 @@ func (ec *executionContext) _LoginResult(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var mobileUserImplementors = []string{"MobileUser"}
@@ -3274,7 +3274,7 @@ var mobileUserImplementors = []string{"MobileUser"}
 func (ec *executionContext) _MobileUser(ctx context.Context, sel ast.SelectionSet, obj *model.User) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, mobileUserImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3304,7 +3304,7 @@ func (ec *executionContext) _MobileUser(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var moneyImplementors = []string{"Money"}
@@ -3312,7 +3312,7 @@ var moneyImplementors = []string{"Money"}
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3347,7 +3347,7 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var mutationImplementors = []string{"Mutation"}
@@ -3358,7 +3358,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		Object: "Mutation",
 	})
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
@@ -3418,7 +3418,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var orderPageImplementors = []string{"OrderPage"}
@@ -3426,7 +3426,7 @@ var orderPageImplementors = []string{"OrderPage"}
 func (ec *executionContext) _OrderPage(ctx context.Context, sel ast.SelectionSet, obj *mobilemodel.OrderPage) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderPageImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3456,7 +3456,7 @@ func (ec *executionContext) _OrderPage(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var orderSummaryImplementors = []string{"OrderSummary"}
@@ -3464,7 +3464,7 @@ var orderSummaryImplementors = []string{"OrderSummary"}
 func (ec *executionContext) _OrderSummary(ctx context.Context, sel ast.SelectionSet, obj *model.Order) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderSummaryImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3514,7 +3514,7 @@ func (ec *executionContext) _OrderSummary(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var pageInfoImplementors = []string{"PageInfo"}
@@ -3522,7 +3522,7 @@ var pageInfoImplementors = []string{"PageInfo"}
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3552,7 +3552,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var placeOrderResultImplementors = []string{"PlaceOrderResult"}
@@ -3560,7 +3560,7 @@ var placeOrderResultImplementors = []string{"PlaceOrderResult"}
 func (ec *executionContext) _PlaceOrderResult(ctx context.Context, sel ast.SelectionSet, obj *mobilemodel.PlaceOrderResult) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, placeOrderResultImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3590,7 +3590,7 @@ func (ec *executionContext) _PlaceOrderResult(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var productImplementors = []string{"Product"}
@@ -3598,7 +3598,7 @@ var productImplementors = []string{"Product"}
 func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *model.Product) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, productImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3653,7 +3653,7 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var queryImplementors = []string{"Query"}
@@ -3729,7 +3729,7 @@ var userErrorImplementors = []string{"UserError"}
 func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj *model.UserError) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, userErrorImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3764,7 +3764,7 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -3772,7 +3772,7 @@ var __DirectiveImplementors = []string{"__Directive"}
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3817,7 +3817,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __EnumValueImplementors = []string{"__EnumValue"}
@@ -3825,7 +3825,7 @@ var __EnumValueImplementors = []string{"__EnumValue"}
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3865,7 +3865,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __FieldImplementors = []string{"__Field"}
@@ -3873,7 +3873,7 @@ var __FieldImplementors = []string{"__Field"}
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3923,7 +3923,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __InputValueImplementors = []string{"__InputValue"}
@@ -3931,7 +3931,7 @@ var __InputValueImplementors = []string{"__InputValue"}
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -3981,7 +3981,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __SchemaImplementors = []string{"__Schema"}
@@ -3989,7 +3989,7 @@ var __SchemaImplementors = []string{"__Schema"}
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4039,7 +4039,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __TypeImplementors = []string{"__Type"}
@@ -4047,7 +4047,7 @@ var __TypeImplementors = []string{"__Type"}
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4122,11 +4122,10 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(
-
-		// endregion **************************** object.gotpl ****************************
-		fields, out)
+	return out
 }
+
+// endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
 

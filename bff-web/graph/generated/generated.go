@@ -1626,7 +1626,7 @@ func (ec *executionContext) fieldContext_LoginPayload_viewer(_ context.Context, 
 }
 
 func (ec *executionContext) _Money_cents(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
-	return ec.marshalNInt2int(ctx, field.Selections, obj.Cents)
+	return (*gqlmarshal.Int)(&obj.Cents)
 }
 
 func (ec *executionContext) fieldContext_Money_cents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1634,7 +1634,7 @@ func (ec *executionContext) fieldContext_Money_cents(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Currency)
+	return (*gqlmarshal.String)(&obj.Currency)
 }
 
 func (ec *executionContext) fieldContext_Money_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1828,7 +1828,7 @@ func (ec *executionContext) fieldContext_Mutation_cancelOrder(ctx context.Contex
 }
 
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
-	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	return (*gqlmarshal.String)(&obj.ID)
 }
 
 func (ec *executionContext) fieldContext_Order_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1836,7 +1836,7 @@ func (ec *executionContext) fieldContext_Order_id(_ context.Context, field graph
 }
 
 func (ec *executionContext) _Order_status(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
-	return ec.marshalNOrderStatus2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrderStatus(ctx, field.Selections, obj.Status)
+	return &obj.Status
 }
 
 func (ec *executionContext) fieldContext_Order_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1927,7 +1927,7 @@ func (ec *executionContext) fieldContext_Order_customer(_ context.Context, field
 }
 
 func (ec *executionContext) _OrderConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *webmodel.OrderConnection) (ret graphql.Marshaler) {
-	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
+	return (*gqlmarshal.Int)(&obj.TotalCount)
 }
 
 func (ec *executionContext) fieldContext_OrderConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1981,7 +1981,7 @@ func (ec *executionContext) fieldContext_OrderConnection_edges(_ context.Context
 }
 
 func (ec *executionContext) _OrderEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *webmodel.OrderEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return (*gqlmarshal.String)(&obj.Cursor)
 }
 
 func (ec *executionContext) fieldContext_OrderEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2012,7 +2012,7 @@ func (ec *executionContext) fieldContext_OrderEdge_node(_ context.Context, field
 }
 
 func (ec *executionContext) _OrderItem_quantity(ctx context.Context, field graphql.CollectedField, obj *model.OrderItem) (ret graphql.Marshaler) {
-	return ec.marshalNInt2int(ctx, field.Selections, obj.Quantity)
+	return (*gqlmarshal.Int)(&obj.Quantity)
 }
 
 func (ec *executionContext) fieldContext_OrderItem_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2064,7 +2064,7 @@ func (ec *executionContext) fieldContext_OrderItem_product(_ context.Context, fi
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNextPage)
+	return (*gqlmarshal.Boolean)(&obj.HasNextPage)
 }
 
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2126,7 +2126,7 @@ func (ec *executionContext) fieldContext_PlaceOrderPayload_userErrors(_ context.
 }
 
 func (ec *executionContext) _Product_id(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	return (*gqlmarshal.String)(&obj.ID)
 }
 
 func (ec *executionContext) fieldContext_Product_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2134,7 +2134,7 @@ func (ec *executionContext) fieldContext_Product_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Product_sku(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.SKU)
+	return (*gqlmarshal.String)(&obj.SKU)
 }
 
 func (ec *executionContext) fieldContext_Product_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2142,7 +2142,7 @@ func (ec *executionContext) fieldContext_Product_sku(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Product_name(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return (*gqlmarshal.String)(&obj.Name)
 }
 
 func (ec *executionContext) fieldContext_Product_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2150,7 +2150,7 @@ func (ec *executionContext) fieldContext_Product_name(_ context.Context, field g
 }
 
 func (ec *executionContext) _Product_description(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Description)
+	return (*gqlmarshal.String)(&obj.Description)
 }
 
 func (ec *executionContext) fieldContext_Product_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2158,7 +2158,7 @@ func (ec *executionContext) fieldContext_Product_description(_ context.Context, 
 }
 
 func (ec *executionContext) _Product_category(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Category)
+	return (*gqlmarshal.String)(&obj.Category)
 }
 
 func (ec *executionContext) fieldContext_Product_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2183,7 +2183,7 @@ func (ec *executionContext) fieldContext_Product_price(_ context.Context, field 
 }
 
 func (ec *executionContext) _Product_imageUrl(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.ImageURL)
+	return (*gqlmarshal.String)(&obj.ImageURL)
 }
 
 func (ec *executionContext) fieldContext_Product_imageUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2199,7 +2199,7 @@ func (ec *executionContext) fieldContext_Product_inStock(_ context.Context, fiel
 }
 
 func (ec *executionContext) _ProductConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *webmodel.ProductConnection) (ret graphql.Marshaler) {
-	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
+	return (*gqlmarshal.Int)(&obj.TotalCount)
 }
 
 func (ec *executionContext) fieldContext_ProductConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2253,7 +2253,7 @@ func (ec *executionContext) fieldContext_ProductConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _ProductEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *webmodel.ProductEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return (*gqlmarshal.String)(&obj.Cursor)
 }
 
 func (ec *executionContext) fieldContext_ProductEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2788,7 +2788,7 @@ func (ec *executionContext) fieldContext_Stats_ordersByStatus(_ context.Context,
 }
 
 func (ec *executionContext) _StatusCount_status(ctx context.Context, field graphql.CollectedField, obj *webmodel.StatusCount) (ret graphql.Marshaler) {
-	return ec.marshalNOrderStatus2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐOrderStatus(ctx, field.Selections, obj.Status)
+	return &obj.Status
 }
 
 func (ec *executionContext) fieldContext_StatusCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2796,7 +2796,7 @@ func (ec *executionContext) fieldContext_StatusCount_status(_ context.Context, f
 }
 
 func (ec *executionContext) _StatusCount_count(ctx context.Context, field graphql.CollectedField, obj *webmodel.StatusCount) (ret graphql.Marshaler) {
-	return ec.marshalNInt2int(ctx, field.Selections, obj.Count)
+	return (*gqlmarshal.Int)(&obj.Count)
 }
 
 func (ec *executionContext) fieldContext_StatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2804,7 +2804,7 @@ func (ec *executionContext) fieldContext_StatusCount_count(_ context.Context, fi
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
-	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
+	return (*gqlmarshal.String)(&obj.ID)
 }
 
 func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2812,7 +2812,7 @@ func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return (*gqlmarshal.String)(&obj.Name)
 }
 
 func (ec *executionContext) fieldContext_User_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2820,7 +2820,7 @@ func (ec *executionContext) fieldContext_User_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Email)
+	return (*gqlmarshal.String)(&obj.Email)
 }
 
 func (ec *executionContext) fieldContext_User_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2836,7 +2836,7 @@ func (ec *executionContext) fieldContext_User_role(_ context.Context, field grap
 }
 
 func (ec *executionContext) _User_avatarUrl(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.AvatarURL)
+	return (*gqlmarshal.String)(&obj.AvatarURL)
 }
 
 func (ec *executionContext) fieldContext_User_avatarUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2911,7 +2911,7 @@ func (ec *executionContext) fieldContext_UserError_field(_ context.Context, fiel
 }
 
 func (ec *executionContext) _UserError_message(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Message)
+	return (*gqlmarshal.String)(&obj.Message)
 }
 
 func (ec *executionContext) fieldContext_UserError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2919,7 +2919,7 @@ func (ec *executionContext) fieldContext_UserError_message(_ context.Context, fi
 }
 
 func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
-	return ec.marshalNUserErrorCode2githubᚗcomᚋacmeᚋbffᚑgatewayᚋgraphᚋmodelᚐUserErrorCode(ctx, field.Selections, obj.Code)
+	return &obj.Code
 }
 
 func (ec *executionContext) fieldContext_UserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4110,7 +4110,7 @@ var cancelOrderPayloadImplementors = []string{"CancelOrderPayload"}
 func (ec *executionContext) _CancelOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *webmodel.CancelOrderPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, cancelOrderPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4140,7 +4140,7 @@ func (ec *executionContext) _CancelOrderPayload(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var loginPayloadImplementors = []string{"LoginPayload"}
@@ -4148,7 +4148,7 @@ var loginPayloadImplementors = []string{"LoginPayload"}
 func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.SelectionSet, obj *webmodel.LoginPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, loginPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4173,7 +4173,7 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var moneyImplementors = []string{"Money"}
@@ -4181,7 +4181,7 @@ var moneyImplementors = []string{"Money"}
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4216,7 +4216,7 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var mutationImplementors = []string{"Mutation"}
@@ -4227,7 +4227,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		Object: "Mutation",
 	})
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
@@ -4287,7 +4287,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var orderImplementors = []string{"Order"}
@@ -4295,7 +4295,7 @@ var orderImplementors = []string{"Order"}
 func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, obj *model.Order) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4350,7 +4350,7 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var orderConnectionImplementors = []string{"OrderConnection"}
@@ -4358,7 +4358,7 @@ var orderConnectionImplementors = []string{"OrderConnection"}
 func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.SelectionSet, obj *webmodel.OrderConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4393,7 +4393,7 @@ func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.Select
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var orderEdgeImplementors = []string{"OrderEdge"}
@@ -4401,7 +4401,7 @@ var orderEdgeImplementors = []string{"OrderEdge"}
 func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet, obj *webmodel.OrderEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4431,7 +4431,7 @@ func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var orderItemImplementors = []string{"OrderItem"}
@@ -4439,7 +4439,7 @@ var orderItemImplementors = []string{"OrderItem"}
 func (ec *executionContext) _OrderItem(ctx context.Context, sel ast.SelectionSet, obj *model.OrderItem) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderItemImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4474,7 +4474,7 @@ func (ec *executionContext) _OrderItem(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var pageInfoImplementors = []string{"PageInfo"}
@@ -4482,7 +4482,7 @@ var pageInfoImplementors = []string{"PageInfo"}
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4512,7 +4512,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var placeOrderPayloadImplementors = []string{"PlaceOrderPayload"}
@@ -4520,7 +4520,7 @@ var placeOrderPayloadImplementors = []string{"PlaceOrderPayload"}
 func (ec *executionContext) _PlaceOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *webmodel.PlaceOrderPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, placeOrderPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4550,7 +4550,7 @@ func (ec *executionContext) _PlaceOrderPayload(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var productImplementors = []string{"Product"}
@@ -4558,7 +4558,7 @@ var productImplementors = []string{"Product"}
 func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *model.Product) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, productImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4618,7 +4618,7 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var productConnectionImplementors = []string{"ProductConnection"}
@@ -4626,7 +4626,7 @@ var productConnectionImplementors = []string{"ProductConnection"}
 func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.SelectionSet, obj *webmodel.ProductConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, productConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4661,7 +4661,7 @@ func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var productEdgeImplementors = []string{"ProductEdge"}
@@ -4669,7 +4669,7 @@ var productEdgeImplementors = []string{"ProductEdge"}
 func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionSet, obj *webmodel.ProductEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, productEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4699,7 +4699,7 @@ func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var queryImplementors = []string{"Query"}
@@ -4799,7 +4799,7 @@ var statsImplementors = []string{"Stats"}
 func (ec *executionContext) _Stats(ctx context.Context, sel ast.SelectionSet, obj *webmodel.Stats) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, statsImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4844,7 +4844,7 @@ func (ec *executionContext) _Stats(ctx context.Context, sel ast.SelectionSet, ob
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var statusCountImplementors = []string{"StatusCount"}
@@ -4852,7 +4852,7 @@ var statusCountImplementors = []string{"StatusCount"}
 func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionSet, obj *webmodel.StatusCount) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, statusCountImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4882,7 +4882,7 @@ func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var userImplementors = []string{"User"}
@@ -4949,7 +4949,7 @@ var userErrorImplementors = []string{"UserError"}
 func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj *model.UserError) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, userErrorImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -4984,7 +4984,7 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -4992,7 +4992,7 @@ var __DirectiveImplementors = []string{"__Directive"}
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -5037,7 +5037,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __EnumValueImplementors = []string{"__EnumValue"}
@@ -5045,7 +5045,7 @@ var __EnumValueImplementors = []string{"__EnumValue"}
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -5085,7 +5085,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __FieldImplementors = []string{"__Field"}
@@ -5093,7 +5093,7 @@ var __FieldImplementors = []string{"__Field"}
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -5143,7 +5143,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __InputValueImplementors = []string{"__InputValue"}
@@ -5151,7 +5151,7 @@ var __InputValueImplementors = []string{"__InputValue"}
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -5201,7 +5201,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __SchemaImplementors = []string{"__Schema"}
@@ -5209,7 +5209,7 @@ var __SchemaImplementors = []string{"__Schema"}
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -5259,7 +5259,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(fields, out)
+	return out
 }
 
 var __TypeImplementors = []string{"__Type"}
@@ -5267,7 +5267,7 @@ var __TypeImplementors = []string{"__Type"}
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -5342,11 +5342,10 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return gqlmarshal.Object(
-
-		// endregion **************************** object.gotpl ****************************
-		fields, out)
+	return out
 }
+
+// endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
 

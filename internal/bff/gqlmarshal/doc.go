@@ -18,7 +18,14 @@
 //     theirs that can wait (Marshal decides from the selection, with the
 //     schema's Waiting that gqlexec writes);
 //   - an object's fields are written without copying each field and
-//     building a map of the names written (Object);
+//     building a map of the names written, and an object without fields
+//     resolved concurrently is its field set, values and marshaler in one
+//     allocation (ObjectSet; Object for the others);
+//   - the leaves of built-in scalars and enums bound to a field of the
+//     model are marshalled from a pointer to it (String, Int, Boolean, or
+//     the enum itself), without a closure per value;
+//   - the field contexts of a list's elements are made together
+//     (MarshalInOrder);
 //   - the fields that read their model but keep their field context
 //     recover a panic (RecoverField) and answer a failing method's error
 //     (FieldError) as graphql.ResolveField does;

@@ -7,13 +7,17 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+// inlineValues is how many field values an ObjectSet holds without a
+// slice of its own: the objects of the contract's answers select up to
+// eight fields (a product card seven, an order's summary seven).
+const inlineValues = 8
+
 // Object is the marshaler of an object whose field values out holds,
 // fields being the fields out was made of (graphql.NewFieldSet(fields)):
-// it writes what out.MarshalGQL writes, {"alias":value,…} in the order of
-// fields, the first of two fields of the same response name only. gqlgen's
-// FieldSet.MarshalGQL copies each field to the heap (an iterator yields
-// its address) and builds a map of the names written, for every object of
-// an answer: a third of the allocations of a list of orders.
+// it writes what out.MarshalGQL writes (writeObject). It is for the
+// objects with fields that gqlgen resolves concurrently (a resolver), whose
+// scheduling reads the field set's own list of fields; the others are an
+// ObjectSet.
 func Object(fields []graphql.CollectedField, out *graphql.FieldSet) graphql.Marshaler {
 	return &object{fields: fields, values: out.Values}
 }
@@ -23,28 +27,65 @@ type object struct {
 	values []graphql.Marshaler
 }
 
-func (o *object) MarshalGQL(w io.Writer) {
+func (o *object) MarshalGQL(w io.Writer) { marshalObject(w, o.fields, o.values) }
+
+// ObjectSet is an object's field set and its marshaler in one allocation,
+// where gqlgen's generated code makes three per object of an answer (the
+// graphql.FieldSet, its slice of values, and the marshaler writing them):
+// internal/tools/gqlexec turns the marshaller of each object without
+// fields resolved concurrently from out := graphql.NewFieldSet(fields)
+// into out := gqlmarshal.NewObjectSet(fields), and returns out itself.
+// The generated code uses it as the field set it was (Values, Invalids
+// and Dispatch are the embedded graphql.FieldSet's), and it is written as
+// Object writes. The embedded FieldSet's own list of fields stays empty:
+// only the scheduling of concurrent fields reads it.
+type ObjectSet struct {
+	graphql.FieldSet
+	fields []graphql.CollectedField
+	inline [inlineValues]graphql.Marshaler
+}
+
+// NewObjectSet is graphql.NewFieldSet(fields) as an ObjectSet: a value for
+// each field, nil until the generated code sets it.
+func NewObjectSet(fields []graphql.CollectedField) *ObjectSet {
+	o := &ObjectSet{fields: fields}
+	if len(fields) <= inlineValues {
+		o.Values = o.inline[:len(fields):len(fields)]
+	} else {
+		o.Values = make([]graphql.Marshaler, len(fields))
+	}
+	return o
+}
+
+func (o *ObjectSet) MarshalGQL(w io.Writer) { marshalObject(w, o.fields, o.Values) }
+
+// marshalObject writes what graphql.FieldSet.MarshalGQL writes,
+// {"alias":value,…} in the order of fields, the first of two fields of
+// the same response name only, without that method's copy of every field
+// to the heap (an iterator yields its address) and map of the names
+// written, for every object of an answer.
+func marshalObject(w io.Writer, fields []graphql.CollectedField, values []graphql.Marshaler) {
 	b, direct := w.(*bytes.Buffer)
 	if !direct {
 		// Answers are written into a bytes.Buffer (the executor's, from
 		// bufpool); any other writer gets the object in one write.
 		b = new(bytes.Buffer)
 	}
-	o.writeTo(b)
+	writeObject(b, fields, values)
 	if !direct {
 		_, _ = w.Write(b.Bytes())
 	}
 }
 
-// writeTo writes the object into b: through the buffer's own methods,
+// writeObject writes the object into b: through the buffer's own methods,
 // where io.WriteString looked up the writer's WriteString for each of the
 // five pieces of every field of an answer.
-func (o *object) writeTo(b *bytes.Buffer) {
+func writeObject(b *bytes.Buffer, fields []graphql.CollectedField, values []graphql.Marshaler) {
 	b.WriteByte('{')
 	first := true
-	for i := range o.fields {
-		alias := o.fields[i].Alias
-		if written(o.fields[:i], alias) {
+	for i := range fields {
+		alias := fields[i].Alias
+		if written(fields[:i], alias) {
 			continue
 		}
 		if !first {
@@ -56,7 +97,7 @@ func (o *object) writeTo(b *bytes.Buffer) {
 		b.WriteByte('"')
 		b.WriteString(alias)
 		b.WriteString(`":`)
-		o.values[i].MarshalGQL(b)
+		values[i].MarshalGQL(b)
 	}
 	b.WriteByte('}')
 }

@@ -44,7 +44,7 @@ func rewrite(path string, p plan) error {
 	if !ok {
 		return fmt.Errorf("%s does not import gqlgen's graphql package", path)
 	}
-	seen := map[string]int{}
+	seen, refs := map[string]int{}, marshalledByReference(file, graphqlName)
 	for _, decl := range file.Decls {
 		fn, ok := decl.(*ast.FuncDecl)
 		if ok && fn.Body != nil && (p.leaves[fn.Name.Name] || p.objects[fn.Name.Name] || p.failing[fn.Name.Name]) {
@@ -55,7 +55,7 @@ func rewrite(path string, p plan) error {
 			case p.failing[fn.Name.Name]:
 				kind = failingField
 			}
-			if err := readModel(fn, graphqlName, kind); err != nil {
+			if err := readModel(fn, graphqlName, kind, refs); err != nil {
 				return fmt.Errorf("%s: %s: %w: gqlgen's field code changed", path, fn.Name.Name, err)
 			}
 			seen[fn.Name.Name]++
@@ -168,20 +168,28 @@ func dropDeferredGroups(file *ast.File, graphqlName string) error {
 	return nil
 }
 
-// writeObjects turns the last statement of each object's marshaller,
+// writeObjects changes each object's marshaller,
 //
 //	out := graphql.NewFieldSet(fields)
 //	…
 //	return out
 //
-// into return gqlmarshal.Object(fields, out), which writes the object
-// without gqlgen's allocations per field. It fails when a function
+// When no field of the object is resolved concurrently (out is not
+// scheduled on), into out := gqlmarshal.NewObjectSet(fields) … return out:
+// the field set, its values and its marshaler in one allocation (gqlgen's
+// three). Otherwise (the scheduling reads the field set's own fields),
+// its return into return gqlmarshal.Object(fields, out). Both write the
+// object without gqlgen's allocations per field. It fails when a function
 // making a field set of its fields does not end so, or when there is none.
 func writeObjects(file *ast.File, graphqlName string) error {
 	changed := 0
 	for _, decl := range file.Decls {
 		fn, ok := decl.(*ast.FuncDecl)
-		if !ok || fn.Body == nil || !makesFieldSet(fn.Body, graphqlName) {
+		if !ok || fn.Body == nil {
+			continue
+		}
+		made := fieldSetMade(fn.Body, graphqlName)
+		if made == nil {
 			continue
 		}
 		last, ok := fn.Body.List[len(fn.Body.List)-1].(*ast.ReturnStmt)
@@ -191,9 +199,13 @@ func writeObjects(file *ast.File, graphqlName string) error {
 		if id, ok := last.Results[0].(*ast.Ident); !ok || id.Name != "out" {
 			return fmt.Errorf("%s: does not end with return out", fn.Name.Name)
 		}
-		last.Results[0] = &ast.CallExpr{
-			Fun:  &ast.SelectorExpr{X: &ast.Ident{NamePos: last.Return, Name: "gqlmarshal"}, Sel: ast.NewIdent("Object")},
-			Args: []ast.Expr{ast.NewIdent("fields"), ast.NewIdent("out")},
+		if schedulesOn(fn.Body, "out") {
+			last.Results[0] = &ast.CallExpr{
+				Fun:  &ast.SelectorExpr{X: &ast.Ident{NamePos: last.Return, Name: "gqlmarshal"}, Sel: ast.NewIdent("Object")},
+				Args: []ast.Expr{ast.NewIdent("fields"), ast.NewIdent("out")},
+			}
+		} else {
+			made.Fun = &ast.SelectorExpr{X: ast.NewIdent("gqlmarshal"), Sel: ast.NewIdent("NewObjectSet")}
 		}
 		changed++
 	}
@@ -203,9 +215,26 @@ func writeObjects(file *ast.File, graphqlName string) error {
 	return nil
 }
 
-// makesFieldSet reports whether body has the statement
-// out := graphql.NewFieldSet(fields) at its top level.
-func makesFieldSet(body *ast.BlockStmt, graphqlName string) bool {
+// schedulesOn reports whether body calls a method of the field set named
+// set whose name holds Concurrently (ResolveConcurrently, Concurrently,
+// ResolveRootConcurrently): it schedules a field on it.
+func schedulesOn(body *ast.BlockStmt, set string) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok && strings.Contains(sel.Sel.Name, "Concurrently") {
+			if id, ok := sel.X.(*ast.Ident); ok && id.Name == set {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// fieldSetMade returns the call graphql.NewFieldSet(fields) of the
+// statement out := graphql.NewFieldSet(fields) at body's top level, nil
+// when it has none.
+func fieldSetMade(body *ast.BlockStmt, graphqlName string) *ast.CallExpr {
 	for _, st := range body.List {
 		as, ok := st.(*ast.AssignStmt)
 		if !ok || as.Tok != token.DEFINE || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
@@ -217,10 +246,10 @@ func makesFieldSet(body *ast.BlockStmt, graphqlName string) bool {
 			continue
 		}
 		if arg, ok := call.Args[0].(*ast.Ident); ok && arg.Name == "fields" {
-			return true
+			return call
 		}
 	}
-	return false
+	return nil
 }
 
 // pooledAnswers turns, in Exec, each
@@ -330,6 +359,10 @@ const (
 //
 //	return ec.marshalX(ctx, field.Selections, obj.F)
 //
+// or, where marshalX is a built-in scalar's or returns an enum itself
+// (refs, marshalledByReference) and F a field of the model, into
+// return (*gqlmarshal.String)(&obj.F) or return &obj.F (byReference);
+//
 // for an object (which keeps its field context, the path of what fails
 // under it, and the recovery of a panic) into
 //
@@ -352,7 +385,7 @@ const (
 //
 // at the end. It fails on any other shape (a middleware chain, a resolver
 // that uses its context, no panic recovery where the field keeps it).
-func readModel(fn *ast.FuncDecl, graphqlName string, kind fieldKind) error {
+func readModel(fn *ast.FuncDecl, graphqlName string, kind fieldKind, refs map[string]string) error {
 	ret, ok := onlyReturn(fn.Body)
 	if !ok || len(ret.Results) != 1 {
 		return errors.New("not a single return")
@@ -405,7 +438,11 @@ func readModel(fn *ast.FuncDecl, graphqlName string, kind fieldKind) error {
 		}}
 	}
 	if kind == leafField {
-		fn.Body.List = []ast.Stmt{&ast.ReturnStmt{Return: ret.Return, Results: []ast.Expr{marshalOf(value.Results[0])}}}
+		result := byReference(mcall.Fun, value.Results[0], refs)
+		if result == nil {
+			result = marshalOf(value.Results[0])
+		}
+		fn.Body.List = []ast.Stmt{&ast.ReturnStmt{Return: ret.Return, Results: []ast.Expr{result}}}
 		fn.Body.Rbrace = ret.Return + 1 // no blank line where the call was
 		return nil
 	}

@@ -103,6 +103,105 @@ func (ec *executionContext) _Item_product(ctx context.Context, field graphql.Col
 	)
 }
 
+func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNStatus2Status(ctx context.Context, sel ast.SelectionSet, v Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNDateTime2time(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := MarshalDateTime(v)
+	return res
+}
+
+func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) _Money_status(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v Status) graphql.Marshaler {
+			return ec.marshalNStatus2Status(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) _Money_formatted(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Formatted(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) _Money_at(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2time(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+
 func (ec *executionContext) _Money_guarded(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -130,6 +229,17 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 	if n := len(deferred.Defers); n > 0 {
 		ec.ProcessDeferredGroup(deferred)
 	}
+	return out
+}
+
+func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *User) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, nil)
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	out.ResolveConcurrently(ec.OperationContext, &deferred, 0, true, false, func(ctx context.Context) graphql.Marshaler {
+		return graphql.Null
+	})
+	out.Dispatch(ctx)
 	return out
 }
 
@@ -162,7 +272,8 @@ func TestRewrite(t *testing.T) {
 	p := plan{
 		inOrder: map[string]bool{"marshalItems": true},
 		bySel:   map[string]bool{"marshalOrders": true},
-		leaves:  map[string]bool{"_Money_cents": true},
+		leaves: map[string]bool{"_Money_cents": true, "_Money_currency": true, "_Money_status": true,
+			"_Money_formatted": true, "_Money_at": true},
 		objects: map[string]bool{"_Item_price": true},
 		failing: map[string]bool{"_Item_product": true},
 		waiting: map[string][]string{"User": {"orders"}},
@@ -180,6 +291,12 @@ func TestRewrite(t *testing.T) {
 		"ret := gqlmarshal.MarshalInOrder(ctx, len(v), 0, false, func",
 		"return gqlmarshal.Marshal(ctx, sel, fieldsThatWait, len(v), 0, false, func",
 		"(ret graphql.Marshaler) {\n\treturn ec.marshalNInt2int(ctx, field.Selections, obj.Cents)\n}",
+		// Built-in scalars and enums from a pointer to the model's field;
+		// a method's value and other scalars through their marshal function.
+		"(ret graphql.Marshaler) {\n\treturn (*gqlmarshal.String)(&obj.Currency)\n}",
+		"(ret graphql.Marshaler) {\n\treturn &obj.Status\n}",
+		"(ret graphql.Marshaler) {\n\treturn ec.marshalNString2string(ctx, field.Selections, obj.Formatted())\n}",
+		"(ret graphql.Marshaler) {\n\treturn ec.marshalNDateTime2time(ctx, field.Selections, obj.At)\n}",
 		"(ret graphql.Marshaler) {\n\tfc, err := ec.fieldContext_Item_price(ctx, field)\n\tif err != nil {\n\t\treturn graphql.Null\n\t}\n" +
 			"\tctx = graphql.WithFieldContext(ctx, fc)\n\tdefer gqlmarshal.RecoverField(ctx, ec.OperationContext, &ret)\n" +
 			"\treturn ec.marshalNMoney(ctx, field.Selections, obj.Price)\n}",
@@ -196,7 +313,11 @@ func TestRewrite(t *testing.T) {
 		t.Errorf("the object's deferred group is still built:\n%s", src)
 	}
 	for _, want := range []string{
-		"\treturn gqlmarshal.Object(fields, out)\n}",
+		// An object without concurrent fields is one allocation; one with
+		// them keeps gqlgen's field set (its scheduling reads the fields).
+		"\tout := gqlmarshal.NewObjectSet(fields)\n\tvar deferred graphql.DeferredGroup\n\tif n := len(deferred.Defers); n > 0 {\n\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\treturn out\n}",
+		"\tout := graphql.NewFieldSet(fields)\n\tvar deferred graphql.DeferredGroup\n\tout.ResolveConcurrently(",
+		"\tout.Dispatch(ctx)\n\treturn gqlmarshal.Object(fields, out)\n}",
 		`"github.com/acme/bff-gateway/internal/bufpool"`,
 		"\t\tbuf := bufpool.Get()\n\t\tdata.MarshalGQL(buf)\n\t\tresponse.Data = buf.Bytes()\n",
 	} {
