@@ -50,6 +50,19 @@ func TestMarshalInOrderRunsEachElementInTurnWithItsPath(t *testing.T) {
 	}
 }
 
+// TestMarshalInOrderMakesTheElementsContextsTogether: the field contexts
+// and indices of a list's elements are two allocations for the list, one
+// context value per element left (gqlgen: three per element).
+func TestMarshalInOrderMakesTheElementsContextsTogether(t *testing.T) {
+	ctx := listContext(nil)
+	const n = 50
+	element := func(context.Context, int) graphql.Marshaler { return graphql.Null }
+	allocs := testing.AllocsPerRun(20, func() { MarshalInOrder(ctx, n, 0, true, element) })
+	if allocs > n+4 {
+		t.Errorf("%v allocations for %d elements, want at most %d", allocs, n, n+4)
+	}
+}
+
 func TestMarshalInOrderRecoversAPanicAsANullAtItsPath(t *testing.T) {
 	ctx := listContext(nil)
 	got := MarshalInOrder(ctx, 3, 0, false, func(_ context.Context, i int) graphql.Marshaler {
