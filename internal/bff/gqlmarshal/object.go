@@ -8,9 +8,12 @@ import (
 )
 
 // inlineValues is how many field values an ObjectSet holds without a
-// slice of its own: the objects of the contract's answers select up to
-// eight fields (a product card seven, an order's summary seven).
-const inlineValues = 8
+// slice of its own. Most objects of an answer select three or four fields
+// (money, an item, the product or customer under it): with four, an
+// ObjectSet is the 208 bytes gqlgen's three allocations were (a larger
+// array made every object bigger, a sixth of all bytes allocated for a
+// list of orders); larger objects get a slice of their own.
+const inlineValues = 4
 
 // Object is the marshaler of an object whose field values out holds,
 // fields being the fields out was made of (graphql.NewFieldSet(fields)):
