@@ -541,6 +541,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
+	collected gqlmarshal.Collected
 }
 
 func newExecutionContext(
@@ -3173,7 +3174,7 @@ func UnmarshalOrderLineInput(ctx context.Context, raw any) (mobilemodel.OrderLin
 var homeImplementors = []string{"Home"}
 
 func (ec *executionContext) _Home(ctx context.Context, sel ast.SelectionSet, obj *mobilemodel.Home) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, homeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, homeImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3219,7 +3220,7 @@ func (ec *executionContext) _Home(ctx context.Context, sel ast.SelectionSet, obj
 var loginResultImplementors = []string{"LoginResult"}
 
 func (ec *executionContext) _LoginResult(ctx context.Context, sel ast.SelectionSet, obj *mobilemodel.LoginResult) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, loginResultImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, loginResultImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3272,7 +3273,7 @@ func (ec *executionContext) _LoginResult(ctx context.Context, sel ast.SelectionS
 var mobileUserImplementors = []string{"MobileUser"}
 
 func (ec *executionContext) _MobileUser(ctx context.Context, sel ast.SelectionSet, obj *model.User) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, mobileUserImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, mobileUserImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3310,7 +3311,7 @@ func (ec *executionContext) _MobileUser(ctx context.Context, sel ast.SelectionSe
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, moneyImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3353,7 +3354,7 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, mutationImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Mutation",
 	})
@@ -3424,7 +3425,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 var orderPageImplementors = []string{"OrderPage"}
 
 func (ec *executionContext) _OrderPage(ctx context.Context, sel ast.SelectionSet, obj *mobilemodel.OrderPage) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, orderPageImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, orderPageImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3462,7 +3463,7 @@ func (ec *executionContext) _OrderPage(ctx context.Context, sel ast.SelectionSet
 var orderSummaryImplementors = []string{"OrderSummary"}
 
 func (ec *executionContext) _OrderSummary(ctx context.Context, sel ast.SelectionSet, obj *model.Order) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, orderSummaryImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, orderSummaryImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3520,7 +3521,7 @@ func (ec *executionContext) _OrderSummary(ctx context.Context, sel ast.Selection
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3558,7 +3559,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 var placeOrderResultImplementors = []string{"PlaceOrderResult"}
 
 func (ec *executionContext) _PlaceOrderResult(ctx context.Context, sel ast.SelectionSet, obj *mobilemodel.PlaceOrderResult) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, placeOrderResultImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, placeOrderResultImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3596,7 +3597,7 @@ func (ec *executionContext) _PlaceOrderResult(ctx context.Context, sel ast.Selec
 var productImplementors = []string{"Product"}
 
 func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *model.Product) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, productImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, productImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3659,7 +3660,7 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, queryImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, queryImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Query",
 	})
@@ -3727,7 +3728,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 var userErrorImplementors = []string{"UserError"}
 
 func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj *model.UserError) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userErrorImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, userErrorImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3770,7 +3771,7 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __DirectiveImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3823,7 +3824,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 var __EnumValueImplementors = []string{"__EnumValue"}
 
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __EnumValueImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3871,7 +3872,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 var __FieldImplementors = []string{"__Field"}
 
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __FieldImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3929,7 +3930,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 var __InputValueImplementors = []string{"__InputValue"}
 
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __InputValueImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -3987,7 +3988,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 var __SchemaImplementors = []string{"__Schema"}
 
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __SchemaImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4045,7 +4046,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 var __TypeImplementors = []string{"__Type"}
 
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __TypeImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup

@@ -734,6 +734,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
+	collected gqlmarshal.Collected
 }
 
 func newExecutionContext(
@@ -4108,7 +4109,7 @@ func UnmarshalPlaceOrderInput(ctx context.Context, raw any) (webmodel.PlaceOrder
 var cancelOrderPayloadImplementors = []string{"CancelOrderPayload"}
 
 func (ec *executionContext) _CancelOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *webmodel.CancelOrderPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, cancelOrderPayloadImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, cancelOrderPayloadImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4146,7 +4147,7 @@ func (ec *executionContext) _CancelOrderPayload(ctx context.Context, sel ast.Sel
 var loginPayloadImplementors = []string{"LoginPayload"}
 
 func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.SelectionSet, obj *webmodel.LoginPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, loginPayloadImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, loginPayloadImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4179,7 +4180,7 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, moneyImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4222,7 +4223,7 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, mutationImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Mutation",
 	})
@@ -4293,7 +4294,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 var orderImplementors = []string{"Order"}
 
 func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, obj *model.Order) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, orderImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, orderImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4356,7 +4357,7 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 var orderConnectionImplementors = []string{"OrderConnection"}
 
 func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.SelectionSet, obj *webmodel.OrderConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, orderConnectionImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, orderConnectionImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4399,7 +4400,7 @@ func (ec *executionContext) _OrderConnection(ctx context.Context, sel ast.Select
 var orderEdgeImplementors = []string{"OrderEdge"}
 
 func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet, obj *webmodel.OrderEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, orderEdgeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, orderEdgeImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4437,7 +4438,7 @@ func (ec *executionContext) _OrderEdge(ctx context.Context, sel ast.SelectionSet
 var orderItemImplementors = []string{"OrderItem"}
 
 func (ec *executionContext) _OrderItem(ctx context.Context, sel ast.SelectionSet, obj *model.OrderItem) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, orderItemImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, orderItemImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4480,7 +4481,7 @@ func (ec *executionContext) _OrderItem(ctx context.Context, sel ast.SelectionSet
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4518,7 +4519,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 var placeOrderPayloadImplementors = []string{"PlaceOrderPayload"}
 
 func (ec *executionContext) _PlaceOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *webmodel.PlaceOrderPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, placeOrderPayloadImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, placeOrderPayloadImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4556,7 +4557,7 @@ func (ec *executionContext) _PlaceOrderPayload(ctx context.Context, sel ast.Sele
 var productImplementors = []string{"Product"}
 
 func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *model.Product) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, productImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, productImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4624,7 +4625,7 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 var productConnectionImplementors = []string{"ProductConnection"}
 
 func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.SelectionSet, obj *webmodel.ProductConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, productConnectionImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, productConnectionImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4667,7 +4668,7 @@ func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.Sele
 var productEdgeImplementors = []string{"ProductEdge"}
 
 func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionSet, obj *webmodel.ProductEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, productEdgeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, productEdgeImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4705,7 +4706,7 @@ func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionS
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, queryImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, queryImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Query",
 	})
@@ -4797,7 +4798,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 var statsImplementors = []string{"Stats"}
 
 func (ec *executionContext) _Stats(ctx context.Context, sel ast.SelectionSet, obj *webmodel.Stats) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, statsImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, statsImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4850,7 +4851,7 @@ func (ec *executionContext) _Stats(ctx context.Context, sel ast.SelectionSet, ob
 var statusCountImplementors = []string{"StatusCount"}
 
 func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionSet, obj *webmodel.StatusCount) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, statusCountImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, statusCountImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4888,7 +4889,7 @@ func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionS
 var userImplementors = []string{"User"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *model.User) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, userImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4947,7 +4948,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 var userErrorImplementors = []string{"UserError"}
 
 func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj *model.UserError) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userErrorImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, userErrorImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -4990,7 +4991,7 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __DirectiveImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -5043,7 +5044,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 var __EnumValueImplementors = []string{"__EnumValue"}
 
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __EnumValueImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -5091,7 +5092,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 var __FieldImplementors = []string{"__Field"}
 
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __FieldImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -5149,7 +5150,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 var __InputValueImplementors = []string{"__InputValue"}
 
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __InputValueImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -5207,7 +5208,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 var __SchemaImplementors = []string{"__Schema"}
 
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __SchemaImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup
@@ -5265,7 +5266,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 var __TypeImplementors = []string{"__Type"}
 
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __TypeImplementors)
 
 	out := gqlmarshal.NewObjectSet(fields)
 	var deferred graphql.DeferredGroup

@@ -26,6 +26,9 @@
 //     the enum itself), without a closure per value;
 //   - the field contexts of a list's elements are made together
 //     (MarshalInOrder);
+//   - an operation collects the fields of each selection set and object
+//     type once, keyed by their addresses (Collected; gqlgen's own cache
+//     allocates a hashed key for every object);
 //   - the fields that read their model but keep their field context
 //     recover a panic (RecoverField) and answer a failing method's error
 //     (FieldError) as graphql.ResolveField does;

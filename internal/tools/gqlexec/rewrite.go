@@ -93,6 +93,9 @@ func rewrite(path string, p plan) error {
 	if err := writeObjects(file, graphqlName); err != nil {
 		return fmt.Errorf("%s: %w: gqlgen's object code changed", path, err)
 	}
+	if err := collectOnce(file, graphqlName); err != nil {
+		return fmt.Errorf("%s: %w: gqlgen's object code changed", path, err)
+	}
 	if err := pooledAnswers(fset, file); err != nil {
 		return fmt.Errorf("%s: %w: gqlgen's Exec changed", path, err)
 	}
@@ -637,4 +640,58 @@ func importName(file *ast.File, path string) (string, bool) {
 		return "graphql", true
 	}
 	return "", false
+}
+
+// collectOnce gives the executionContext (one per operation) a
+// gqlmarshal.Collected named collected, and turns each object
+// marshaller's
+//
+//	fields := graphql.CollectFields(ec.OperationContext, sel, xImplementors)
+//
+// into ec.collected.Fields(ec.OperationContext, sel, xImplementors): the
+// same fields, without a key allocated for every object of an answer.
+// It fails when the executionContext is not a struct or nothing calls
+// graphql.CollectFields so.
+func collectOnce(file *ast.File, graphqlName string) error {
+	var ec *ast.StructType
+	ast.Inspect(file, func(n ast.Node) bool {
+		if ts, ok := n.(*ast.TypeSpec); ok && ts.Name.Name == "executionContext" {
+			ec, _ = ts.Type.(*ast.StructType)
+		}
+		return ec == nil
+	})
+	if ec == nil {
+		return errors.New("no executionContext struct")
+	}
+	changed := 0
+	for _, decl := range file.Decls {
+		fn, ok := decl.(*ast.FuncDecl)
+		if !ok || fn.Body == nil || fn.Recv == nil || len(fn.Recv.List) != 1 || len(fn.Recv.List[0].Names) != 1 ||
+			fn.Recv.List[0].Names[0].Name != "ec" {
+			continue
+		}
+		ast.Inspect(fn.Body, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) != 3 || !isSelector(call.Fun, graphqlName, "CollectFields") {
+				return true
+			}
+			if oc, ok := call.Args[0].(*ast.SelectorExpr); !ok || !isSelector(oc, "ec", "OperationContext") {
+				return true
+			}
+			call.Fun = &ast.SelectorExpr{
+				X:   &ast.SelectorExpr{X: ast.NewIdent("ec"), Sel: ast.NewIdent("collected")},
+				Sel: ast.NewIdent("Fields"),
+			}
+			changed++
+			return true
+		})
+	}
+	if changed == 0 {
+		return errors.New("no object marshaller collects its fields with graphql.CollectFields(ec.OperationContext, …)")
+	}
+	ec.Fields.List = append(ec.Fields.List, &ast.Field{
+		Names: []*ast.Ident{ast.NewIdent("collected")},
+		Type:  &ast.SelectorExpr{X: ast.NewIdent("gqlmarshal"), Sel: ast.NewIdent("Collected")},
+	})
+	return nil
 }

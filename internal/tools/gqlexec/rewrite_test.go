@@ -318,6 +318,9 @@ func TestRewrite(t *testing.T) {
 		"\tout := gqlmarshal.NewObjectSet(fields)\n\tvar deferred graphql.DeferredGroup\n\tif n := len(deferred.Defers); n > 0 {\n\t\tec.ProcessDeferredGroup(deferred)\n\t}\n\treturn out\n}",
 		"\tout := graphql.NewFieldSet(fields)\n\tvar deferred graphql.DeferredGroup\n\tout.ResolveConcurrently(",
 		"\tout.Dispatch(ctx)\n\treturn gqlmarshal.Object(fields, out)\n}",
+		// Each operation collects the fields of a selection set once.
+		"type executionContext struct{ collected gqlmarshal.Collected }",
+		"\tfields := ec.collected.Fields(ec.OperationContext, sel, nil)\n\tout := gqlmarshal.NewObjectSet(fields)",
 		`"github.com/acme/bff-gateway/internal/bufpool"`,
 		"\t\tbuf := bufpool.Get()\n\t\tdata.MarshalGQL(buf)\n\t\tresponse.Data = buf.Bytes()\n",
 	} {
@@ -353,6 +356,8 @@ func TestRewriteRefusesWhenGqlgensCodeChanged(t *testing.T) {
 		"a deferred group used otherwise":  {plan{}, "1 uses of graphql.NewDeferredGroup other than"},
 		"an object ending otherwise":       {plan{}, "_Other: does not end with return out"},
 		"an answer written otherwise":      {plan{}, "the Exec method declares 1 answer buffers (var buf bytes.Buffer) and marshals into 0"},
+		"no execution context struct":      {plan{}, "no executionContext struct"},
+		"fields collected otherwise":       {plan{}, "no object marshaller collects its fields"},
 	} {
 		path := filepath.Join(t.TempDir(), "generated.go")
 		src := generated
@@ -365,6 +370,10 @@ func TestRewriteRefusesWhenGqlgensCodeChanged(t *testing.T) {
 			src += "\nfunc (ec *executionContext) _Other(fields []graphql.CollectedField) graphql.Marshaler {\n\tout := graphql.NewFieldSet(fields)\n\t_ = out\n\treturn graphql.Null\n}\n"
 		case "an answer written otherwise":
 			src = strings.Replace(src, "data.MarshalGQL(&buf)", "data.MarshalGQL(nil)", 1)
+		case "no execution context struct":
+			src = strings.Replace(src, "type executionContext struct{}", "type executionContext int", 1)
+		case "fields collected otherwise":
+			src = strings.ReplaceAll(src, "graphql.CollectFields(ec.OperationContext, sel, nil)", "graphql.CollectFields(nil, sel, nil)")
 		}
 		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
