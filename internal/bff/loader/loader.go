@@ -6,7 +6,9 @@ package loader
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -54,9 +56,12 @@ type Loaders struct {
 	// OrderPages shares a page of a user's orders between the resolver
 	// that starts it early and the one that answers with it.
 	OrderPages Once[OrderPageKey, contract.OrderPage]
-	// listProducts is the Products loader's batch, called directly for
-	// the products of a list (ListProducts).
+	// listProducts and listUsers are the loaders' batches, called
+	// directly for the products and users of a list (ListProducts,
+	// ListUsers), with the most ids of one call of users.
 	listProducts dataloader.BatchFunc[string, *contract.Product]
+	listUsers    dataloader.BatchFunc[string, *contract.User]
+	maxBatch     int
 }
 
 // OrderPageKey is a page of a user's orders: whose, how many, after what.
@@ -76,9 +81,12 @@ const queueCapacity = 64
 // New returns fresh loaders for one request.
 func New(users UserBatcher, products ProductSource, cfg Config) *Loaders {
 	listProducts := observed("products", cfg, batchProducts(products))
+	listUsers := observed("users", cfg, batchUsers(users))
 	return &Loaders{
 		listProducts: listProducts,
-		Users: dataloader.NewBatchedLoader(observed("users", cfg, batchUsers(users)),
+		listUsers:    listUsers,
+		maxBatch:     cfg.MaxBatch,
+		Users: dataloader.NewBatchedLoader(listUsers,
 			dataloader.WithWait[string, *contract.User](cfg.Wait),
 			dataloader.WithBatchCapacity[string, *contract.User](cfg.MaxBatch),
 			dataloader.WithInputCapacity[string, *contract.User](queueCapacity)),
@@ -188,11 +196,31 @@ func Middleware(users UserBatcher, products ProductSource, cfg Config) func(http
 // ListProducts starts one batch of the products of ids (those of a list,
 // all known at once), in a goroutine, and returns what waits for the
 // product of each id, or the error that stands for it. It is the Products
-// loader's batch (the catalogue, the batch's metric and span) without the
-// loader's wait and per-key work: a key, a thunk, a channel and a cache
-// entry for each product of a page of orders, for products the shared
-// catalogue answers from memory. An id not among ids is NotFound.
+// loader's batch (the catalogue, which splits large batches itself; the
+// batch's metric and span) without the loader's wait and per-key work: a
+// key, a thunk, a channel and a cache entry for each product of a page of
+// orders, for products the shared catalogue answers from memory. An id
+// not among ids is NotFound.
 func (l *Loaders) ListProducts(ctx context.Context, ids []string) func(id string) (*contract.Product, error) {
+	return listed(ctx, ids, 0, l.listProducts, "products", "product not found")
+}
+
+// ListUsers is ListProducts for the users of a list (the customers of a
+// page of orders): the Users loader's batch, in batches of at most
+// MaxBatch ids sent together, with the caller's credential. What it
+// loads is not kept for the request's other loads of users (a user both
+// listed and loaded goes in both calls: the viewer, say, whose load was
+// sent in an earlier wave anyway).
+func (l *Loaders) ListUsers(ctx context.Context, ids []string) func(id string) (*contract.User, error) {
+	return listed(ctx, ids, l.maxBatch, l.listUsers, "users", "user not found")
+}
+
+// listed calls batch for the distinct ids, in batches of at most
+// maxBatch (all at once when 0), each in a goroutine, and returns what
+// waits for the result of an id. A batch that panics answers each of its
+// ids with an Internal error, as dataloader does; an id not among ids is
+// NotFound (notFound).
+func listed[V any](ctx context.Context, ids []string, maxBatch int, batch dataloader.BatchFunc[string, V], what, notFound string) func(id string) (V, error) {
 	index := make(map[string]int, len(ids))
 	distinct := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -201,49 +229,39 @@ func (l *Loaders) ListProducts(ctx context.Context, ids []string) func(id string
 			distinct = append(distinct, id)
 		}
 	}
-	var results []*dataloader.Result[*contract.Product]
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() {
-			// As dataloader does with a batch that panics: every key
-			// gets the error, the request goes on.
-			if p := recover(); p != nil {
-				err := apperr.Errorf(apperr.Internal, "loading products failed: %v", p)
-				results = make([]*dataloader.Result[*contract.Product], len(distinct))
-				for i := range results {
-					results[i] = &dataloader.Result[*contract.Product]{Error: err}
+	size := len(distinct)
+	if maxBatch > 0 && maxBatch < size {
+		size = maxBatch
+	}
+	results := make([]*dataloader.Result[V], len(distinct))
+	var wg sync.WaitGroup
+	for start := 0; start < len(distinct); start += size {
+		chunk := distinct[start:min(start+size, len(distinct))]
+		wg.Go(func() {
+			defer func() {
+				// As dataloader does with a batch that panics: every key
+				// gets the error, the request goes on.
+				if p := recover(); p != nil {
+					err := apperr.Errorf(apperr.Internal, "loading %s failed: %v", what, p)
+					for i := range chunk {
+						results[start+i] = &dataloader.Result[V]{Error: err}
+					}
 				}
+			}()
+			got := batch(ctx, chunk)
+			if len(got) != len(chunk) {
+				panic(fmt.Sprintf("the batch answered %d of %d keys", len(got), len(chunk)))
 			}
-		}()
-		if len(distinct) > 0 {
-			results = l.listProducts(ctx, distinct)
-		}
-	}()
-	return func(id string) (*contract.Product, error) {
-		<-done
+			copy(results[start:], got)
+		})
+	}
+	return func(id string) (V, error) {
+		wg.Wait()
 		i, ok := index[id]
-		if !ok || i >= len(results) {
-			return nil, apperr.New(apperr.NotFound, "product not found")
+		if !ok || results[i] == nil {
+			var zero V
+			return zero, apperr.New(apperr.NotFound, notFound)
 		}
 		return results[i].Data, results[i].Error
 	}
-}
-
-// PrefetchUsers queues the users of ids in one batch and returns, for
-// each distinct id, what waits for its user.
-func (l *Loaders) PrefetchUsers(ctx context.Context, ids []string) map[string]dataloader.Thunk[*contract.User] {
-	return prefetch(ctx, l.Users, ids)
-}
-
-// prefetch queues every key before returning. (LoadMany queues each key
-// from its own goroutine, so some could miss the batch and go in another.)
-func prefetch[V any](ctx context.Context, dl *dataloader.Loader[string, V], ids []string) map[string]dataloader.Thunk[V] {
-	out := make(map[string]dataloader.Thunk[V], len(ids))
-	for _, id := range ids {
-		if _, queued := out[id]; !queued {
-			out[id] = dl.Load(ctx, id)
-		}
-	}
-	return out
 }

@@ -28,7 +28,7 @@ type kind struct {
 	make func(cfg loader.Config, ids ...string) (*loader.Loaders, func() [][]string)
 	// load loads id and returns a thunk answering the loaded value's id.
 	load func(ctx context.Context, l *loader.Loaders, id string) func() (string, error)
-	// prefetch loads ids for a list (PrefetchUsers, ListProducts) and
+	// prefetch loads ids for a list (ListUsers, ListProducts) and
 	// returns what answers the loaded value's id for one of them.
 	prefetch func(ctx context.Context, l *loader.Loaders, ids []string) func(id string) (string, error)
 	// flush sends the current batch now.
@@ -55,9 +55,9 @@ var kinds = []kind{
 			}
 		},
 		prefetch: func(ctx context.Context, l *loader.Loaders, ids []string) func(id string) (string, error) {
-			thunks := l.PrefetchUsers(ctx, ids)
+			get := l.ListUsers(ctx, ids)
 			return func(id string) (string, error) {
-				u, err := thunks[id]()
+				u, err := get(id)
 				if err != nil {
 					return "", err
 				}
@@ -225,11 +225,11 @@ func TestMaxBatchSplitsUserBatches(t *testing.T) {
 		name  string
 		queue func(ctx context.Context, l *loader.Loaders) []func() (*contract.User, error)
 	}{
-		{"prefetch", func(ctx context.Context, l *loader.Loaders) []func() (*contract.User, error) {
-			l.PrefetchUsers(ctx, append(slices.Clone(users), users...))
+		{"list", func(ctx context.Context, l *loader.Loaders) []func() (*contract.User, error) {
+			get := l.ListUsers(ctx, append(slices.Clone(users), users...))
 			thunks := make([]func() (*contract.User, error), len(users))
 			for i, id := range users {
-				thunks[i] = l.Users.Load(ctx, id)
+				thunks[i] = func() (*contract.User, error) { return get(id) }
 			}
 			return thunks
 		}},

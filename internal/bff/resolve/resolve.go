@@ -124,8 +124,7 @@ func Attach(ctx context.Context, orders []*model.Order, refs Refs) {
 		for i, o := range orders {
 			ids[i] = o.UserID
 		}
-		thunks := l.PrefetchUsers(ctx, ids)
-		customers = func(id string) (*contract.User, error) { return thunks[id]() }
+		customers = l.ListUsers(ctx, ids)
 	}
 	// Each product and customer is made a model once and shared by the
 	// items and orders that refer to it (models are never changed once
