@@ -47,9 +47,7 @@ func (POST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecuto
 	w.Header().Set("Content-Type", contentType)
 	start := graphql.Now()
 	params := &graphql.RawParams{}
-	dec := json.NewDecoder(r.Body)
-	dec.UseNumber()
-	if err := dec.Decode(params); err != nil {
+	if err := decodeParams(r, params); err != nil {
 		// The guard decoded the body before (and holds it in memory):
 		// only a bug gets here. Unlike gqlgen, the body is not echoed.
 		w.WriteHeader(http.StatusBadRequest)
@@ -74,6 +72,17 @@ func (POST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecuto
 		// response any more.
 		bufpool.PutBytes(resp.Data)
 	}
+}
+
+// decodeParams sets params from the operation the guard checked (Checked,
+// in r's context), or else from the JSON body.
+func decodeParams(r *http.Request, params *graphql.RawParams) error {
+	if c, ok := CheckedFrom(r.Context()); ok {
+		return c.params(params)
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	return dec.Decode(params)
 }
 
 // documentErrorStatus is gqlgen's status for a document that does not

@@ -2,8 +2,13 @@ package edge
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -55,4 +60,75 @@ func TestWriteResponse(t *testing.T) {
 	if got.String() != `{"data":{"a": "<b>"}}` {
 		t.Errorf("wrote %s, want the data as it is", got.String())
 	}
+}
+
+// TestCheckedParamsAreTheBodysParams: an operation the guard checked sets
+// the parameters decoding its JSON body sets (numbers as json.Number,
+// null variables, extensions), so that POST may run it without the body.
+func TestCheckedParamsAreTheBodysParams(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]*Checked{
+		"query only":      {Query: "{ a }"},
+		"everything":      {Query: "query Q($n: Int) { a(n: $n) }", OperationName: "Q", Variables: json.RawMessage(`{"n":12345678901234567890,"f":1.5,"s":"x","l":[1,{"b":null}]}`), Extensions: map[string]json.RawMessage{"trace": json.RawMessage(`{"on":true,"n":3}`), "x": json.RawMessage(`null`)}},
+		"null variables":  {Query: "{ a }", Variables: json.RawMessage(`null`)},
+		"empty variables": {Query: "{ a }", Variables: json.RawMessage(`{}`)},
+	} {
+		body, err := c.Body()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want graphql.RawParams
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var got graphql.RawParams
+		if err := c.params(&got); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: params %+v, the body's %+v", name, got, want)
+		}
+	}
+	bad := &Checked{Query: "{ a }", Variables: json.RawMessage(`{"n":`)}
+	if err := bad.params(&graphql.RawParams{}); err == nil {
+		t.Error("variables that are not JSON were taken")
+	}
+}
+
+// TestPOSTRunsTheCheckedOperationNotTheBody: with a checked operation in
+// its context, POST runs it without reading the body.
+func TestPOSTRunsTheCheckedOperationNotTheBody(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader("not read"))
+	r.Header.Set("Content-Type", "application/json")
+	r = r.WithContext(WithChecked(r.Context(), &Checked{Query: "{ a }", OperationName: "A"}))
+	exec := &recordingExecutor{}
+	POST{}.Do(httptest.NewRecorder(), r, exec)
+	if exec.params == nil || exec.params.Query != "{ a }" || exec.params.OperationName != "A" {
+		t.Fatalf("ran %+v, want the checked operation", exec.params)
+	}
+	if rest, _ := io.ReadAll(r.Body); string(rest) != "not read" {
+		t.Errorf("the body was read: %q left", rest)
+	}
+}
+
+// recordingExecutor records the parameters of the operation it is asked
+// to run and refuses it.
+type recordingExecutor struct {
+	params *graphql.RawParams
+}
+
+func (e *recordingExecutor) CreateOperationContext(_ context.Context, params *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
+	e.params = params
+	return &graphql.OperationContext{}, gqlerror.List{gqlerror.Errorf("recorded")}
+}
+
+func (*recordingExecutor) DispatchOperation(context.Context, *graphql.OperationContext) (graphql.ResponseHandler, context.Context) {
+	panic("not run")
+}
+
+func (*recordingExecutor) DispatchError(context.Context, gqlerror.List) *graphql.Response {
+	return &graphql.Response{}
 }

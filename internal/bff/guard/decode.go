@@ -168,36 +168,6 @@ func newRequest(query, operationName string, variables, extensions json.RawMessa
 	return req, nil
 }
 
-// forwardBody returns the JSON body that carries req with query as its full
-// text, for the next handler.
-func forwardBody(req *gqlRequest, query string) []byte {
-	out := struct {
-		Query         string                     `json:"query"`
-		OperationName string                     `json:"operationName,omitempty"`
-		Variables     json.RawMessage            `json:"variables,omitempty"`
-		Extensions    map[string]json.RawMessage `json:"extensions,omitempty"`
-	}{query, req.operationName, req.variables, req.extensions}
-	b, err := json.Marshal(out)
-	if err != nil {
-		// variables and extensions were decoded from valid JSON above.
-		panic("guard: encoding a decoded request: " + err.Error())
-	}
-	return b
-}
-
-// withBody returns a copy of r, with ctx, whose body is body.
-func withBody(r *http.Request, body []byte) *http.Request {
-	r2 := r.Clone(r.Context())
-	r2.Body = io.NopCloser(bytes.NewReader(body))
-	r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	r2.ContentLength = int64(len(body))
-	r2.TransferEncoding = nil
-	if r2.Header.Get("Content-Length") != "" {
-		r2.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	}
-	return r2
-}
-
 // withQueryString returns a copy of r whose URL carries req with query as
 // its full text.
 func withQueryString(r *http.Request, values url.Values, req *gqlRequest, query string) *http.Request {

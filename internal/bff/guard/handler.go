@@ -1,6 +1,8 @@
 package guard
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -72,7 +74,42 @@ func (g *guard) prepareObject(r *http.Request, body []byte) (*http.Request, *ref
 	if rf != nil {
 		return nil, rf
 	}
-	return withCost(withBody(r, forwardBody(req, passed.query)), passed), nil
+	checked := &edge.Checked{Query: passed.query, OperationName: req.operationName, Variables: req.variables, Extensions: req.extensions}
+	ctx := edge.WithChecked(r.Context(), checked)
+	if passed.measured {
+		ctx = NewContextWithOperation(ctx, operationOf(passed))
+	}
+	r2 := r.WithContext(ctx)
+	// POST runs the checked operation from the context; the body is
+	// encoded only for a handler that reads it (its length unknown).
+	r2.Body, r2.ContentLength, r2.TransferEncoding = &checkedBody{checked: checked}, -1, nil
+	r2.GetBody = func() (io.ReadCloser, error) { return &checkedBody{checked: checked}, nil }
+	return r2, nil
+}
+
+// checkedBody reads as the JSON body carrying the checked operation,
+// encoded at the first read.
+type checkedBody struct {
+	checked *edge.Checked
+	r       *bytes.Reader
+}
+
+func (b *checkedBody) Read(p []byte) (int, error) {
+	if b.r == nil {
+		body, err := b.checked.Body()
+		if err != nil {
+			return 0, err
+		}
+		b.r = bytes.NewReader(body)
+	}
+	return b.r.Read(p)
+}
+
+func (*checkedBody) Close() error { return nil }
+
+// operationOf is the measured operation passed describes.
+func operationOf(passed *checked) Operation {
+	return Operation{Name: passed.name, Type: passed.operation, Cost: passed.cost}
 }
 
 // withCost puts the measured operation, if any, in r's context.
@@ -80,5 +117,5 @@ func withCost(r *http.Request, passed *checked) *http.Request {
 	if !passed.measured {
 		return r
 	}
-	return r.WithContext(NewContextWithOperation(r.Context(), Operation{Name: passed.name, Type: passed.operation, Cost: passed.cost}))
+	return r.WithContext(NewContextWithOperation(r.Context(), operationOf(passed)))
 }

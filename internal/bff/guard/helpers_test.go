@@ -1,7 +1,9 @@
 package guard
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	mobileoperations "github.com/acme/bff-gateway/bff-mobile/operations"
 	weboperations "github.com/acme/bff-gateway/bff-web/operations"
 	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/bff/edge"
 	"github.com/acme/bff-gateway/internal/bff/gqldocs"
 )
 
@@ -32,6 +35,9 @@ type call struct {
 	query    string // the query the next handler would run
 	cost     int
 	hasCost  bool
+	// disagree says what differs between the operation the guard put in
+	// the context for POST (edge.Checked) and the body it forwards.
+	disagree string
 }
 
 // recordingNext returns a next handler that records its call in c and
@@ -55,10 +61,29 @@ func recordingNext(c *call) http.Handler {
 			if json.Unmarshal(c.body, &p) == nil {
 				c.query = p.Query
 			}
+			c.disagree = checkedDisagrees(r, c.body)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"data":{}}`)
 	})
+}
+
+// checkedDisagrees says how the operation the guard put in r's context
+// for POST (edge.Checked) differs from the body it forwards: none for a
+// request of another media type, which the guard passes through.
+func checkedDisagrees(r *http.Request, body []byte) string {
+	checked, ok := edge.CheckedFrom(r.Context())
+	switch {
+	case !edge.IsJSON(r.Header.Get("Content-Type")):
+		return ""
+	case !ok:
+		return "no checked operation in the context"
+	}
+	want, err := checked.Body()
+	if err != nil || !bytes.Equal(want, body) {
+		return fmt.Sprintf("checked operation %s (%v), body %s", want, err, body)
+	}
+	return ""
 }
 
 // mustMiddleware returns the guard with cfg around next.
@@ -78,6 +103,9 @@ func do(t testing.TB, cfg Config, r *http.Request) (*httptest.ResponseRecorder, 
 	c := &call{}
 	rec := httptest.NewRecorder()
 	mustMiddleware(t, cfg, recordingNext(c)).ServeHTTP(rec, r)
+	if c.disagree != "" {
+		t.Errorf("the guard forwarded two operations: %s", c.disagree)
+	}
 	return rec, c
 }
 
