@@ -226,7 +226,9 @@ func saveProfile(ctx context.Context, client *http.Client, adminURL string, d ti
 	if err != nil {
 		return err
 	}
-	res, err := client.Do(req)
+	// The profile takes d: the load's client, whose timeout bounds one
+	// request of the load, would give up on a long one (ctx bounds it).
+	res, err := (&http.Client{Transport: client.Transport}).Do(req)
 	if err != nil {
 		return fmt.Errorf("CPU profile: %w", err)
 	}
