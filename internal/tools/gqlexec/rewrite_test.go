@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,7 +9,7 @@ import (
 )
 
 // generated is the shape of gqlgen's list marshalling (v0.17.98).
-const generated = `package generated
+var generated = `package generated
 
 import (
 	"bytes"
@@ -43,26 +44,7 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return graphql.MarshalInt(v)
 }
 
-func (ec *executionContext) _Money_cents(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Money_cents(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cents, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
+` + leafFunc("_Money_cents", "obj.Cents", "int", "marshalNInt2int") + `
 func (ec *executionContext) _Item_price(ctx context.Context, field graphql.CollectedField, obj *Item) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -122,106 +104,8 @@ func (ec *executionContext) marshalNDateTime2time(ctx context.Context, sel ast.S
 	return res
 }
 
-func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Money_cents(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Currency, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
-func (ec *executionContext) _Money_status(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Money_cents(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v Status) graphql.Marshaler {
-			return ec.marshalNStatus2Status(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
-func (ec *executionContext) _Money_formatted(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Money_cents(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Formatted(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
-func (ec *executionContext) _Money_at(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Money_cents(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.At, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNDateTime2time(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
-func (ec *executionContext) _Money_guarded(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Money_cents(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cents, nil
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver { return next },
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-
+` + leafFields + `
+` + guardedLeaf + `
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *Money) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, nil)
 	out := graphql.NewFieldSet(fields)
@@ -262,6 +146,43 @@ func (ec *executionContext) marshalNodes(ctx context.Context, sel ast.SelectionS
 	})
 }
 `
+
+// leafFields are more fields that read their model, in gqlgen's shape: a
+// built-in scalar, an enum, a method's value and a custom scalar.
+var leafFields = leafFunc("_Money_currency", "obj.Currency", "string", "marshalNString2string") +
+	leafFunc("_Money_status", "obj.Status", "Status", "marshalNStatus2Status") +
+	leafFunc("_Money_formatted", "obj.Formatted()", "string", "marshalNString2string") +
+	leafFunc("_Money_at", "obj.At", "time.Time", "marshalNDateTime2time")
+
+// guardedLeaf is a leaf with a middleware chain (a field interceptor).
+var guardedLeaf = strings.Replace(leafFunc("_Money_guarded", "obj.Cents", "int", "marshalNInt2int"),
+	"\t\tnil,\n", "\t\tfunc(ctx context.Context, next graphql.Resolver) graphql.Resolver { return next },\n", 1)
+
+// leafFunc is gqlgen's function of the field name whose resolver returns
+// value, of Go type typ, marshalled by the method marshal.
+func leafFunc(name, value, typ, marshal string) string {
+	return fmt.Sprintf(`
+func (ec *executionContext) %s(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_cents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return %s, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v %s) graphql.Marshaler {
+			return ec.%s(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+`, name, value, typ, marshal)
+}
 
 func TestRewrite(t *testing.T) {
 	dir := t.TempDir()
