@@ -32,10 +32,12 @@ const (
 	StatsOrdersByStatus = "ordersByStatus"
 )
 
-// NewStats returns Stats over src, and starts at once, each in its own
-// goroutine, the calls that the fields of selected need (the fields an
-// operation asks for): they go upstream together, in one wave. A call no
-// selected field needs is made only if a field asks for it after all,
+// NewStats returns Stats over src once the calls that the fields of
+// selected need (the fields an operation asks for) are made: they go
+// upstream together, in one wave, all but the last in a goroutine of its
+// own and the last in the caller's (whose stack has grown already: a new
+// goroutine's grows, and is copied, on the way to the service). A call
+// no selected field needs is made only if a field asks for it after all,
 // then and there.
 func NewStats(src StatsSources, selected []string) *Stats {
 	s := &Stats{users: sync.OnceValues(src.Users), products: sync.OnceValues(src.Products), orders: sync.OnceValues(src.Orders)}
@@ -50,14 +52,22 @@ func NewStats(src StatsSources, selected []string) *Stats {
 			orders = true
 		}
 	}
+	var calls []func()
 	if users {
-		go func() { _, _ = s.users() }()
+		calls = append(calls, func() { _, _ = s.users() })
 	}
 	if products {
-		go func() { _, _ = s.products() }()
+		calls = append(calls, func() { _, _ = s.products() })
 	}
 	if orders {
-		go func() { _, _ = s.orders() }()
+		calls = append(calls, func() { _, _ = s.orders() })
+	}
+	for i, call := range calls {
+		if i == len(calls)-1 {
+			call()
+			break
+		}
+		go call()
 	}
 	return s
 }

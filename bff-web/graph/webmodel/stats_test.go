@@ -45,19 +45,29 @@ func (s *sources) src() StatsSources {
 }
 
 // TestStatsStartTheSelectedCallsTogether checks that the calls the
-// selected fields need all begin before any field is read (one upstream
-// wave), and that each is made once however many fields read it.
+// selected fields need all begin before any of them ends (one upstream
+// wave), NewStats returning once they have, and that each is made once
+// however many fields read it.
 func TestStatsStartTheSelectedCallsTogether(t *testing.T) {
 	s := newSources()
-	st := NewStats(s.src(), []string{StatsUserCount, StatsProductCount, StatsOrderCount, StatsRevenue, StatsOrdersByStatus})
+	made := make(chan *Stats, 1)
+	go func() {
+		made <- NewStats(s.src(), []string{StatsUserCount, StatsProductCount, StatsOrderCount, StatsRevenue, StatsOrdersByStatus})
+	}()
 	began := map[string]bool{}
 	for range 3 {
-		began[<-s.began] = true // no field read yet: the three run at once
+		began[<-s.began] = true // none has ended: the three run at once
 	}
 	if !began[StatsUserCount] || !began[StatsProductCount] || !began["orders"] {
 		t.Fatalf("began %v, want the three calls", began)
 	}
+	select {
+	case <-made:
+		t.Fatal("NewStats returned before its calls ended")
+	default:
+	}
 	close(s.gate)
+	st := <-made
 	users, err1 := st.UserCount()
 	products, err2 := st.ProductCount()
 	orders, err3 := st.OrderCount()

@@ -193,34 +193,38 @@ func Middleware(users UserBatcher, products ProductSource, cfg Config) func(http
 	}
 }
 
-// ListProducts starts one batch of the products of ids (those of a list,
-// all known at once), in a goroutine, and returns what waits for the
-// product of each id, or the error that stands for it. It is the Products
-// loader's batch (the catalogue, which splits large batches itself; the
-// batch's metric and span) without the loader's wait and per-key work: a
-// key, a thunk, a channel and a cache entry for each product of a page of
-// orders, for products the shared catalogue answers from memory. An id
-// not among ids is NotFound.
+// ListProducts loads the products of ids (those of a list, all known at
+// once) in one batch, in the caller's goroutine, and returns what answers
+// the product of each id, or the error that stands for it. It is the
+// Products loader's batch (the catalogue, which splits large batches
+// itself; the batch's metric and span) without the loader's wait and
+// per-key work: a key, a thunk, a channel and a cache entry for each
+// product of a page of orders, for products the shared catalogue answers
+// from memory. An id not among ids is NotFound. Start what should go
+// upstream in the same wave (ListUsers) before calling it.
 func (l *Loaders) ListProducts(ctx context.Context, ids []string) func(id string) (*contract.Product, error) {
-	return listed(ctx, ids, 0, l.listProducts, "products", "product not found")
+	return listed(ctx, ids, 0, l.listProducts, "products", "product not found", true)
 }
 
-// ListUsers is ListProducts for the users of a list (the customers of a
-// page of orders): the Users loader's batch, in batches of at most
-// MaxBatch ids sent together, with the caller's credential. What it
+// ListUsers starts the batches of the users of a list (the customers of
+// a page of orders): the Users loader's batch, at most MaxBatch ids a
+// call, the calls sent together, each in a goroutine, with the caller's
+// credential; it returns what waits for the user of each id. What it
 // loads is not kept for the request's other loads of users (a user both
 // listed and loaded goes in both calls: the viewer, say, whose load was
 // sent in an earlier wave anyway).
 func (l *Loaders) ListUsers(ctx context.Context, ids []string) func(id string) (*contract.User, error) {
-	return listed(ctx, ids, l.maxBatch, l.listUsers, "users", "user not found")
+	return listed(ctx, ids, l.maxBatch, l.listUsers, "users", "user not found", false)
 }
 
 // listed calls batch for the distinct ids, in batches of at most
-// maxBatch (all at once when 0), each in a goroutine, and returns what
-// waits for the result of an id. A batch that panics answers each of its
-// ids with an Internal error, as dataloader does; an id not among ids is
-// NotFound (notFound).
-func listed[V any](ctx context.Context, ids []string, maxBatch int, batch dataloader.BatchFunc[string, V], what, notFound string) func(id string) (V, error) {
+// maxBatch (all at once when 0), each in a goroutine (the last in the
+// caller's when inCaller: its stack has grown already, where a new
+// goroutine's grows and is copied on the way to the service), and
+// returns what waits for the result of an id. A batch that panics
+// answers each of its ids with an Internal error, as dataloader does; an
+// id not among ids is NotFound (notFound).
+func listed[V any](ctx context.Context, ids []string, maxBatch int, batch dataloader.BatchFunc[string, V], what, notFound string, inCaller bool) func(id string) (V, error) {
 	index := make(map[string]int, len(ids))
 	distinct := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -237,7 +241,7 @@ func listed[V any](ctx context.Context, ids []string, maxBatch int, batch datalo
 	var wg sync.WaitGroup
 	for start := 0; start < len(distinct); start += size {
 		chunk := distinct[start:min(start+size, len(distinct))]
-		wg.Go(func() {
+		run := func() {
 			defer func() {
 				// As dataloader does with a batch that panics: every key
 				// gets the error, the request goes on.
@@ -253,7 +257,12 @@ func listed[V any](ctx context.Context, ids []string, maxBatch int, batch datalo
 				panic(fmt.Sprintf("the batch answered %d of %d keys", len(got), len(chunk)))
 			}
 			copy(results[start:], got)
-		})
+		}
+		if inCaller && start+size >= len(distinct) {
+			run()
+			break
+		}
+		wg.Go(run)
 	}
 	return func(id string) (V, error) {
 		wg.Wait()

@@ -110,6 +110,15 @@ func Attach(ctx context.Context, orders []*model.Order, refs Refs) {
 	l := loader.For(ctx)
 	var products func(id string) (*contract.Product, error)
 	var customers func(id string) (*contract.User, error)
+	// The customers' batch first, in its goroutine: the products' runs in
+	// this one, the two in the same wave.
+	if refs.Customers {
+		ids := make([]string, len(orders))
+		for i, o := range orders {
+			ids[i] = o.UserID
+		}
+		customers = l.ListUsers(ctx, ids)
+	}
 	if refs.Products {
 		var ids []string
 		for _, o := range orders {
@@ -118,13 +127,6 @@ func Attach(ctx context.Context, orders []*model.Order, refs Refs) {
 			}
 		}
 		products = l.ListProducts(ctx, ids)
-	}
-	if refs.Customers {
-		ids := make([]string, len(orders))
-		for i, o := range orders {
-			ids[i] = o.UserID
-		}
-		customers = l.ListUsers(ctx, ids)
 	}
 	// Each product and customer is made a model once and shared by the
 	// items and orders that refer to it (models are never changed once
