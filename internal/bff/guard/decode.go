@@ -2,6 +2,7 @@ package guard
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -168,10 +169,10 @@ func newRequest(query, operationName string, variables, extensions json.RawMessa
 	return req, nil
 }
 
-// withQueryString returns a copy of r whose URL carries req with query as
-// its full text.
-func withQueryString(r *http.Request, values url.Values, req *gqlRequest, query string) *http.Request {
-	r2 := r.Clone(r.Context())
+// withQueryString returns a copy of r, with ctx, whose URL carries req
+// with query as its full text.
+func withQueryString(ctx context.Context, r *http.Request, values url.Values, req *gqlRequest, query string) *http.Request {
+	r2 := r.Clone(ctx)
 	v := make(url.Values, len(values))
 	for k, vs := range values {
 		v[k] = vs

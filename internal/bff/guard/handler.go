@@ -2,6 +2,7 @@ package guard
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 
@@ -40,8 +41,7 @@ func (g *guard) serveGET(w http.ResponseWriter, r *http.Request, next http.Handl
 			"only queries may be sent with GET; send mutations with POST", nil))
 		return
 	}
-	r2 := withQueryString(r, values, req, passed.query)
-	next.ServeHTTP(w, withCost(r2, passed))
+	next.ServeHTTP(w, withQueryString(withCost(r.Context(), passed), r, values, req, passed.query))
 }
 
 func (g *guard) servePOST(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -63,8 +63,8 @@ func (g *guard) servePOST(w http.ResponseWriter, r *http.Request, next http.Hand
 }
 
 // prepareObject checks one request object and returns the request to pass
-// on: a copy of r whose body holds the full query, with the cost in its
-// context.
+// on: r with the checked operation (edge.Checked: the full query) and the
+// cost in its context, and a body that says the same.
 func (g *guard) prepareObject(r *http.Request, body []byte) (*http.Request, *refusal) {
 	req, rf := decodeObject(body)
 	if rf != nil {
@@ -75,11 +75,7 @@ func (g *guard) prepareObject(r *http.Request, body []byte) (*http.Request, *ref
 		return nil, rf
 	}
 	checked := &edge.Checked{Query: passed.query, OperationName: req.operationName, Variables: req.variables, Extensions: req.extensions}
-	ctx := edge.WithChecked(r.Context(), checked)
-	if passed.measured {
-		ctx = NewContextWithOperation(ctx, operationOf(passed))
-	}
-	r2 := r.WithContext(ctx)
+	r2 := r.WithContext(withCost(edge.WithChecked(r.Context(), checked), passed))
 	// POST runs the checked operation from the context; the body is
 	// encoded only for a handler that reads it (its length unknown).
 	r2.Body, r2.ContentLength, r2.TransferEncoding = &checkedBody{checked: checked}, -1, nil
@@ -107,15 +103,10 @@ func (b *checkedBody) Read(p []byte) (int, error) {
 
 func (*checkedBody) Close() error { return nil }
 
-// operationOf is the measured operation passed describes.
-func operationOf(passed *checked) Operation {
-	return Operation{Name: passed.name, Type: passed.operation, Cost: passed.cost}
-}
-
-// withCost puts the measured operation, if any, in r's context.
-func withCost(r *http.Request, passed *checked) *http.Request {
+// withCost returns ctx with the measured operation, if any.
+func withCost(ctx context.Context, passed *checked) context.Context {
 	if !passed.measured {
-		return r
+		return ctx
 	}
-	return r.WithContext(NewContextWithOperation(r.Context(), operationOf(passed)))
+	return NewContextWithOperation(ctx, Operation{Name: passed.name, Type: passed.operation, Cost: passed.cost})
 }
