@@ -46,23 +46,11 @@ var kinds = []kind{
 		},
 		load: func(ctx context.Context, l *loader.Loaders, id string) func() (string, error) {
 			th := l.Users.Load(ctx, id)
-			return func() (string, error) {
-				u, err := th()
-				if err != nil {
-					return "", err
-				}
-				return u.ID, nil
-			}
+			return func() (string, error) { return userID(th()) }
 		},
 		prefetch: func(ctx context.Context, l *loader.Loaders, ids []string) func(id string) (string, error) {
 			get := l.ListUsers(ctx, ids)
-			return func(id string) (string, error) {
-				u, err := get(id)
-				if err != nil {
-					return "", err
-				}
-				return u.ID, nil
-			}
+			return func(id string) (string, error) { return userID(get(id)) }
 		},
 		flush: func(l *loader.Loaders) { l.Users.Flush() },
 		id:    func(i int) string { return fmt.Sprintf("usr_%03d", i) },
@@ -75,27 +63,30 @@ var kinds = []kind{
 		},
 		load: func(ctx context.Context, l *loader.Loaders, id string) func() (string, error) {
 			th := l.Products.Load(ctx, id)
-			return func() (string, error) {
-				p, err := th()
-				if err != nil {
-					return "", err
-				}
-				return p.ID, nil
-			}
+			return func() (string, error) { return productID(th()) }
 		},
 		prefetch: func(ctx context.Context, l *loader.Loaders, ids []string) func(id string) (string, error) {
 			get := l.ListProducts(ctx, ids)
-			return func(id string) (string, error) {
-				p, err := get(id)
-				if err != nil {
-					return "", err
-				}
-				return p.ID, nil
-			}
+			return func(id string) (string, error) { return productID(get(id)) }
 		},
 		flush: func(l *loader.Loaders) { l.Products.Flush() },
 		id:    func(i int) string { return fmt.Sprintf("prd_%03d", i) },
 	},
+}
+
+// userID and productID are the id of what was loaded, or its error.
+func userID(u *contract.User, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	return u.ID, nil
+}
+
+func productID(p *contract.Product, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	return p.ID, nil
 }
 
 func ids(k kind, n int) []string {
