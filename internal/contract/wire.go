@@ -193,10 +193,17 @@ type OrderPage struct {
 	TotalCount int     `json:"total_count"`
 }
 
-// OrderList answers the recent orders feed.
+// OrderList answers the recent orders feed. Stats is there when the
+// request said include=IncludeStats: the order totals, read in the same
+// transaction as the orders.
 type OrderList struct {
-	Orders []Order `json:"orders"`
+	Orders []Order     `json:"orders"`
+	Stats  *OrderStats `json:"stats,omitempty"`
 }
+
+// IncludeStats is the value of the recent orders' include parameter that
+// asks for the order totals with them.
+const IncludeStats = "stats"
 
 // OrderStats are the shop's order totals.
 type OrderStats struct {

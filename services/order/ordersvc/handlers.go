@@ -149,8 +149,9 @@ func (h *handlers) pageOrders(w http.ResponseWriter, r *http.Request, p auth.Pri
 	return rest.JSON(w, http.StatusOK, out)
 }
 
-// recentOrders returns the newest orders of everyone. Admin only.
-// Errors: invalid_argument, unauthenticated, forbidden.
+// recentOrders returns the newest orders of everyone, and with
+// ?include=stats the order totals too, read with them in one transaction.
+// Admin only. Errors: invalid_argument, unauthenticated, forbidden.
 func (h *handlers) recentOrders(w http.ResponseWriter, r *http.Request) error {
 	if _, err := auth.RequireAdmin(r.Context()); err != nil {
 		return err
@@ -159,11 +160,34 @@ func (h *handlers) recentOrders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	orders, _, err := h.store.page(r.Context(), "", nil, limit)
+	withStats, err := includeStats(r)
 	if err != nil {
 		return err
 	}
-	return rest.JSON(w, http.StatusOK, contract.OrderList{Orders: orders})
+	if !withStats {
+		orders, _, err := h.store.page(r.Context(), "", nil, limit)
+		if err != nil {
+			return err
+		}
+		return rest.JSON(w, http.StatusOK, contract.OrderList{Orders: orders})
+	}
+	orders, stats, err := h.store.recentWithStats(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	return rest.JSON(w, http.StatusOK, contract.OrderList{Orders: orders, Stats: &stats})
+}
+
+// includeStats reads the include query parameter of the recent orders:
+// absent, or contract.IncludeStats.
+func includeStats(r *http.Request) (bool, error) {
+	if !r.URL.Query().Has("include") {
+		return false, nil
+	}
+	if r.URL.Query().Get("include") != contract.IncludeStats {
+		return false, apperr.InvalidParam("include", "include must be %q", contract.IncludeStats)
+	}
+	return true, nil
 }
 
 // orderStats returns the shop's order totals. Admin only.

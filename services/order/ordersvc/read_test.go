@@ -1,6 +1,7 @@
 package ordersvc_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -266,6 +267,43 @@ func TestRecentOrders(t *testing.T) {
 	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
 	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent?limit=0", e.admin, nil, nil), http.StatusBadRequest, "invalid_argument", "limit")
 	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent?limit=101", e.admin, nil, nil), http.StatusBadRequest, "invalid_argument", "limit")
+}
+
+// TestRecentOrdersWithStats: include=stats answers the same orders as
+// without it, and the totals /v1/orders/stats answers, after a change too;
+// without it there are no totals; any other include is refused by name.
+func TestRecentOrdersWithStats(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	check := func(limit int) {
+		t.Helper()
+		path := fmt.Sprintf("/v1/orders/recent?limit=%d", limit)
+		plain := get[contract.OrderList](t, e, path, e.admin)
+		if plain.Stats != nil {
+			t.Errorf("%s answered stats without include=stats: %+v", path, plain.Stats)
+		}
+		both := get[contract.OrderList](t, e, path+"&include=stats", e.admin)
+		if got, want := orderIDs(both.Orders), orderIDs(plain.Orders); !slices.Equal(got, want) {
+			t.Errorf("%s&include=stats: orders %v, want %v", path, got, want)
+		}
+		if both.Stats == nil {
+			t.Fatalf("%s&include=stats answered no stats", path)
+		}
+		wantStats(t, *both.Stats, get[contract.OrderStats](t, e, "/v1/orders/stats", e.admin))
+	}
+	check(5)
+	placed := e.mustPlace(t, e.ada, contract.PlaceOrderRequest{UserID: adaID,
+		Items: []contract.ReservationItem{{ProductID: e.productsWithStock(t, 1, 1)[0].ID, Quantity: 1}}})
+	check(100)
+	if got := get[contract.OrderList](t, e, "/v1/orders/recent?limit=1&include=stats", e.admin); len(got.Orders) != 1 || got.Orders[0].ID != placed.ID {
+		t.Errorf("newest order %v, want the one just placed %s", orderIDs(got.Orders), placed.ID)
+	}
+
+	for _, bad := range []string{"include=", "include=orders", "include=stats,orders"} {
+		testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent?"+bad, e.admin, nil, nil), http.StatusBadRequest, "invalid_argument", "include")
+	}
+	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent?include=stats", e.ada, nil, nil), http.StatusForbidden, "forbidden", "")
+	testutil.WantProblem(t, e.call(t, http.MethodGet, "/v1/orders/recent?include=stats", "", nil, nil), http.StatusUnauthorized, "unauthenticated", "")
 }
 
 func TestOrderStats(t *testing.T) {

@@ -72,7 +72,7 @@ func orderByID(ctx context.Context, q querier, id string) (contract.Order, error
 func (s *store) byIDs(ctx context.Context, ids []string) (map[string]contract.Order, error) {
 	in, args := sqlitedb.InList(ids)
 	q := `SELECT ` + orderColumns + ` FROM orders WHERE id IN (` + in + `)`
-	orders, err := s.queryOrders(ctx, q, args...)
+	orders, err := queryOrders(ctx, s.db, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +87,10 @@ func (s *store) byIDs(ctx context.Context, ids []string) (map[string]contract.Or
 // everyone when userID is ""), after the cursor when one is given, and
 // whether more follow.
 func (s *store) page(ctx context.Context, userID string, after *contract.Cursor, limit int) ([]contract.Order, bool, error) {
+	return pageOf(ctx, s.db, userID, after, limit)
+}
+
+func pageOf(ctx context.Context, db querier, userID string, after *contract.Cursor, limit int) ([]contract.Order, bool, error) {
 	var where []string
 	var args []any
 	if userID != "" {
@@ -103,7 +107,7 @@ func (s *store) page(ctx context.Context, userID string, after *contract.Cursor,
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
-	orders, err := s.queryOrders(ctx, q, args...)
+	orders, err := queryOrders(ctx, db, q, args...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -130,11 +134,36 @@ func (s *store) count(ctx context.Context, userID string) (int, error) {
 // stats returns the shop's order totals; revenue leaves cancelled orders
 // out.
 func (s *store) stats(ctx context.Context) (contract.OrderStats, error) {
+	return statsOf(ctx, s.db)
+}
+
+// recentWithStats returns the newest limit orders of everyone and the
+// order totals, read in one transaction: the totals count exactly the
+// orders the list could show (an order placed between two separate reads
+// could be in one and not the other).
+func (s *store) recentWithStats(ctx context.Context, limit int) ([]contract.Order, contract.OrderStats, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, contract.OrderStats{}, fmt.Errorf("recent orders with stats: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a read: nothing to commit
+	stats, err := statsOf(ctx, tx)
+	if err != nil {
+		return nil, contract.OrderStats{}, err
+	}
+	orders, _, err := pageOf(ctx, tx, "", nil, limit)
+	if err != nil {
+		return nil, contract.OrderStats{}, err
+	}
+	return orders, stats, nil
+}
+
+func statsOf(ctx context.Context, db querier) (contract.OrderStats, error) {
 	out := contract.OrderStats{Currency: contract.Currency, ByStatus: make(map[string]int, len(contract.OrderStatuses))}
 	for _, st := range contract.OrderStatuses {
 		out.ByStatus[st] = 0
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*), coalesce(sum(total_cents), 0) FROM orders GROUP BY status`)
+	rows, err := db.QueryContext(ctx, `SELECT status, count(*), coalesce(sum(total_cents), 0) FROM orders GROUP BY status`)
 	if err != nil {
 		return contract.OrderStats{}, fmt.Errorf("order stats: %w", err)
 	}
@@ -160,8 +189,8 @@ func (s *store) stats(ctx context.Context) (contract.OrderStats, error) {
 
 // queryOrders runs an order query and loads the items of every order found
 // with one more query.
-func (s *store) queryOrders(ctx context.Context, q string, args ...any) ([]contract.Order, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+func queryOrders(ctx context.Context, db querier, q string, args ...any) ([]contract.Order, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read orders: %w", err)
 	}
@@ -178,7 +207,7 @@ func (s *store) queryOrders(ctx context.Context, q string, args ...any) ([]contr
 		return nil, fmt.Errorf("read orders: %w", err)
 	}
 	rows.Close()
-	if err := withItems(ctx, s.db, orders); err != nil {
+	if err := withItems(ctx, db, orders); err != nil {
 		return nil, err
 	}
 	return orders, nil
