@@ -35,7 +35,7 @@ func (c *Counter) RoundTrip(r *http.Request) (*http.Response, error) {
 		name = r.URL.Host
 	}
 	c.counts[name]++
-	c.paths = append(c.paths, r.Method+" "+name+" "+r.URL.Path)
+	c.paths = append(c.paths, r.Method+" "+name+" "+r.URL.RequestURI())
 	c.mu.Unlock()
 	return c.next.RoundTrip(r)
 }
@@ -73,7 +73,7 @@ func (c *Counter) Of(service string) int {
 	return c.counts[service]
 }
 
-// Requests returns "METHOD service path" for each request since the last
+// Requests returns "METHOD service path?query" for each request since the last
 // Reset, in order, for failure messages.
 func (c *Counter) Requests() []string {
 	c.mu.Lock()

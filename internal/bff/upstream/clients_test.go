@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -318,6 +319,20 @@ func TestClients(t *testing.T) {
 			t.Errorf("stats path %s", r.Path)
 		}
 		_, err = orders.Stats(e.ada)
+		wantCode(t, err, apperr.Forbidden)
+		rec.one(t)
+
+		both, totals, err := orders.RecentWithStats(e.admin, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(both, recent, func(a, b contract.Order) bool { return a.ID == b.ID }) || !reflect.DeepEqual(totals, stats) {
+			t.Errorf("recent with stats: %+v and %+v, want %+v and %+v", both, totals, recent, stats)
+		}
+		if r := rec.one(t); r.Path != "/v1/orders/recent" || r.RawQuery != "include=stats&limit=3" {
+			t.Errorf("recent with stats request %s?%s", r.Path, r.RawQuery)
+		}
+		_, _, err = orders.RecentWithStats(e.ada, 3)
 		wantCode(t, err, apperr.Forbidden)
 		rec.one(t)
 	})

@@ -108,6 +108,23 @@ func (o *Orders) Recent(ctx context.Context, limit int) ([]contract.Order, error
 	return orEmpty(out.Orders), nil
 }
 
+// RecentWithStats returns what Recent and Stats return, in one call: the
+// service reads both in one transaction. It returns the same errors as
+// Recent, and Internal when the service answers no totals.
+func (o *Orders) RecentWithStats(ctx context.Context, limit int) ([]contract.Order, contract.OrderStats, error) {
+	query := url.Values{"include": {contract.IncludeStats}}
+	setIntIf(query, "limit", limit)
+	out := contract.OrderList{Orders: room[contract.Order](limit)}
+	err := o.c.Do(ctx, restclient.Request{Method: http.MethodGet, Path: restclient.Path("v1", "orders", "recent"), Query: query}, &out)
+	if err != nil {
+		return nil, contract.OrderStats{}, err
+	}
+	if out.Stats == nil {
+		return nil, contract.OrderStats{}, apperr.New(apperr.Internal, "the order service answered the recent orders without their totals")
+	}
+	return orEmpty(out.Orders), *out.Stats, nil
+}
+
 // Stats returns the shop's order totals. It returns Forbidden for a caller
 // who is not an admin.
 func (o *Orders) Stats(ctx context.Context) (contract.OrderStats, error) {

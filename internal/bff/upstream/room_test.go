@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/acme/bff-gateway/internal/apperr"
 	"github.com/acme/bff-gateway/internal/bff/upstream"
 	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/ids"
@@ -23,6 +24,8 @@ func TestListsDecodeIntoRoomForWhatWasAsked(t *testing.T) {
 
 	recent, err := set(contract.OrderList{Orders: orders}).Orders.Recent(ctx, 3)
 	checkRoom(t, "Orders.Recent(3)", len(recent), cap(recent), err, recent[0].ID == orders[0].ID && recent[2].ID == orders[2].ID)
+	recent, _, err = set(contract.OrderList{Orders: orders, Stats: &contract.OrderStats{}}).Orders.RecentWithStats(ctx, 3)
+	checkRoom(t, "Orders.RecentWithStats(3)", len(recent), cap(recent), err, recent[0].ID == orders[0].ID && recent[2].ID == orders[2].ID)
 	page, err := set(contract.OrderPage{Orders: orders}).Orders.List(ctx, upstream.OrderQuery{Limit: 3})
 	checkRoom(t, "Orders.List(limit 3)", len(page.Orders), cap(page.Orders), err, page.Orders[1].ID == orders[1].ID)
 	featured, err := set(contract.ProductList{Products: products}).Products.Featured(ctx, 3)
@@ -57,5 +60,18 @@ func checkRoom(t *testing.T, call string, n, capacity int, err error, same bool)
 		t.Errorf("%s: %d elements (or not the ones sent), want the 3 sent", call, n)
 	case capacity != 3:
 		t.Errorf("%s: capacity %d, want 3 (a slice made for the 3 asked for)", call, capacity)
+	}
+}
+
+// TestRecentWithStatsWithoutStatsIsAnError: an order service that answers
+// the recent orders without the totals asked for is not taken as totals of
+// zero.
+func TestRecentWithStatsWithoutStatsIsAnError(t *testing.T) {
+	orders := []contract.Order{{ID: ids.New(ids.OrderPrefix)}}
+	set := scriptedSet(t, newScript(t, answer(contract.OrderList{Orders: orders})), upstream.Config{})
+	got, totals, err := set.Orders.RecentWithStats(context.Background(), 1)
+	wantCode(t, err, apperr.Internal)
+	if got != nil || totals.Count != 0 {
+		t.Errorf("answered %v and %+v with the error", got, totals)
 	}
 }
