@@ -56,6 +56,9 @@ type Loaders struct {
 	// OrderPages shares a page of a user's orders between the resolver
 	// that starts it early and the one that answers with it.
 	OrderPages Once[OrderPageKey, contract.OrderPage]
+	// RecentWithStats shares the newest orders read with the order totals
+	// (by how many) between the resolvers of an operation that shows both.
+	RecentWithStats Once[int, contract.OrderList]
 	// listProducts and listUsers are the loaders' batches, called
 	// directly for the products and users of a list (ListProducts,
 	// ListUsers), with the most ids of one call of users.
