@@ -1,12 +1,14 @@
 package app_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/acme/bff-gateway/internal/bff/bfftest"
 	"github.com/acme/bff-gateway/internal/bff/config"
+	"github.com/acme/bff-gateway/internal/contract"
 	"github.com/acme/bff-gateway/internal/seed"
 )
 
@@ -112,5 +114,90 @@ func TestListsWaitTogetherWhenTheirSelectionCan(t *testing.T) {
 	}
 	if best.Waves > 3 {
 		t.Errorf("%v waves for %d customers' orders, want 3 (orders, customers, their pages together): %v", best.Waves, pages-1, best.Served)
+	}
+}
+
+// TestRecentOrdersAndTotalsShareOneCall: an operation that shows the
+// newest orders and the order totals asks the order service once (the
+// recent orders with include=stats), and answers what the two separate
+// reads answer; one that shows only one of them, or whose recentOrders
+// the totals cannot share (skipped, refused, a second alias), makes the
+// call it needs.
+func TestRecentOrdersAndTotalsShareOneCall(t *testing.T) {
+	t.Parallel()
+	env := startWeb(t)
+	admin := login(t, env, adminEmail, adminPassword)
+	adminToken := env.Stack.Token(t, adminEmail, adminPassword)
+	stats := restGet[contract.OrderStats](t, env.Stack.Order.URL+"/v1/orders/stats", adminToken)
+	recent := restGet[contract.OrderList](t, env.Stack.Order.URL+"/v1/orders/recent?limit=3", adminToken).Orders
+
+	tests := []struct {
+		name, doc string
+		vars      map[string]any
+		calls     []string // the order service's, in any order
+	}{
+		{"the AdminOverview document", "", map[string]any{"recent": 3},
+			[]string{"/v1/orders/recent?include=stats&limit=3"}},
+		{"the default of first", `{ stats { orderCount } recentOrders { id } }`, nil,
+			[]string{"/v1/orders/recent?include=stats&limit=20"}},
+		{"through fragments", `{ ...Q } fragment Q on Query { stats { ...S } recentOrders(first: 3) { id } } fragment S on Stats { ordersByStatus { count } }`, nil,
+			[]string{"/v1/orders/recent?include=stats&limit=3"}},
+		{"totals only", `{ stats { orderCount revenue { cents } } }`, nil,
+			[]string{"/v1/orders/stats"}},
+		{"orders only", `{ recentOrders(first: 3) { id } }`, nil,
+			[]string{"/v1/orders/recent?limit=3"}},
+		{"no totals of orders", `{ stats { userCount } recentOrders(first: 3) { id } }`, nil,
+			[]string{"/v1/orders/recent?limit=3"}},
+		{"orders skipped", `query($s: Boolean!) { stats { orderCount } recentOrders(first: 3) @skip(if: $s) { id } }`, map[string]any{"s": true},
+			[]string{"/v1/orders/stats"}},
+		{"two aliases", `{ stats { orderCount } a: recentOrders(first: 3) { id } b: recentOrders(first: 2) { id } }`, nil,
+			[]string{"/v1/orders/recent?include=stats&limit=3", "/v1/orders/recent?limit=2"}},
+	}
+	for _, tt := range tests {
+		env.Counter.Reset()
+		var r bfftest.Response
+		if tt.doc == "" {
+			r = admin.Op(t, "AdminOverview", tt.vars)
+		} else {
+			r = admin.Query(t, tt.doc, tt.vars)
+		}
+		wantOK(t, r)
+		var calls []string
+		for _, req := range env.Counter.Requests() {
+			if rest, ok := strings.CutPrefix(req, "GET order "); ok {
+				calls = append(calls, rest)
+			}
+		}
+		if !slices.Equal(slices.Sorted(slices.Values(calls)), slices.Sorted(slices.Values(tt.calls))) {
+			t.Errorf("%s: the order service was asked %v, want %v", tt.name, calls, tt.calls)
+		}
+		got := bfftest.Decode[struct {
+			Stats *struct {
+				OrderCount *int `json:"orderCount"`
+			} `json:"stats"`
+			RecentOrders []struct{ ID string } `json:"recentOrders"`
+			A            []struct{ ID string } `json:"a"`
+		}](t, r)
+		if got.Stats != nil && got.Stats.OrderCount != nil && *got.Stats.OrderCount != stats.Count {
+			t.Errorf("%s: orderCount %d, want the service's %d", tt.name, *got.Stats.OrderCount, stats.Count)
+		}
+		for _, list := range [][]struct{ ID string }{got.RecentOrders, got.A} {
+			for i, o := range list {
+				if i < len(recent) && o.ID != recent[i].ID {
+					t.Errorf("%s: recent order %d is %s, want %s", tt.name, i, o.ID, recent[i].ID)
+				}
+			}
+		}
+	}
+
+	// A first the schema refuses: recentOrders answers the error, and the
+	// totals are read on their own.
+	env.Counter.Reset()
+	r := admin.Query(t, `{ stats { orderCount } recentOrders(first: 0) { id } }`, nil)
+	if len(r.Errors) != 1 || r.Errors[0].Code() != "BAD_USER_INPUT" {
+		t.Errorf("first: 0 answered %s, want one BAD_USER_INPUT error", r.Raw)
+	}
+	if got := env.Counter.Requests(); !slices.Contains(got, "GET order /v1/orders/stats") {
+		t.Errorf("first: 0: the order service was asked %v, want its totals", got)
 	}
 }

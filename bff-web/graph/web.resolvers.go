@@ -132,10 +132,20 @@ func (r *queryResolver) Stats(ctx context.Context) (*webmodel.Stats, error) {
 	for _, f := range graphql.CollectFieldsCtx(ctx, []string{"Stats"}) {
 		selected = append(selected, f.Name)
 	}
+	orders := func() (contract.OrderStats, error) { return r.Clients.Orders.Stats(ctx) }
+	if limit, ok := recentWithStats(ctx); ok {
+		orders = func() (contract.OrderStats, error) {
+			both, err := r.readRecentWithStats(ctx, limit)
+			if err != nil {
+				return contract.OrderStats{}, err
+			}
+			return *both.Stats, nil
+		}
+	}
 	return webmodel.NewStats(webmodel.StatsSources{
 		Users:    func() (int, error) { return r.Clients.Users.Count(ctx) },
 		Products: func() (int, error) { return r.Clients.Products.Count(ctx) },
-		Orders:   func() (contract.OrderStats, error) { return r.Clients.Orders.Stats(ctx) },
+		Orders:   orders,
 	}, selected), nil
 }
 
@@ -145,7 +155,14 @@ func (r *queryResolver) RecentOrders(ctx context.Context, first *int) ([]*model.
 	if err != nil {
 		return nil, err
 	}
-	list, err := r.Clients.Orders.Recent(ctx, n)
+	var list []contract.Order
+	if limit, ok := recentWithStats(ctx); ok && limit == n {
+		var both contract.OrderList
+		both, err = r.readRecentWithStats(ctx, n)
+		list = both.Orders
+	} else {
+		list, err = r.Clients.Orders.Recent(ctx, n)
+	}
 	if err != nil {
 		return nil, err
 	}

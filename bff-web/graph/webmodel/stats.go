@@ -32,6 +32,16 @@ const (
 	StatsOrdersByStatus = "ordersByStatus"
 )
 
+// ReadsOrderTotals tells whether the field of Stats named field reads the
+// order service's totals.
+func ReadsOrderTotals(field string) bool {
+	switch field {
+	case StatsOrderCount, StatsRevenue, StatsOrdersByStatus:
+		return true
+	}
+	return false
+}
+
 // NewStats returns Stats over src once the calls that the fields of
 // selected need (the fields an operation asks for) are made: they go
 // upstream together, in one wave, all but the last in a goroutine of its
@@ -48,8 +58,8 @@ func NewStats(src StatsSources, selected []string) *Stats {
 			users = true
 		case StatsProductCount:
 			products = true
-		case StatsOrderCount, StatsRevenue, StatsOrdersByStatus:
-			orders = true
+		default:
+			orders = orders || ReadsOrderTotals(f)
 		}
 	}
 	var calls []func()
