@@ -167,6 +167,11 @@ type compareRow struct {
 	Ratio        float64 `json:"ratio"`
 	// Target is the most Ratio may be (0: no target for the operation).
 	Target float64 `json:"target,omitempty"`
+	// ServicesBefore and ServicesAfter are the medians of the services'
+	// CPU ms per request in the runs before and after (0 when a report
+	// before them did not measure it).
+	ServicesBefore float64 `json:"services_cpu_ms_per_request_before"`
+	ServicesAfter  float64 `json:"services_cpu_ms_per_request_after"`
 	// PeakRSSAfterMiB is the highest peak RSS of the runs after.
 	PeakRSSAfterMiB float64 `json:"peak_rss_after_mib"`
 	// WavesAfter is the median of the upstream waves per operation after
@@ -184,6 +189,7 @@ func compare(runs []comparedRun) turns {
 	var rows []compareRow
 	index := map[string]int{}
 	var waves = map[string][]float64{}
+	services := map[string]map[string][]float64{"before": {}, "after": {}}
 	for _, cr := range runs {
 		r := cr.Result
 		op := r.BFF + "/" + r.Operation
@@ -194,6 +200,7 @@ func compare(runs []comparedRun) turns {
 			index[k] = i
 			rows = append(rows, compareRow{Operation: op, Latency: r.Latency, Target: cpuTargets[op]})
 		}
+		services[cr.Tree][k] = append(services[cr.Tree][k], r.ServicesCPUMsPerRequest)
 		if cr.Tree == "before" {
 			rows[i].Before = append(rows[i].Before, r.CPUMsPerRequest)
 			continue
@@ -207,6 +214,7 @@ func compare(runs []comparedRun) turns {
 	for k, i := range index {
 		row := &rows[i]
 		row.MedianBefore, row.MedianAfter = median(row.Before), median(row.After)
+		row.ServicesBefore, row.ServicesAfter = median(services["before"][k]), median(services["after"][k])
 		if row.MedianBefore > 0 {
 			row.Ratio = row.MedianAfter / row.MedianBefore
 		}
@@ -239,10 +247,11 @@ func (c turns) markdown() string {
 		"Before: the tree at %s; after: this tree. %d rounds; in each, for each service latency, one run of each tree "+
 		"(the tree going first alternates from round to round), each run a closed loop of %d workers for %s after a warm-up of %s, "+
 		"on a stack of its own (the services, both BFFs and the load generator share the machine's cores). "+
-		"CPU ms/req is the BFF process's user+system time over a run divided by its requests; the comparison is of the medians.\n\n",
+		"CPU ms/req is the BFF process's user+system time over a run divided by its requests; the comparison is of the medians. "+
+		"Services CPU ms/req: the medians of the same for the three services together (the BFF shares the cores with them).\n\n",
 		c.Date, "`"+c.Before+"`", c.Rounds, compareLevel, seconds(c.RunSeconds), seconds(c.RunSeconds/warmUpShare))
-	fmt.Fprintf(&b, "| operation | service latency | CPU ms/req before (runs) | after (runs) | median before → after | after / before | target | met | peak RSS after MiB (≤ %d) | waves/op after |\n", rssTargetMiB)
-	b.WriteString("|---|---|---|---|---|--:|--:|---|--:|--:|\n")
+	fmt.Fprintf(&b, "| operation | service latency | CPU ms/req before (runs) | after (runs) | median before → after | after / before | target | met | services CPU ms/req before → after | peak RSS after MiB (≤ %d) | waves/op after |\n", rssTargetMiB)
+	b.WriteString("|---|---|---|---|---|--:|--:|---|--:|--:|--:|\n")
 	for _, r := range c.Rows {
 		target, met := "—", "—"
 		if r.Target > 0 {
@@ -252,9 +261,9 @@ func (c turns) markdown() string {
 				met = "yes"
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.3f → %.3f | %.1f %% | %s | %s | %.1f | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.3f → %.3f | %.1f %% | %s | %s | %.3f → %.3f | %.1f | %s |\n",
 			r.Operation, latencyText(r.Latency), joinFixed3(r.Before), joinFixed3(r.After), r.MedianBefore, r.MedianAfter,
-			r.Ratio*100, target, met, r.PeakRSSAfterMiB, waves(r.WavesAfter))
+			r.Ratio*100, target, met, r.ServicesBefore, r.ServicesAfter, r.PeakRSSAfterMiB, waves(r.WavesAfter))
 	}
 	return b.String()
 }

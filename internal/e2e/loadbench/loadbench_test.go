@@ -183,7 +183,8 @@ func benchRound(t *testing.T, bins cluster.Binaries, latency string, runFor time
 	defer client.CloseIdleConnections()
 	ctx := t.Context()
 	setup, cancel := context.WithTimeout(ctx, setupTimeout)
-	fx, err := prepare(setup, client, stack{web: web, mobile: mobile, product: svcs.Product}, seedSizes)
+	fx, err := prepare(setup, client, stack{web: web, mobile: mobile, product: svcs.Product,
+		services: []*cluster.Process{svcs.User, svcs.Product, svcs.Order}}, seedSizes)
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -235,4 +236,5 @@ func loadClient() *http.Client {
 // stack is what a round drives and reads.
 type stack struct {
 	web, mobile, product *cluster.Process
+	services             []*cluster.Process // all three
 }

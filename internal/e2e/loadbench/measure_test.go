@@ -176,6 +176,10 @@ func measure(ctx context.Context, client *http.Client, op operation, level int, 
 	if err != nil {
 		return result{}, err
 	}
+	servicesBefore, err := cpuTicksOf(op.services)
+	if err != nil {
+		return result{}, err
+	}
 	var profiled chan error
 	if profile != "" {
 		profiled = make(chan error, 1)
@@ -188,6 +192,10 @@ func measure(ctx context.Context, client *http.Client, op operation, level int, 
 		}
 	}
 	cpuAfter, err := cluster.CPUTicks(pid)
+	if err != nil {
+		return result{}, err
+	}
+	servicesAfter, err := cpuTicksOf(op.services)
 	if err != nil {
 		return result{}, err
 	}
@@ -206,6 +214,7 @@ func measure(ctx context.Context, client *http.Client, op operation, level int, 
 	r.PeakRSSMiB, r.PeakRSSMethod = peak, rssMethod
 	if r.Requests > 0 {
 		r.CPUMsPerRequest = float64(cpuAfter-cpuBefore) * 1000 / clockTicks / float64(r.Requests)
+		r.ServicesCPUMsPerRequest = float64(servicesAfter-servicesBefore) * 1000 / clockTicks / float64(r.Requests)
 	}
 	up := upstreamFigures(before, after, op.name, r.Requests)
 	r.UpstreamPerOp, r.WavesPerOp, r.UpstreamMethod = up.perOp, up.waves, up.method
@@ -216,6 +225,20 @@ func measure(ctx context.Context, client *http.Client, op operation, level int, 
 		r.Note = fmt.Sprintf("ran out of %s after %.1f s", op.pool, r.Seconds)
 	}
 	return r, nil
+}
+
+// cpuTicksOf is the CPU time (user and system, in clock ticks) the
+// processes have taken so far, together.
+func cpuTicksOf(procs []*cluster.Process) (uint64, error) {
+	var sum uint64
+	for _, p := range procs {
+		n, err := cluster.CPUTicks(p.Pid())
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
 }
 
 // saveProfile asks the BFF's admin listener (pprof: ENV=development) for

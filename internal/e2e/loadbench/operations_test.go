@@ -34,6 +34,8 @@ type operation struct {
 	// reported, not fatal.
 	readOnly bool
 	proc     *cluster.Process // the BFF that answers it
+	// services are the user, product and order services behind it.
+	services []*cluster.Process
 	// next returns the next request; vegeta.ErrNoTargets when the pool it
 	// draws from (sessions, orders, stock) is empty, which ends the run.
 	next func() (body []byte, header http.Header, err error)
@@ -58,6 +60,7 @@ type operation struct {
 // and the pools of single-use things some operations consume.
 type fixtures struct {
 	web, mobile       *cluster.Process
+	services          []*cluster.Process
 	webURL, mobileURL string
 	// adaCookie and adminCookie are web sessions (Cookie header values);
 	// adaToken a mobile bearer token. Every worker shares them: a
@@ -89,7 +92,7 @@ type placedOrder struct{ id, product string }
 // of every product at the product service.
 func prepare(ctx context.Context, client *http.Client, s stack, sizes cluster.ServiceOptions) (*fixtures, error) {
 	fx := &fixtures{
-		web: s.web, mobile: s.mobile,
+		web: s.web, mobile: s.mobile, services: s.services,
 		webURL: s.web.URL() + "/graphql", mobileURL: s.mobile.URL() + "/graphql",
 		products: sizes.Products, users: sizes.Users,
 		sessions: &pool[string]{}, placed: &pool[placedOrder]{}, stock: &pool[string]{},
@@ -165,7 +168,7 @@ func operations(fx *fixtures) []operation {
 	}
 	webLogin.proc, webPlaceOrder.proc = fx.web, fx.web
 	for i := range ops {
-		ops[i].proc = fx.web
+		ops[i].proc, ops[i].services = fx.web, fx.services
 		if ops[i].bff == "mobile" {
 			ops[i].proc = fx.mobile
 		}

@@ -36,9 +36,13 @@ type result struct {
 	// CPUMsPerRequest is the BFF process's CPU time (user and system)
 	// over the run divided by Requests.
 	CPUMsPerRequest float64 `json:"cpu_ms_per_request"`
-	PeakRSSMiB      float64 `json:"peak_rss_mib"`
-	PeakRSSMethod   string  `json:"peak_rss_method"`
-	UpstreamPerOp   float64 `json:"upstream_requests_per_operation"`
+	// ServicesCPUMsPerRequest is the three services' CPU time over the
+	// run, together, divided by Requests: what the BFF's calls cost them,
+	// on the cores the BFF shares with them.
+	ServicesCPUMsPerRequest float64 `json:"services_cpu_ms_per_request"`
+	PeakRSSMiB              float64 `json:"peak_rss_mib"`
+	PeakRSSMethod           string  `json:"peak_rss_method"`
+	UpstreamPerOp           float64 `json:"upstream_requests_per_operation"`
 	// WavesPerOp is null when the BFF does not export its waves.
 	WavesPerOp     *float64       `json:"upstream_waves_per_operation"`
 	UpstreamMethod string         `json:"upstream_method"`
@@ -55,9 +59,9 @@ func (r result) key() string {
 
 // progressLine is the line the test logs after each run.
 func (r result) progressLine() string {
-	line := fmt.Sprintf("%-6s %-13s latency=%-3s c=%-2d %6.0f req/s  p50 %s  p99 %s  cpu %.3fms/req  rss %.1f MiB  upstream %s/op  waves %s/op  failures %d",
+	line := fmt.Sprintf("%-6s %-13s latency=%-3s c=%-2d %6.0f req/s  p50 %s  p99 %s  cpu %.3fms/req  services %.3fms/req  rss %.1f MiB  upstream %s/op  waves %s/op  failures %d",
 		r.BFF, r.Operation, r.Latency, r.Concurrency, r.PerSecond, msText(r.P50Ms)+"ms", msText(r.P99Ms)+"ms",
-		r.CPUMsPerRequest, r.PeakRSSMiB, fixed2(r.UpstreamPerOp), waves(r.WavesPerOp), r.Failures)
+		r.CPUMsPerRequest, r.ServicesCPUMsPerRequest, r.PeakRSSMiB, fixed2(r.UpstreamPerOp), waves(r.WavesPerOp), r.Failures)
 	if r.Note != "" {
 		line += " (" + r.Note + ")"
 	}
@@ -125,14 +129,15 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "Each run: a closed loop of N workers (vegeta) for %s after a %s warm-up; the services, the BFFs and the load generator share the machine. ",
 		seconds(rep.RunSeconds), seconds(rep.WarmUpSeconds))
 	b.WriteString("p50/p90/p99: vegeta's latency quantiles; CPU ms/req: the BFF process's user+system time over the run divided by its requests; ")
+	b.WriteString("services CPU ms/req: the same of the three services together; ")
 	b.WriteString("peak RSS: the BFF's high-water mark over the run; upstream req/op and waves/op: from the BFF's metrics (see docs/benchmarks.md).\n\n")
 	b.WriteString(driven)
-	b.WriteString("| operation | BFF | service latency | concurrency | req/s | p50 ms | p90 ms | p99 ms | CPU ms/req | peak RSS MiB | upstream req/op | waves/op | failures |\n")
-	b.WriteString("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| operation | BFF | service latency | concurrency | req/s | p50 ms | p90 ms | p99 ms | CPU ms/req | services CPU ms/req | peak RSS MiB | upstream req/op | waves/op | failures |\n")
+	b.WriteString("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, r := range rep.Results {
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %.0f | %s | %s | %s | %.3f | %.1f | %s | %s | %d |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %.0f | %s | %s | %s | %.3f | %.3f | %.1f | %s | %s | %d |\n",
 			r.Operation, r.BFF, latencyText(r.Latency), r.Concurrency, r.PerSecond,
-			msText(r.P50Ms), msText(r.P90Ms), msText(r.P99Ms), r.CPUMsPerRequest, r.PeakRSSMiB,
+			msText(r.P50Ms), msText(r.P90Ms), msText(r.P99Ms), r.CPUMsPerRequest, r.ServicesCPUMsPerRequest, r.PeakRSSMiB,
 			fixed2(r.UpstreamPerOp), waves(r.WavesPerOp), r.Failures)
 	}
 	writeMethods(&b, rep.Results)

@@ -187,10 +187,10 @@ func sampleReport() *report {
 		Command: command, RunSeconds: 2, WarmUpSeconds: 0.5, Levels: []int{1, 32}, Latencies: []string{"0"},
 		Results: []result{
 			{BFF: "web", Operation: "Dashboard", ReadOnly: true, Latency: "0", Concurrency: 32, Requests: 2000, Seconds: 2,
-				PerSecond: 1000, P50Ms: 25, P90Ms: 40, P99Ms: 61.5, CPUMsPerRequest: 0.812, PeakRSSMiB: 52.3,
+				PerSecond: 1000, P50Ms: 25, P90Ms: 40, P99Ms: 61.5, CPUMsPerRequest: 0.812, ServicesCPUMsPerRequest: 2.25, PeakRSSMiB: 52.3,
 				PeakRSSMethod: "VmHWM", UpstreamPerOp: 2, WavesPerOp: &w, UpstreamMethod: upstreamRequestsFamily},
 			{BFF: "web", Operation: "Dashboard", ReadOnly: true, Latency: "0", Concurrency: 1, Requests: 400, Seconds: 2,
-				PerSecond: 200, P50Ms: 4.5, P90Ms: 5, P99Ms: 8.25, CPUMsPerRequest: 1.5, PeakRSSMiB: 40,
+				PerSecond: 200, P50Ms: 4.5, P90Ms: 5, P99Ms: 8.25, CPUMsPerRequest: 1.5, ServicesCPUMsPerRequest: 3.125, PeakRSSMiB: 40,
 				PeakRSSMethod: "VmHWM", UpstreamPerOp: 2, UpstreamMethod: clientCallsFamily,
 				Failures: 2, FailureReasons: map[string]int{"errors: UPSTREAM_TIMEOUT": 2}},
 		},
@@ -206,9 +206,9 @@ func TestMarkdown(t *testing.T) {
 	md := rep.markdown()
 	for _, want := range []string{
 		"Measured 2026-12-05 10:00 UTC, go1.26.8 linux/amd64, 2 CPUs, by `make bench` (`go test -count=1 -run '^TestLoadBench$' -timeout 15m -v ./internal/e2e/loadbench/`).",
-		"| operation | BFF | service latency | concurrency | req/s | p50 ms | p90 ms | p99 ms | CPU ms/req | peak RSS MiB | upstream req/op | waves/op | failures |",
-		"| Dashboard | web | none | 1 | 200 | 4.50 | 5.00 | 8.25 | 1.500 | 40.0 | 2.00 | — | 2 |",
-		"| Dashboard | web | none | 32 | 1000 | 25.0 | 40.0 | 61.5 | 0.812 | 52.3 | 2.00 | 1.25 | 0 |",
+		"| operation | BFF | service latency | concurrency | req/s | p50 ms | p90 ms | p99 ms | CPU ms/req | services CPU ms/req | peak RSS MiB | upstream req/op | waves/op | failures |",
+		"| Dashboard | web | none | 1 | 200 | 4.50 | 5.00 | 8.25 | 1.500 | 3.125 | 40.0 | 2.00 | — | 2 |",
+		"| Dashboard | web | none | 32 | 1000 | 25.0 | 40.0 | 61.5 | 0.812 | 2.250 | 52.3 | 2.00 | 1.25 | 0 |",
 		"- web Dashboard latency=0 c=1: 2 of 400: errors: UPSTREAM_TIMEOUT ×2.",
 		"Upstream req/op of 1 runs is the count of every call",
 	} {
@@ -300,13 +300,13 @@ func TestRoundCount(t *testing.T) {
 
 // TestCompareTakesTheMediansOfEachTree checks the comparison of runs in
 // turns: grouped by operation and latency, each tree's median, their
-// ratio against the operation's target, the highest RSS after, and the
-// table saying whether each target is met.
+// ratio against the operation's target, the services' medians, the
+// highest RSS after, and the table saying whether each target is met.
 func TestCompareTakesTheMediansOfEachTree(t *testing.T) {
 	w := func(v float64) *float64 { return &v }
 	run := func(tree, bff, op, latency string, cpu, rss float64, waves *float64) comparedRun {
 		return comparedRun{Tree: tree, Result: result{BFF: bff, Operation: op, Latency: latency, Concurrency: compareLevel,
-			CPUMsPerRequest: cpu, PeakRSSMiB: rss, WavesPerOp: waves}}
+			CPUMsPerRequest: cpu, ServicesCPUMsPerRequest: cpu + 1, PeakRSSMiB: rss, WavesPerOp: waves}}
 	}
 	c := compare([]comparedRun{
 		run("before", "web", "AdminOverview", "0", 4.8, 72, nil), run("after", "web", "AdminOverview", "0", 1.5, 56, w(2)),
@@ -319,6 +319,7 @@ func TestCompareTakesTheMediansOfEachTree(t *testing.T) {
 	}
 	ao, home := c.Rows[0], c.Rows[1]
 	if ao.Operation != "web/AdminOverview" || ao.MedianBefore != 4.8 || ao.MedianAfter != 1.6 || ao.Target != 1.0/3 ||
+		ao.ServicesBefore != 5.8 || ao.ServicesAfter != 2.6 ||
 		ao.PeakRSSAfterMiB != 58 || ao.WavesAfter == nil || *ao.WavesAfter != 2.1 {
 		t.Errorf("AdminOverview: %+v", ao)
 	}
@@ -327,8 +328,8 @@ func TestCompareTakesTheMediansOfEachTree(t *testing.T) {
 	}
 	md := c.markdown()
 	for _, want := range []string{
-		"| web/AdminOverview | none | 4.800, 4.200, 5.100 | 1.500, 1.900, 1.600 | 4.800 → 1.600 | 33.3 % | ≤ 33.3 % | yes | 58.0 | 2.10 |",
-		"| mobile/Home | 2ms | 0.800 | 0.600 | 0.800 → 0.600 | 75.0 % | ≤ 70.0 % | no | 46.0 | 1.00 |",
+		"| web/AdminOverview | none | 4.800, 4.200, 5.100 | 1.500, 1.900, 1.600 | 4.800 → 1.600 | 33.3 % | ≤ 33.3 % | yes | 5.800 → 2.600 | 58.0 | 2.10 |",
+		"| mobile/Home | 2ms | 0.800 | 0.600 | 0.800 → 0.600 | 75.0 % | ≤ 70.0 % | no | 1.800 → 1.600 | 46.0 | 1.00 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the table lacks\n%s\nin\n%s", want, md)
