@@ -160,11 +160,17 @@ func (s *store) recentWithStats(ctx context.Context, limit int) ([]contract.Orde
 }
 
 func statsOf(ctx context.Context, db querier) (contract.OrderStats, error) {
+	return statsByQuery(ctx, db, `SELECT status, count, total_cents FROM order_totals`)
+}
+
+// statsByQuery returns the order totals from a query whose rows are a
+// status, its number of orders and the sum of their totals.
+func statsByQuery(ctx context.Context, db querier, query string) (contract.OrderStats, error) {
 	out := contract.OrderStats{Currency: contract.Currency, ByStatus: make(map[string]int, len(contract.OrderStatuses))}
 	for _, st := range contract.OrderStatuses {
 		out.ByStatus[st] = 0
 	}
-	rows, err := db.QueryContext(ctx, `SELECT status, count, total_cents FROM order_totals`)
+	rows, err := db.QueryContext(ctx, query)
 	if err != nil {
 		return contract.OrderStats{}, fmt.Errorf("order stats: %w", err)
 	}

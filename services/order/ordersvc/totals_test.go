@@ -19,29 +19,9 @@ import (
 // /v1/orders/stats did before order_totals: what the triggers must keep.
 func scannedStats(t *testing.T, s *store) contract.OrderStats {
 	t.Helper()
-	out := contract.OrderStats{Currency: contract.Currency, ByStatus: map[string]int{}}
-	for _, st := range contract.OrderStatuses {
-		out.ByStatus[st] = 0
-	}
-	rows, err := s.db.QueryContext(context.Background(), `SELECT status, count(*), coalesce(sum(total_cents), 0) FROM orders GROUP BY status`)
+	out, err := statsByQuery(context.Background(), s.db,
+		`SELECT status, count(*), coalesce(sum(total_cents), 0) FROM orders GROUP BY status`)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var status string
-		var n int
-		var sum int64
-		if err := rows.Scan(&status, &n, &sum); err != nil {
-			t.Fatal(err)
-		}
-		out.ByStatus[status] = n
-		out.Count += n
-		if status != contract.StatusCancelled {
-			out.RevenueCents += sum
-		}
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return out
