@@ -110,7 +110,9 @@ func (o *Orders) Recent(ctx context.Context, limit int) ([]contract.Order, error
 
 // RecentWithStats returns what Recent and Stats return, in one call: the
 // service reads both in one transaction. It returns the same errors as
-// Recent, and Internal when the service answers no totals.
+// Recent. An order service older than include=stats answers the orders
+// alone (a BFF upgraded first, in a rolling upgrade): the totals are then
+// read with Stats, a second call.
 func (o *Orders) RecentWithStats(ctx context.Context, limit int) ([]contract.Order, contract.OrderStats, error) {
 	query := url.Values{"include": {contract.IncludeStats}}
 	setIntIf(query, "limit", limit)
@@ -120,7 +122,11 @@ func (o *Orders) RecentWithStats(ctx context.Context, limit int) ([]contract.Ord
 		return nil, contract.OrderStats{}, err
 	}
 	if out.Stats == nil {
-		return nil, contract.OrderStats{}, apperr.New(apperr.Internal, "the order service answered the recent orders without their totals")
+		stats, err := o.Stats(ctx)
+		if err != nil {
+			return nil, contract.OrderStats{}, err
+		}
+		out.Stats = &stats
 	}
 	return orEmpty(out.Orders), *out.Stats, nil
 }

@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/acme/bff-gateway/internal/apperr"
@@ -63,15 +64,26 @@ func checkRoom(t *testing.T, call string, n, capacity int, err error, same bool)
 	}
 }
 
-// TestRecentWithStatsWithoutStatsIsAnError: an order service that answers
-// the recent orders without the totals asked for is not taken as totals of
-// zero.
-func TestRecentWithStatsWithoutStatsIsAnError(t *testing.T) {
+// TestRecentWithStatsFromAnOlderServiceAsksForTheTotals: an order service
+// that answers the recent orders without the totals (one older than
+// include=stats) gets a second call for them, and its failure is the
+// answer's; the totals are never taken as zeros.
+func TestRecentWithStatsFromAnOlderServiceAsksForTheTotals(t *testing.T) {
 	orders := []contract.Order{{ID: ids.New(ids.OrderPrefix)}}
-	set := scriptedSet(t, newScript(t, answer(contract.OrderList{Orders: orders})), upstream.Config{})
-	got, totals, err := set.Orders.RecentWithStats(context.Background(), 1)
-	wantCode(t, err, apperr.Internal)
-	if got != nil || totals.Count != 0 {
-		t.Errorf("answered %v and %+v with the error", got, totals)
+	totals := contract.OrderStats{Count: 7, RevenueCents: 1250, Currency: contract.Currency, ByStatus: map[string]int{contract.StatusPaid: 7}}
+	s := newScript(t, answer(contract.OrderList{Orders: orders}), answer(totals))
+	got, gotTotals, err := scriptedSet(t, s, upstream.Config{}).Orders.RecentWithStats(context.Background(), 1)
+	if err != nil || len(got) != 1 || got[0].ID != orders[0].ID || !reflect.DeepEqual(gotTotals, totals) {
+		t.Errorf("got %v, %+v, %v; want the orders and the totals of the second call", got, gotTotals, err)
+	}
+	if n := s.hits.Load(); n != 2 {
+		t.Errorf("%d calls, want 2", n)
+	}
+
+	s = newScript(t, answer(contract.OrderList{Orders: orders}), problemStep(apperr.Forbidden))
+	got, gotTotals, err = scriptedSet(t, s, upstream.Config{}).Orders.RecentWithStats(context.Background(), 1)
+	wantCode(t, err, apperr.Forbidden)
+	if got != nil || gotTotals.Count != 0 {
+		t.Errorf("answered %v and %+v with the error", got, gotTotals)
 	}
 }
