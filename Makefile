@@ -125,13 +125,15 @@ bench:
 
 ## bench-compare: issue 13's target operations (web Dashboard and AdminOverview, mobile Home) at 32 workers,
 ## the tree at BEFORE (a git revision, default the one before the issue) and this one taking turns,
-## BENCH_ROUNDS rounds (3, about 10 minutes); writes docs/bench/compare.md and compare.json (medians)
+## BENCH_ROUNDS rounds (3, about 10 minutes); writes docs/bench/compare.md and compare.json (medians);
+## BENCH_SERVICES=after runs both BFFs over this tree's services (the BFFs alone)
 BEFORE ?= 6b400d9
 BENCH_ROUNDS ?= 3
+BENCH_SERVICES ?=
 bench-compare:
 	@set -e; dir=$$(mktemp -d); trap 'git worktree remove --force '"$$dir"' >/dev/null 2>&1 || true; rm -rf '"$$dir" EXIT; \
 	git worktree add --detach "$$dir" $(BEFORE) >/dev/null; \
-	LOADBENCH_OUT=$(CURDIR)/docs/bench LOADBENCH_COMPARE="$$dir" LOADBENCH_COMPARE_NAME=$(BEFORE) LOADBENCH_ROUNDS=$(BENCH_ROUNDS) $(GO) test -count=1 -run '^TestLoadBenchCompare$$' -timeout 30m -v ./internal/e2e/loadbench/
+	LOADBENCH_OUT=$(CURDIR)/docs/bench LOADBENCH_COMPARE="$$dir" LOADBENCH_COMPARE_NAME=$(BEFORE) LOADBENCH_ROUNDS=$(BENCH_ROUNDS) LOADBENCH_SERVICES=$(BENCH_SERVICES) $(GO) test -count=1 -run '^TestLoadBenchCompare$$' -timeout 30m -v ./internal/e2e/loadbench/
 
 ## soak: both BFFs under mixed load for SOAK_DURATION (10m) with faults switched on and off;
 ## samples RSS, goroutines, open fds and latency every second; writes docs/soak/soak.svg and soak.md

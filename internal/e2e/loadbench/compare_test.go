@@ -65,6 +65,9 @@ type tree struct {
 // LOADBENCH_COMPARE_NAME names the tree before in them (its revision).
 // LOADBENCH_ROUNDS (default 3) and LOADBENCH_DURATION (default 5s) shape
 // it; LOADBENCH_ONLY picks other operations than the targets'.
+// LOADBENCH_SERVICES=after runs both trees' BFFs over this tree's
+// services (each tree runs over its own by default): the services' CPU
+// weighs on the BFF's on shared cores, so that compares the BFFs alone.
 func TestLoadBenchCompare(t *testing.T) {
 	beforeDir, out := os.Getenv("LOADBENCH_COMPARE"), os.Getenv("LOADBENCH_OUT")
 	if beforeDir == "" || out == "" {
@@ -89,7 +92,14 @@ func TestLoadBenchCompare(t *testing.T) {
 		sel.only = regexp.MustCompile(`^(` + strings.Join(slices.Sorted(maps.Keys(cpuTargets)), "|") + `)$`)
 	}
 	started := time.Now()
+	sameServices, err := servicesOfAfter(os.Getenv("LOADBENCH_SERVICES"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	trees := []tree{{"before", cluster.BuildFrom(t, beforeDir)}, {"after", cluster.Build(t)}}
+	if sameServices {
+		trees[0].bins.User, trees[0].bins.Order, trees[0].bins.Product = trees[1].bins.User, trees[1].bins.Order, trees[1].bins.Product
+	}
 	var runs []comparedRun
 	for round := 1; round <= rounds; round++ {
 		order := trees
@@ -116,12 +126,25 @@ func TestLoadBenchCompare(t *testing.T) {
 		before = beforeDir
 	}
 	cmp.Date, cmp.Before, cmp.Rounds, cmp.RunSeconds = started.UTC().Format("2006-01-02 15:04 UTC"), before, rounds, runFor.Seconds()
+	cmp.SameServices = sameServices
 	if err := writeComparison(out, cmp); err != nil {
 		t.Fatal(err)
 	}
 	t.Log("\n" + cmp.markdown())
 	t.Logf("wrote %s/compare.md and compare.json in %s", out, time.Since(started).Round(time.Second))
 	goleak.VerifyNone(t)
+}
+
+// servicesOfAfter reads LOADBENCH_SERVICES: "" (each tree over its own
+// services) or "after" (both over this tree's).
+func servicesOfAfter(raw string) (bool, error) {
+	switch raw {
+	case "":
+		return false, nil
+	case "after":
+		return true, nil
+	}
+	return false, fmt.Errorf("LOADBENCH_SERVICES=%q: want empty or \"after\"", raw)
 }
 
 // roundCount reads LOADBENCH_ROUNDS: 1 to maxRounds, defaultRounds when
@@ -146,12 +169,14 @@ type comparedRun struct {
 
 // turns is what compare.md and compare.json hold.
 type turns struct {
-	Date       string        `json:"date"`
-	Before     string        `json:"before"` // the tree before: its revision, or its directory
-	Rounds     int           `json:"rounds"`
-	RunSeconds float64       `json:"run_seconds"`
-	Rows       []compareRow  `json:"rows"`
-	Runs       []comparedRun `json:"runs"`
+	Date       string  `json:"date"`
+	Before     string  `json:"before"` // the tree before: its revision, or its directory
+	Rounds     int     `json:"rounds"`
+	RunSeconds float64 `json:"run_seconds"`
+	// SameServices: both trees' BFFs ran over the after tree's services.
+	SameServices bool          `json:"same_services,omitempty"`
+	Rows         []compareRow  `json:"rows"`
+	Runs         []comparedRun `json:"runs"`
 }
 
 // compareRow is one operation at one service latency.
@@ -250,6 +275,9 @@ func (c turns) markdown() string {
 		"CPU ms/req is the BFF process's user+system time over a run divided by its requests; the comparison is of the medians. "+
 		"Services CPU ms/req: the medians of the same for the three services together (the BFF shares the cores with them).\n\n",
 		c.Date, "`"+c.Before+"`", c.Rounds, compareLevel, seconds(c.RunSeconds), seconds(c.RunSeconds/warmUpShare))
+	if c.SameServices {
+		b.WriteString("Both trees' BFFs ran over this tree's services (`LOADBENCH_SERVICES=after`): the comparison is of the BFFs alone.\n\n")
+	}
 	fmt.Fprintf(&b, "| operation | service latency | CPU ms/req before (runs) | after (runs) | median before → after | after / before | target | met | services CPU ms/req before → after | peak RSS after MiB (≤ %d) | waves/op after |\n", rssTargetMiB)
 	b.WriteString("|---|---|---|---|---|--:|--:|---|--:|--:|--:|\n")
 	for _, r := range c.Rows {

@@ -298,6 +298,19 @@ func TestRoundCount(t *testing.T) {
 	}
 }
 
+func TestServicesOfAfter(t *testing.T) {
+	for raw, want := range map[string]bool{"": false, "after": true} {
+		if got, err := servicesOfAfter(raw); got != want || err != nil {
+			t.Errorf("%q: %v, %v; want %v", raw, got, err, want)
+		}
+	}
+	for _, bad := range []string{"before", "After", "1"} {
+		if _, err := servicesOfAfter(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
 // TestCompareTakesTheMediansOfEachTree checks the comparison of runs in
 // turns: grouped by operation and latency, each tree's median, their
 // ratio against the operation's target, the services' medians, the
@@ -327,6 +340,13 @@ func TestCompareTakesTheMediansOfEachTree(t *testing.T) {
 		t.Errorf("met: AdminOverview %v (1.6/4.8, target a third), Home %v (0.6/0.8, target 70 %%)", ao.met(), home.met())
 	}
 	md := c.markdown()
+	if strings.Contains(md, "LOADBENCH_SERVICES") {
+		t.Errorf("a comparison of each tree over its own services says otherwise:\n%s", md)
+	}
+	c.SameServices = true
+	if !strings.Contains(c.markdown(), "Both trees' BFFs ran over this tree's services (`LOADBENCH_SERVICES=after`)") {
+		t.Errorf("a comparison over the same services does not say so:\n%s", c.markdown())
+	}
 	for _, want := range []string{
 		"| web/AdminOverview | none | 4.800, 4.200, 5.100 | 1.500, 1.900, 1.600 | 4.800 → 1.600 | 33.3 % | ≤ 33.3 % | yes | 5.800 → 2.600 | 58.0 | 2.10 |",
 		"| mobile/Home | 2ms | 0.800 | 0.600 | 0.800 → 0.600 | 75.0 % | ≤ 70.0 % | no | 1.800 → 1.600 | 46.0 | 1.00 |",
