@@ -98,10 +98,7 @@ func (o *Orders) List(ctx context.Context, q OrderQuery) (contract.OrderPage, er
 // default, 20, when limit <= 0). It returns Forbidden for a caller who is
 // not an admin and Invalid for a limit above 100.
 func (o *Orders) Recent(ctx context.Context, limit int) ([]contract.Order, error) {
-	query := url.Values{}
-	setIntIf(query, "limit", limit)
-	out := contract.OrderList{Orders: room[contract.Order](limit)}
-	err := o.c.Do(ctx, restclient.Request{Method: http.MethodGet, Path: restclient.Path("v1", "orders", "recent"), Query: query}, &out)
+	out, err := o.recent(ctx, limit, url.Values{})
 	if err != nil {
 		return nil, err
 	}
@@ -114,10 +111,7 @@ func (o *Orders) Recent(ctx context.Context, limit int) ([]contract.Order, error
 // alone (a BFF upgraded first, in a rolling upgrade): the totals are then
 // read with Stats, a second call.
 func (o *Orders) RecentWithStats(ctx context.Context, limit int) ([]contract.Order, contract.OrderStats, error) {
-	query := url.Values{"include": {contract.IncludeStats}}
-	setIntIf(query, "limit", limit)
-	out := contract.OrderList{Orders: room[contract.Order](limit)}
-	err := o.c.Do(ctx, restclient.Request{Method: http.MethodGet, Path: restclient.Path("v1", "orders", "recent"), Query: query}, &out)
+	out, err := o.recent(ctx, limit, url.Values{"include": {contract.IncludeStats}})
 	if err != nil {
 		return nil, contract.OrderStats{}, err
 	}
@@ -129,6 +123,14 @@ func (o *Orders) RecentWithStats(ctx context.Context, limit int) ([]contract.Ord
 		out.Stats = &stats
 	}
 	return orEmpty(out.Orders), *out.Stats, nil
+}
+
+// recent reads the recent orders feed with query and the limit.
+func (o *Orders) recent(ctx context.Context, limit int, query url.Values) (contract.OrderList, error) {
+	setIntIf(query, "limit", limit)
+	out := contract.OrderList{Orders: room[contract.Order](limit)}
+	err := o.c.Do(ctx, restclient.Request{Method: http.MethodGet, Path: restclient.Path("v1", "orders", "recent"), Query: query}, &out)
+	return out, err
 }
 
 // Stats returns the shop's order totals. It returns Forbidden for a caller
